@@ -1,0 +1,33 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// distill: distil a teacher behind an OpenAI-compatible API into a small local student.
+/// Layers go bottom-up (see DESIGN.md); no module reaches upward. No package dependencies:
+/// C libraries come in only through the two system-library targets.
+let package = Package(
+    name: "distill",
+    products: [
+        .executable(name: "distill", targets: ["distill"]),
+        .library(name: "DistillKit", targets: ["DistillHTTP", "DistillData", "DistillTeacher", "DistillML", "DistillJudge"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "DistillHTTP", dependencies: ["CCurl"]),
+        .target(name: "DistillData"),
+        .target(name: "DistillTeacher", dependencies: ["DistillHTTP", "DistillData"]),
+        // Kernels are compiled optimised even in debug builds: the parity tests run real models.
+        .target(name: "DistillML", dependencies: ["COpenBLAS", "DistillData"],
+                swiftSettings: [.unsafeFlags(["-O"])]),
+        .target(name: "DistillJudge", dependencies: ["DistillTeacher", "DistillData"]),
+        .target(name: "DistillCLI", dependencies: ["DistillHTTP", "DistillData", "DistillTeacher", "DistillML", "DistillJudge"]),
+        .executableTarget(name: "distill", dependencies: ["DistillCLI"]),
+        .target(name: "DistillTestSupport", dependencies: ["DistillHTTP", "DistillData", "DistillML"]),
+        .testTarget(name: "DistillHTTPTests", dependencies: ["DistillHTTP", "DistillTestSupport"]),
+        .testTarget(name: "DistillDataTests", dependencies: ["DistillData"]),
+        .testTarget(name: "DistillTeacherTests", dependencies: ["DistillTeacher", "DistillTestSupport"]),
+        .testTarget(name: "DistillMLTests", dependencies: ["DistillML", "DistillTestSupport"]),
+        .testTarget(name: "DistillJudgeTests", dependencies: ["DistillJudge", "DistillTestSupport"]),
+        .testTarget(name: "DistillCLITests", dependencies: ["DistillCLI", "DistillTestSupport", "distill"]),
+    ]
+)

@@ -1,0 +1,8 @@
+import Foundation
+
+struct BenchCommand: CommandGroup {
+    static let spec = CommandSpec(
+        name: "bench",
+        abstract: "benchmarks printed beside an anchor measured in the same run",
+        subcommands: [BenchHTTPCommand.self, BenchGenerateCommand.self])
+}

@@ -1,0 +1,209 @@
+import Foundation
+
+/// Streams a JSONL file line by line without loading it whole (multi-GB files are normal).
+/// Yields each non-empty line with its 1-based line number. A last line with no newline is reported as
+/// `complete == false`, so journals can drop a line torn by a crash instead of failing on it.
+public struct JSONLinesReader: Sequence {
+    public struct Line: Sendable {
+        public var number: Int
+        public var bytes: Data
+        public var complete: Bool
+    }
+
+    public let path: String
+    private let chunkSize: Int
+
+    public init(path: String, chunkSize: Int = 1 << 20) {
+        self.path = path
+        self.chunkSize = chunkSize
+    }
+
+    public func makeIterator() -> Iterator { Iterator(path: path, chunkSize: chunkSize) }
+
+    public struct Iterator: IteratorProtocol {
+        private let handle: FileHandle?
+        private let chunkSize: Int
+        private var buffer = Data()
+        private var start = 0
+        private var eof = false
+        private var lineNumber = 0
+
+        init(path: String, chunkSize: Int) {
+            handle = FileHandle(forReadingAtPath: path)
+            self.chunkSize = chunkSize
+        }
+
+        public mutating func next() -> Line? {
+            guard let handle else { return nil }
+            while true {
+                if let nl = buffer[start...].firstIndex(of: 0x0A) {
+                    lineNumber += 1
+                    var line = buffer[start..<nl]
+                    start = nl + 1
+                    if line.last == 0x0D { line = line.dropLast() }  // CRLF files
+                    if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                    return Line(number: lineNumber, bytes: Data(line), complete: true)
+                }
+                if eof {
+                    guard start < buffer.count else { return nil }
+                    lineNumber += 1
+                    let line = buffer[start...]
+                    start = buffer.count
+                    if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return nil }
+                    return Line(number: lineNumber, bytes: Data(line), complete: false)
+                }
+                // Compact, then read more.
+                if start > 0 {
+                    buffer.removeSubrange(buffer.startIndex..<start)
+                    start = 0
+                }
+                let chunk = (try? handle.read(upToCount: chunkSize)) ?? nil
+                if let chunk, !chunk.isEmpty {
+                    buffer.append(chunk)
+                } else {
+                    eof = true
+                }
+            }
+        }
+    }
+}
+
+/// How often an append-only file is forced to disk. `flush` (write(2) per line) survives a killed process;
+/// `fsync` also survives a power cut, at a cost per line.
+public enum SyncPolicy: String, Sendable, CaseIterable {
+    case flush
+    case fsync
+}
+
+/// Appends lines to a file with one `write(2)` per line, so a process killed at any point leaves at most one torn
+/// last line. Opening repairs a torn tail left by an earlier crash (truncating it), so the next line starts clean.
+public final class JSONLinesAppender: @unchecked Sendable {
+    // Guarded by `lock`; used from any thread.
+    private let fd: Int32
+    private let lock = NSLock()
+    public let path: String
+    public let sync: SyncPolicy
+    /// Bytes dropped from a torn last line when the file was opened (0 if it ended cleanly).
+    public let repairedBytes: Int
+
+    public init(path: String, sync: SyncPolicy = .flush) throws {
+        self.path = path
+        self.sync = sync
+        let fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw DataError(file: path, "cannot open for appending: \(String(cString: strerror(errno)))")
+        }
+        self.fd = fd
+        self.repairedBytes = try Self.truncateTornTail(fd: fd, path: path)
+    }
+
+    deinit { close(fd) }
+
+    /// Appends one line (a newline is added). The bytes must not contain a newline.
+    public func append(_ line: Data) throws {
+        var record = line
+        record.append(0x0A)
+        lock.lock()
+        defer { lock.unlock() }
+        try record.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw DataError(file: path, "write failed: \(String(cString: strerror(errno)))")
+                }
+                offset += n
+            }
+        }
+        if sync == .fsync, fsync(fd) != 0 {
+            throw DataError(file: path, "fsync failed: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Encodes `value` as one JSON line and appends it.
+    public func append<T: Encodable>(json value: T, encoder: JSONEncoder = JSONLines.encoder) throws {
+        try append(try encoder.encode(value))
+    }
+
+    private static func truncateTornTail(fd: Int32, path: String) throws -> Int {
+        let size = lseek(fd, 0, SEEK_END)
+        guard size > 0 else { return 0 }
+        // Scan back for the last newline, a block at a time.
+        var end = size
+        var block = [UInt8](repeating: 0, count: 4096)
+        while end > 0 {
+            let start = max(0, end - off_t(block.count))
+            let want = Int(end - start)
+            let got = pread(fd, &block, want, start)
+            guard got == want else { throw DataError(file: path, "cannot read tail to check for a torn line") }
+            if let i = block[0..<want].lastIndex(of: 0x0A) {
+                let keep = start + off_t(i) + 1
+                if keep == size { return 0 }
+                guard ftruncate(fd, keep) == 0 else { throw DataError(file: path, "cannot drop torn last line") }
+                return Int(size - keep)
+            }
+            end = start
+        }
+        guard ftruncate(fd, 0) == 0 else { throw DataError(file: path, "cannot drop torn last line") }
+        return Int(size)
+    }
+}
+
+public enum JSONLines {
+    /// One encoder configuration everywhere: sorted keys (stable diffs and hashes), unescaped slashes and UTF-8.
+    public static var encoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }
+
+    /// Writes `data` to `path` atomically: a temporary file in the same folder, then rename(2).
+    public static func writeAtomically(_ data: Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let tmp = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        do {
+            try data.write(to: tmp)
+            guard rename(tmp.path, path) == 0 else {
+                throw DataError(file: path, "rename failed: \(String(cString: strerror(errno)))")
+            }
+        } catch let e as DataError {
+            try? FileManager.default.removeItem(at: tmp)
+            throw e
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw DataError(file: path, "cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    /// Decodes every line of a JSONL file as `T`, with `file:line` on any error.
+    public static func decodeAll<T: Decodable>(_ type: T.Type, from path: String) throws -> [T] {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw DataError(file: path, "no such file")
+        }
+        let decoder = JSONDecoder()
+        var out: [T] = []
+        for line in JSONLinesReader(path: path) {
+            do {
+                out.append(try decoder.decode(T.self, from: line.bytes))
+            } catch {
+                throw DataError(file: path, line: line.number, "not a valid record: \(describe(error))")
+            }
+        }
+        return out
+    }
+
+    /// A short, human description of a decoding error (which key, what was expected).
+    public static func describe(_ error: any Error) -> String {
+        guard let e = error as? DecodingError else { return "\(error)" }
+        func path(_ p: [any CodingKey]) -> String { p.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") }
+        switch e {
+        case .keyNotFound(let k, let c): return "missing field '\(path(c.codingPath + [k]))'"
+        case .typeMismatch(let t, let c): return "field '\(path(c.codingPath))' should be \(t)"
+        case .valueNotFound(let t, let c): return "field '\(path(c.codingPath))' is null, expected \(t)"
+        case .dataCorrupted(let c): return c.debugDescription + (c.codingPath.isEmpty ? "" : " at '\(path(c.codingPath))'")
+        @unknown default: return "\(e)"
+        }
+    }
+}

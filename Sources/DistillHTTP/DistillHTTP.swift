@@ -1,0 +1,1 @@
+// DistillHTTP: see DESIGN.md for what this module owns.

@@ -1,0 +1,1 @@
+// DistillJudge: see DESIGN.md for what this module owns.

@@ -1,0 +1,1 @@
+// DistillML: see DESIGN.md for what this module owns.

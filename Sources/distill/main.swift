@@ -1,0 +1,4 @@
+import DistillCLI
+import Foundation
+
+exit(await DistillCLI.main(Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,52 @@
+import Testing
+@testable import DistillCLI
+
+@Suite struct ArgumentsTests {
+    let specs: [OptionSpec] = [
+        .value("model", "NAME", default: "smollm2", help: "model"),
+        .value("temperature", "T", default: "0.7", help: "temperature"),
+        .flag("dry-run", help: "count only"),
+        .list("inputs", "FILE", help: "inputs"),
+    ]
+
+    @Test func valuesInBothSpellingsAndDefaults() throws {
+        let p = try ParsedArguments(["--model", "qwen", "--temperature=0.2"], specs: specs)
+        #expect(p.string("model") == "qwen")
+        #expect(try p.double("temperature") == 0.2)
+        let d = try ParsedArguments([], specs: specs)
+        #expect(d.string("model") == "smollm2")
+        #expect(d.flag("dry-run") == false)
+    }
+
+    @Test func listsTakeValuesUntilNextOptionAndRepeat() throws {
+        let p = try ParsedArguments(["--inputs", "a.jsonl", "b.jsonl", "--dry-run", "--inputs", "c.jsonl"], specs: specs)
+        #expect(p.list("inputs") == ["a.jsonl", "b.jsonl", "c.jsonl"])
+        #expect(p.flag("dry-run"))
+    }
+
+    @Test func doubleDashEndsOptions() throws {
+        let p = try ParsedArguments(["--model", "m", "--", "--not-an-option", "x"], specs: specs)
+        #expect(p.positionals == ["--not-an-option", "x"])
+    }
+
+    @Test func unknownOptionAndMissingValueAreUsageErrors() {
+        #expect(throws: UsageError.self) { try ParsedArguments(["--modle", "x"], specs: specs) }
+        #expect(throws: UsageError.self) { try ParsedArguments(["--model"], specs: specs) }
+        #expect(throws: UsageError.self) { try ParsedArguments(["--model", "--dry-run"], specs: specs) }
+        #expect(throws: UsageError.self) { try ParsedArguments(["--temperature", "hot"], specs: specs).double("temperature") }
+    }
+
+    @Test func exitCodes() async {
+        #expect(await DistillCLI.main(["--help"]) == 0)
+        #expect(await DistillCLI.main(["no-such-command"]) == 64)
+        #expect(await DistillCLI.main(["data"]) == 64)
+        #expect(await DistillCLI.main(["train"]) == 1)  // exists in the plan, says it is not built yet
+    }
+
+    @Test func helpListsEveryCommandAndDefaults() throws {
+        guard case .help(let root) = try DistillCLI.resolve(["help"]) else { Issue.record("no help"); return }
+        for c in DistillCLI.commands { #expect(root.contains(c.spec.name)) }
+        let spec = CommandSpec(name: "x", abstract: "y", options: specs)
+        #expect(HelpFormatter.help(for: spec, path: ["x"]).contains("(default: 0.7)"))
+    }
+}

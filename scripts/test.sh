@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The test command: installs the system libraries if missing, then runs the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+swift build --build-tests
+swift test --skip-build "$@"
