@@ -91,7 +91,7 @@ public final class HarvestSession: @unchecked Sendable {
         }
         if let stop = stopped { throw HarvestError(.stopped, stop) }
         if let failure = journal.failure(key.id), !options.retryFailed {
-            if !options.dryRun { stats.noteResumed() }
+            if !options.dryRun { stats.noteFailedEarlier() }
             throw HarvestRequestFailed(key: key, reason: "failed in an earlier run (\(failure.reason)); "
                 + "pass --retry-failed to send it again")
         }

@@ -47,6 +47,8 @@ public final class HarvestStats: @unchecked Sendable {
     public func noteResumed() { locked { resumed += 1 } }
     public func noteStarted() { locked { inFlight += 1 } }
     public func noteFailed() { locked { inFlight -= 1; failed += 1 } }
+    /// A request that failed in an earlier run and is not retried.
+    public func noteFailedEarlier() { locked { failed += 1 } }
     /// The client is waiting to retry a request (+1) or has retried it (−1).
     public func noteRetrying(_ delta: Int) { locked { retrying = max(0, retrying + delta) } }
 
