@@ -26,7 +26,7 @@ let package = Package(
         .testTarget(name: "DistillHTTPTests", dependencies: ["DistillHTTP", "DistillTestSupport"]),
         .testTarget(name: "DistillDataTests", dependencies: ["DistillData"]),
         .testTarget(name: "DistillTeacherTests", dependencies: ["DistillTeacher", "DistillTestSupport"]),
-        .testTarget(name: "DistillMLTests", dependencies: ["DistillML", "DistillTestSupport"]),
+        .testTarget(name: "DistillMLTests", dependencies: ["DistillML", "DistillTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DistillJudgeTests", dependencies: ["DistillJudge", "DistillTestSupport"]),
         .testTarget(name: "DistillCLITests", dependencies: ["DistillCLI", "DistillTestSupport", "distill"]),
     ]
