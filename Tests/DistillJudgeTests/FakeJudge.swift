@@ -7,16 +7,16 @@ final class FakeJudge: ChatCompleting, @unchecked Sendable {
     // Guarded by `lock`.
     private let lock = NSLock()
     private var seen: [ChatRequest] = []
-    let handler: @Sendable (ChatRequest, Int) throws -> (String, String)
+    let handler: @Sendable (ChatRequest, Int) async throws -> (String, String)
 
     /// `handler(request, sequence)` returns (reply text, finish reason); sequence is 1-based over all requests.
-    init(_ handler: @escaping @Sendable (ChatRequest, Int) throws -> (String, String)) { self.handler = handler }
+    init(_ handler: @escaping @Sendable (ChatRequest, Int) async throws -> (String, String)) { self.handler = handler }
 
     var requests: [ChatRequest] { lock.withLock { seen } }
 
     func complete(_ request: ChatRequest) async throws -> ChatResponse {
         let n = lock.withLock { seen.append(request); return seen.count }
-        let (text, finish) = try handler(request, n)
+        let (text, finish) = try await handler(request, n)
         return ChatResponse(id: "fake-\(n)", model: request.model,
                             choices: [ChatChoice(index: 0, message: .assistant(text), finishReason: finish)], usage: nil)
     }

@@ -113,7 +113,7 @@ public struct JudgeRun: Sendable {
             func launch() {
                 let item = todo[next]
                 next += 1
-                group.addTask { await self.judgeOne(item, judge: judge) }
+                group.addTask { try await self.judgeOne(item, judge: judge) }
             }
             while next < min(max(1, concurrency), todo.count) { launch() }
             var done = 0
@@ -133,7 +133,8 @@ public struct JudgeRun: Sendable {
         return summary
     }
 
-    private func judgeOne(_ item: WorkItem, judge: ItemJudge) async -> Judgment {
+    /// Judges one item; only cancellation is thrown (a cancelled item is simply not journaled and is asked next run).
+    private func judgeOne(_ item: WorkItem, judge: ItemJudge) async throws -> Judgment {
         var j = Judgment(key: item.key, model: item.label, item: item.index, repeatIndex: item.repeatIndex, status: .failed,
                          scores: nil, partialScores: nil, reason: nil, step: nil, problems: [], attempts: [], error: nil,
                          instruction: item.record.instruction, input: item.record.input,
@@ -148,7 +149,10 @@ public struct JudgeRun: Sendable {
             j.step = o.step
             j.problems = o.problems
             j.attempts = o.attempts
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
+            try Task.checkCancellation()
             j.status = .failed
             j.error = redact(String(describing: error))
             j.problems = [VerdictProblem(.transport, "the judge could not be reached: \(j.error ?? "")")]
