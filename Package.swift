@@ -27,7 +27,7 @@ let package = Package(
         .testTarget(name: "DistillDataTests", dependencies: ["DistillData"]),
         .testTarget(name: "DistillTeacherTests", dependencies: ["DistillTeacher", "DistillTestSupport"]),
         .testTarget(name: "DistillMLTests", dependencies: ["DistillML", "DistillTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "DistillJudgeTests", dependencies: ["DistillJudge", "DistillTestSupport"]),
+        .testTarget(name: "DistillJudgeTests", dependencies: ["DistillJudge", "DistillTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DistillCLITests", dependencies: ["DistillCLI", "DistillTestSupport", "distill"]),
     ]
 )
