@@ -18,6 +18,7 @@ import Testing
         #expect(try ids(dir.path + "/test.jsonl") == ReferenceFixtures.reasoningTestIDs)
         var it = try DatasetReader(path: reasoning).makeRawIterator()
         let first = try #require(try it.next())
+        #expect(ReferenceFixtures.reasoningTestIDs.count == 20)
         #expect(DatasetSplitter(seed: "0").key(try JSONValue.parse(first.bytes)) == ReferenceFixtures.firstReasoningKey)
         // Train lines are the input lines, byte for byte.
         let input = Set(String(decoding: try Data(contentsOf: URL(fileURLWithPath: reasoning)), as: UTF8.self).split(separator: "\n"))
