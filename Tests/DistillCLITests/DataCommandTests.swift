@@ -105,3 +105,17 @@ import Testing
         for sub in ["stats", "split", "convert", "check", "synth"] { #expect(group.contains(sub)) }
     }
 }
+
+extension DataCommandTests {
+    /// Token counts come from the real tokenizer (its parity with HF tokenizers is tested in DistillMLTests).
+    @Test func statsCountsTokensWithATokenizerJSON() async throws {
+        let tokenizer = root + "/Tests/DistillMLTests/Fixtures/tokenizer/smollm2/tokenizer.json"
+        guard FileManager.default.fileExists(atPath: tokenizer) else { return }
+        let samples = root + "/datasets/instructions.jsonl"
+        #expect(await DistillCLI.main(["data", "stats", samples, "--tokenizer", tokenizer, "--json"]) == 0)
+        guard case .command(let command, _) = try DistillCLI.resolve(["data", "stats", samples, "--tokenizer", tokenizer]),
+              let stats = command as? DataStatsCommand else { Issue.record("not a stats command"); return }
+        #expect(stats.tokenizerPath == tokenizer)
+        #expect(await DistillCLI.main(["data", "stats", samples, "--tokenizer", "/nonexistent/tokenizer.json"]) == 1)
+    }
+}

@@ -78,3 +78,21 @@ import Testing
         #expect(r.problems.first?.error.line == 3)
     }
 }
+
+@Suite struct StatsTokenTests {
+    @Test func tokenStatisticsUseTheGivenCounterAndKeepFieldOrder() throws {
+        let dir = TestFolder()
+        let path = dir.write("t.jsonl", """
+            {"instruction":"a b c","input":"","output":"x y"}
+            {"instruction":"a","input":"d e f g","output":"z"}
+            """)
+        let words: (String) -> Int = { $0.split(separator: " ").count }
+        let s = try DatasetStats(path: path, tokenizer: "words", countTokens: words)
+        #expect(s.fields.map(\.field) == ["instruction", "input", "output"])
+        #expect(s.tokenFields.map(\.field) == ["instruction", "input", "output"])
+        #expect(s.tokenFields[0].min == 1 && s.tokenFields[0].max == 3)
+        #expect(s.tokenFields[1].max == 4 && s.tokenFields[2].mean == 1.5)
+        #expect(s.table.contains("(lengths in tokens of words)"))
+        #expect(try DatasetStats(path: path).tokenFields.isEmpty)
+    }
+}
