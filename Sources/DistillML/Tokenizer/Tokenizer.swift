@@ -53,7 +53,7 @@ public final class Tokenizer: Sendable {
         self.vocabulary = vocabulary
         self.vocabularySize = d.tokens.count
         self.bpe = BPEModel(vocabulary: vocabulary, merges: d.merges,
-                            unknownID: d.unknownID.map { Int32($0) }, ignoreMerges: d.ignoreMerges)
+                            unknownID: d.bpeUnknownID.map { Int32($0) }, ignoreMerges: d.ignoreMerges)
         self.splitter = PreTokenizer(kind: d.preTokenizer)
         self.specials = SpecialTokenMatcher(d.added)
         self.normalizeNFC = d.normalizeNFC
@@ -116,7 +116,7 @@ public final class Tokenizer: Sendable {
         guard !raw.isEmpty else { return }
         if normalizeNFC || addPrefixSpace {
             var text = String(decoding: raw, as: UTF8.self)
-            if normalizeNFC { text = text.precomposedStringWithCanonicalMapping }
+            if normalizeNFC { text = Self.nfc(text) }
             if addPrefixSpace && !text.hasPrefix(" ") { text = " " + text }
             let bytes = Array(text.utf8)
             bytes.withUnsafeBufferPointer { encodeWords($0, into: &out) }
@@ -167,6 +167,15 @@ public final class Tokenizer: Sendable {
             if cache.count >= Self.wordCacheLimit { cache.removeAll(keepingCapacity: true) }
             cache[key] = ids
         }
+    }
+
+    /// NFC through the standard library's own normalizer (the one `String` comparison uses).
+    /// Not Foundation's `precomposedStringWithCanonicalMapping`: on Linux it composes a
+    /// supplementary-plane scalar with a following mark as if it were its low 16 bits
+    /// (U+E0054 + U+0326 becomes U+021A "Ț"), which the fuzz corpus caught.
+    static func nfc(_ text: String) -> String {
+        if text.utf8.allSatisfy({ $0 < 0xCC }) { return text }  // nothing at or above U+0300: already NFC
+        return String(decoding: Array(text._nfcCodeUnits), as: UTF8.self)
     }
 
     /// Decodes one scalar of valid UTF-8 (the bytes come from a Swift `String`).
