@@ -16,6 +16,19 @@ import Testing
     @Test func rendersMatchApplyChatTemplate() throws {
         let chats = try TokenizerFixtures.chats.get()
         #expect(chats.count >= 24)
+        try check(chats)
+    }
+
+    /// Templates a user has locally (`make_tokenizer_fixture.py --chat OUT.json T.jinja…`).
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["TOKENIZER_CHAT_FILE"] != nil))
+    func rendersMatchApplyChatTemplateForLocalTemplates() throws {
+        let path = ProcessInfo.processInfo.environment["TOKENIZER_CHAT_FILE"] ?? ""
+        let chats = try JSONDecoder().decode([TokenizerFixtures.ChatCase].self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(!chats.isEmpty)
+        try check(chats)
+    }
+
+    private func check(_ chats: [TokenizerFixtures.ChatCase]) throws {
         for c in chats {
             let tok = try tokenizer(c.tokenizer)
             let template = ChatTemplate(templateText: c.template, bosToken: tok.bosID.map(tok.tokenString),
