@@ -91,16 +91,18 @@ public final class Tokenizer: Sendable {
 
     // MARK: Encode
 
-    /// The ids of `text`. Added/special tokens written in the text (`<|im_start|>`) become their ids;
+    /// The ids of `text`. Added/special tokens written in the text (`<|im_start|>`) become their ids,
+    /// as in HF; with `parseSpecial: false` they are encoded as plain text (llama.cpp's
+    /// `parse_special = false`), so untrusted content cannot forge a turn boundary.
     /// `addSpecial` adds what the file asks for around the text (Llama 3's BOS; nothing for SmolLM2).
-    public func encode(_ text: String, addSpecial: Bool = false) -> [Int] {
+    public func encode(_ text: String, addSpecial: Bool = false, parseSpecial: Bool = true) -> [Int] {
         var out: [Int32] = []
         out.reserveCapacity(text.utf8.count / 3 + 4)
         if addSpecial { out.append(contentsOf: prefixIDs) }
         let bytes = Array(text.utf8)
         bytes.withUnsafeBufferPointer { buf in
             var position = 0
-            for m in specials.matches(in: buf) {
+            for m in parseSpecial ? specials.matches(in: buf) : [] {
                 encodeSegment(UnsafeBufferPointer(rebasing: buf[position..<m.start]), into: &out)
                 out.append(m.id)
                 position = m.end
