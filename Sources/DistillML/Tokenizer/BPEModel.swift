@@ -96,32 +96,20 @@ struct BPEModel: Sendable {
         }
     }
 
-    /// A candidate merge; stale entries (a side already merged away) are skipped when popped.
-    private struct Candidate {
-        var rank: UInt32
-        var position: Int32
-        var left: Int32
-        var right: Int32
-
-        @inline(__always)
-        static func precedes(_ a: Candidate, _ b: Candidate) -> Bool {
-            a.rank != b.rank ? a.rank < b.rank : a.position < b.position
-        }
-    }
-
     /// Doubly linked symbols plus a binary min-heap of candidate merges ordered by (rank, position).
     private func mergeWithHeap(_ symbols: inout [Int32]) {
         let n = symbols.count
+        guard n > 1 else { return }
         var next = [Int32](unsafeUninitializedCapacity: n) { buf, count in
             for i in 0..<n { buf[i] = Int32(i + 1) }
             buf[n - 1] = -1; count = n
         }
         var prev = (0..<n).map { Int32($0 - 1) }
         var alive = [Bool](repeating: true, count: n)
-        var heap = MinHeap<Candidate>(by: Candidate.precedes)
+        var heap = MergeHeap(capacity: 2 * n)
         for p in 0..<n - 1 {
             if let m = lookup(symbols[p], symbols[p + 1]) {
-                heap.push(Candidate(rank: m.rank, position: Int32(p), left: symbols[p], right: symbols[p + 1]))
+                heap.push(MergeCandidate(rank: m.rank, position: Int32(p), left: symbols[p], right: symbols[p + 1]))
             }
         }
         while let top = heap.pop() {
@@ -137,10 +125,10 @@ struct BPEModel: Sendable {
             if after >= 0 { prev[Int(after)] = Int32(p) }
             let before = prev[p]
             if before >= 0, let l = lookup(symbols[Int(before)], symbols[p]) {
-                heap.push(Candidate(rank: l.rank, position: before, left: symbols[Int(before)], right: symbols[p]))
+                heap.push(MergeCandidate(rank: l.rank, position: before, left: symbols[Int(before)], right: symbols[p]))
             }
             if after >= 0, let r = lookup(symbols[p], symbols[Int(after)]) {
-                heap.push(Candidate(rank: r.rank, position: Int32(p), left: symbols[p], right: symbols[Int(after)]))
+                heap.push(MergeCandidate(rank: r.rank, position: Int32(p), left: symbols[p], right: symbols[Int(after)]))
             }
         }
         var merged: [Int32] = []

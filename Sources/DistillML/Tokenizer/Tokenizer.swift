@@ -36,7 +36,7 @@ public final class Tokenizer: Sendable {
     /// Word bytes → ids. Prompts repeat words heavily, so most words skip BPE entirely.
     private let wordCache = Mutex<[[UInt8]: [Int32]]>([:])
     private static let wordCacheLimit = 200_000
-    private static let cachedWordMaxBytes = 64
+    private static let cachedWordMaxBytes = 256
 
     init(_ d: TokenizerDefinition) {
         var vocabulary: [String: Int32] = [:]
