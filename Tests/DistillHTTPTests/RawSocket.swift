@@ -5,8 +5,10 @@ import Glibc
 final class RawSocket {
     let fd: Int32
 
-    init(port: Int) throws {
+    /// Connects; with `connectTimeoutSeconds: 0` the connect is non-blocking and not waited for (to fill a backlog).
+    init(port: Int, connectTimeoutSeconds: Int = 5) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if connectTimeoutSeconds == 0 { _ = fcntl(fd, F_SETFL, O_NONBLOCK) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -16,7 +18,7 @@ final class RawSocket {
         let r = withUnsafePointer(to: &addr) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        if r != 0 { throw POSIXError(.ECONNREFUSED) }
+        if r != 0 && connectTimeoutSeconds != 0 { throw POSIXError(.ECONNREFUSED) }
     }
 
     deinit { close(fd) }
