@@ -5,7 +5,7 @@ import Testing
 @Suite struct RateLimiterTests {
     @Test func requestBucketPacesAtTheLimitAfterTheBurst() async throws {
         let clock = VirtualClock()
-        let limiter = RateLimiter(limits: .init(requestsPerMinute: 600, burstSeconds: 1), clock: clock)
+        let limiter = RateLimiter(limits: .init(requestsPerMinute: 600, burstSeconds: 1, headroom: 1), clock: clock)
         for _ in 0..<110 { _ = try await limiter.acquire(estimatedTokens: 0) }
         // 10 from the full bucket at t=0, then 10/s: the 110th goes at t=10 s.
         let seconds = clock.elapsed / .seconds(1)
@@ -14,7 +14,7 @@ import Testing
 
     @Test func tokenBucketReservesEstimateAndRefundsUnusedTokens() async throws {
         let clock = VirtualClock()
-        let limiter = RateLimiter(limits: .init(tokensPerMinute: 6000, burstSeconds: 1), clock: clock)  // 100/s, cap 100
+        let limiter = RateLimiter(limits: .init(tokensPerMinute: 6000, burstSeconds: 1, headroom: 1), clock: clock)  // 100/s, cap 100
         let first = try await limiter.acquire(estimatedTokens: 80)
         #expect(clock.elapsed == .zero)
         // 20 left; a second 80-token request must wait 0.6 s for the bucket...
@@ -27,7 +27,7 @@ import Testing
 
     @Test func requestLargerThanTheBucketGoesWhenFullAndLeavesADebt() async throws {
         let clock = VirtualClock()
-        let limiter = RateLimiter(limits: .init(tokensPerMinute: 600, burstSeconds: 1), clock: clock)  // 10/s, cap 10
+        let limiter = RateLimiter(limits: .init(tokensPerMinute: 600, burstSeconds: 1, headroom: 1), clock: clock)  // 10/s, cap 10
         _ = try await limiter.acquire(estimatedTokens: 500)  // full bucket: admitted, level 10 - 500 = -490
         #expect(clock.elapsed == .zero)
         _ = try await limiter.acquire(estimatedTokens: 500)  // waits until the bucket is full again: 500 / 10 = 50 s
