@@ -16,7 +16,7 @@ struct BPEModel: Sendable {
 
     /// Words at most this many bytes merge with a linear scan; longer ones (a page of CJK without
     /// spaces, a long run of `=`) use the heap, so cost stays O(n log n).
-    private static let linearLimit = 48
+    static let linearLimit = 48
 
     /// Builds the merge table. Merges whose parts or result are not in the vocabulary are skipped
     /// (HF refuses such files; skipping keeps hand-edited vocabularies usable).
@@ -41,8 +41,9 @@ struct BPEModel: Sendable {
         return (UInt32(truncatingIfNeeded: e >> 32), Int32(truncatingIfNeeded: e & 0xFFFF_FFFF))
     }
 
-    /// Appends the ids of one word (its raw UTF-8 bytes) to `out`.
-    func encodeWord(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [Int32]) {
+    /// Appends the ids of one word (its raw UTF-8 bytes) to `out`. Words longer than `linearLimit`
+    /// bytes merge through the heap (a parameter so tests can run both paths on the same words).
+    func encodeWord(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [Int32], linearLimit: Int = BPEModel.linearLimit) {
         if ignoreMerges, let whole = vocabulary[ByteLevel.encode(bytes)] {
             out.append(whole)
             return
@@ -57,7 +58,7 @@ struct BPEModel: Sendable {
                 symbols.append(unknownID)
             }
         }
-        if symbols.count <= Self.linearLimit {
+        if symbols.count <= linearLimit {
             mergeLinear(&symbols)
         } else {
             mergeWithHeap(&symbols)

@@ -26,7 +26,7 @@ public final class Tokenizer: Sendable {
     private let tokens: [String]
     private let bytesOfToken: [[UInt8]]
     private let vocabulary: [String: Int32]
-    private let bpe: BPEModel
+    let bpe: BPEModel
     private let splitter: PreTokenizer
     private let specials: SpecialTokenMatcher
     private let normalizeNFC: Bool
