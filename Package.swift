@@ -25,8 +25,8 @@ let package = Package(
         .target(name: "DistillTestSupport", dependencies: ["DistillHTTP", "DistillData", "DistillML"]),
         .testTarget(name: "DistillHTTPTests", dependencies: ["DistillHTTP", "DistillTestSupport"]),
         .testTarget(name: "DistillDataTests", dependencies: ["DistillData"]),
-        .testTarget(name: "DistillTeacherTests", dependencies: ["DistillTeacher", "DistillTestSupport"]),
-        .testTarget(name: "DistillMLTests", dependencies: ["DistillML", "DistillTestSupport"]),
+        .testTarget(name: "DistillTeacherTests", dependencies: ["DistillTeacher", "DistillTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "DistillMLTests", dependencies: ["DistillML", "DistillTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DistillJudgeTests", dependencies: ["DistillJudge", "DistillTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DistillCLITests", dependencies: ["DistillCLI", "DistillTestSupport", "distill"]),
     ]
