@@ -9,14 +9,8 @@ public enum MarkdownReport {
         if !s.warnings.isEmpty {
             out += "## Warnings\n\n" + s.warnings.map { "- ⚠ \($0)\n" }.joined() + "\n"
         }
-        out += "## Results\n\n"
+        out += "## Results\n\n" + resultsOnly(s)
         let cols = s.criteria + ["Overall"]
-        out += "| Method (Loss_fn) | Valid Data | " + cols.joined(separator: " | ") + " |\n"
-        out += "| :--: | :--: | " + cols.map { _ in ":--:" }.joined(separator: " | ") + " |\n"
-        for m in s.models {
-            let cells = m.criteria.map { ReportFormat.interval($0.mean) } + [ReportFormat.interval(m.overall)]
-            out += "| \(cell(m.label)) | \(m.nValid) / \(m.nTotal) | " + cells.joined(separator: " | ") + " |\n"
-        }
         out += "\nMeans over each model's valid items, with percentile-bootstrap 95% confidence intervals. "
             + "Valid Data: items for which the judge returned a usable score on every criterion (unscored items are "
             + "left out, never counted as 0).\n\n"
@@ -63,6 +57,18 @@ public enum MarkdownReport {
                     + "\(ReportFormat.score(sp.meanStandardDeviation)) |\n"
             }
             out += "\n"
+        }
+        return out
+    }
+
+    /// Just seed 000's table: model, Valid Data, one column per criterion (mean [95% CI]), and Overall.
+    public static func resultsOnly(_ s: EvaluationSummary) -> String {
+        let cols = s.criteria + ["Overall"]
+        var out = "| Method (Loss_fn) | Valid Data | " + cols.joined(separator: " | ") + " |\n"
+        out += "| :--: | :--: | " + cols.map { _ in ":--:" }.joined(separator: " | ") + " |\n"
+        for m in s.models {
+            let cells = m.criteria.map { ReportFormat.interval($0.mean) } + [ReportFormat.interval(m.overall)]
+            out += "| \(cell(m.label)) | \(m.nValid) / \(m.nTotal) | " + cells.joined(separator: " | ") + " |\n"
         }
         return out
     }

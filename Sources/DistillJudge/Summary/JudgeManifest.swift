@@ -36,6 +36,27 @@ public struct JudgeManifest: Codable, Sendable, Equatable {
     /// The user says the references are the teacher's own outputs.
     public var referenceFromTeacher: Bool
 
+    public init(judgeModel: String, endpoint: String, keyEnv: String?, rubric: String, rubricVersion: String, criteria: [String],
+                scaleMin: Int, scaleMax: Int, replyFormat: String, temperature: Double, repeats: Int, inputs: [Input],
+                teacherLabel: String?, teacherModel: String?, baselineLabel: String?, referenceFromTeacher: Bool) {
+        self.judgeModel = judgeModel
+        self.endpoint = endpoint
+        self.keyEnv = keyEnv
+        self.rubric = rubric
+        self.rubricVersion = rubricVersion
+        self.criteria = criteria
+        self.scaleMin = scaleMin
+        self.scaleMax = scaleMax
+        self.replyFormat = replyFormat
+        self.temperature = temperature
+        self.repeats = repeats
+        self.inputs = inputs
+        self.teacherLabel = teacherLabel
+        self.teacherModel = teacherModel
+        self.baselineLabel = baselineLabel
+        self.referenceFromTeacher = referenceFromTeacher
+    }
+
     enum CodingKeys: String, CodingKey {
         case endpoint, rubric, criteria, temperature, repeats, inputs
         case judgeModel = "judge_model"
