@@ -111,7 +111,7 @@ public enum HTMLReport {
     .warnings{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:4px 16px}.warnings h2{border:0;margin-top:8px}
     figure{margin:8px 0}figcaption{font-size:13px;color:#57606a;text-align:center}
     .chart{width:100%;max-width:960px;height:auto}.hists{display:flex;flex-wrap:wrap;gap:12px}.hist{width:200px;height:110px}
-    svg text{font:12px system-ui,sans-serif;fill:#1b1f24}svg .tick{fill:#57606a;font-size:11px}svg .count{font-size:10px;fill:#57606a}
+    svg text{font:12px system-ui,sans-serif;fill:#1b1f24}svg .axis{font-weight:600}svg .tick{fill:#57606a;font-size:11px}svg .count{font-size:10px;fill:#57606a}
     svg .grid{stroke:#d0d7de;stroke-width:1}svg .whisker{stroke:#1b1f24;stroke-width:1.5;fill:none}
     details.item{border:1px solid #d0d7de;border-radius:6px;margin:6px 0;padding:4px 10px}details.item[open]{background:#fbfcfd}
     details.item>summary{cursor:pointer}.idx{font-weight:600;margin-right:6px}.badge{display:inline-block;border-radius:10px;padding:0 7px;margin-left:6px;font-size:12px;color:#fff}

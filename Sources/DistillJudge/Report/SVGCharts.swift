@@ -35,12 +35,12 @@ enum SVGCharts {
                 let cx = x + barW / 2
                 svg += "<path d=\"M\(f(cx)) \(f(y(interval.low)))V\(f(y(interval.high)))M\(f(cx - 5)) \(f(y(interval.low)))h10M\(f(cx - 5)) \(f(y(interval.high)))h10\" class=\"whisker\"/>"
             }
-            svg += "<text x=\"\(f(gx + groupW / 2))\" y=\"\(f(height - bottom + 20))\" text-anchor=\"middle\" class=\"label\">\(HTMLReport.escape(criterion))</text>"
+            svg += "<text x=\"\(f(gx + groupW / 2))\" y=\"\(f(height - bottom + 20))\" text-anchor=\"middle\" class=\"axis\">\(HTMLReport.escape(criterion))</text>"
         }
         var lx = left
         for (mi, m) in s.models.enumerated() {
             svg += "<rect x=\"\(f(lx))\" y=\"\(f(height - 22))\" width=\"12\" height=\"12\" fill=\"\(colour(mi))\"/>"
-            svg += "<text x=\"\(f(lx + 16))\" y=\"\(f(height - 12))\" class=\"label\">\(HTMLReport.escape(m.label))</text>"
+            svg += "<text x=\"\(f(lx + 16))\" y=\"\(f(height - 12))\" class=\"axis\">\(HTMLReport.escape(m.label))</text>"
             lx += 28 + Double(m.label.count) * 7.5
         }
         return svg + "</svg>"
