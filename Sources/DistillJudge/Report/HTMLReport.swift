@@ -117,6 +117,6 @@ public enum HTMLReport {
     details.item>summary{cursor:pointer}.idx{font-weight:600;margin-right:6px}.badge{display:inline-block;border-radius:10px;padding:0 7px;margin-left:6px;font-size:12px;color:#fff}
     .badge.bad{background:#cf222e!important}.model{border-left:4px solid;padding:2px 10px;margin:10px 0}
     pre{white-space:pre-wrap;word-break:break-word;background:#f6f8fa;border-radius:4px;padding:6px 8px;margin:4px 0;font:13px/1.4 ui-monospace,"Noto Sans Mono",monospace}
-    .label{font-weight:600;color:#57606a;font-size:12px;text-transform:uppercase;margin-top:6px}.problems{color:#cf222e}
+    .label{font-weight:600;color:#57606a;font-size:12px;text-transform:uppercase;margin-top:6px}.problems{color:#cf222e}.label .problems{text-transform:none;font-weight:400}
     """
 }
