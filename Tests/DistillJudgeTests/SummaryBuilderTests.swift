@@ -93,6 +93,14 @@ struct SummaryBuilderTests {
         #expect(!s.warnings.contains { $0.contains("between teacher (0/100 invalid) and other") })
     }
 
+    @Test func haloShowsAsInterCriterionCorrelation() {
+        let js = (0..<20).map { i in Journal.line("halo", i, [Int](repeating: i % 6, count: 4)) }
+            + (0..<20).map { i in Journal.line("mixed", i, [i % 6, (i * 7) % 6, 5 - i % 6, 3]) }
+        let s = builder().build(js)
+        #expect(abs(s.models[0].interCriterionCorrelation - 1) < 1e-12)
+        #expect(s.models[1].interCriterionCorrelation < 0.5)
+    }
+
     @Test func warnsWhenReferenceIsTheTeachersOutput() {
         let js = (0..<4).map { Journal.line("teacher", $0, [5, 5, 5, 5], output: "same", reference: "same") }
         #expect(builder(teacher: "teacher").build(js).warnings.contains { $0.contains("look like the teacher's own") })

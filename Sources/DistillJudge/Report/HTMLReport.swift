@@ -51,10 +51,12 @@ public enum HTMLReport {
     }
 
     static func validityTable(_ s: EvaluationSummary) -> String {
-        table(["Model", "Items", "Valid", "% valid", "Invalid, by reason", "Scored at"] + s.criteria.map { "\($0) valid" }, s.models.map { m in
+        table(["Model", "Items", "Valid", "% valid", "Invalid, by reason", "Scored at"] + s.criteria.map { "\($0) valid" }
+              + ["Inter-criterion r"], s.models.map { m in
             [m.label, "\(m.nTotal)", "\(m.nValid)", ReportFormat.percent(m.nValid, m.nTotal), ReportFormat.reasons(m.invalidReasons),
-             ReportFormat.reasons(m.steps)] + m.criteria.map { "\($0.nValid)" }
-        }, swatches: true)
+             ReportFormat.reasons(m.steps)] + m.criteria.map { "\($0.nValid)" } + [ReportFormat.ratio(m.interCriterionCorrelation)]
+        }, swatches: true) + "<p class=\"note\">Inter-criterion r: mean Pearson correlation between criteria; near 1, the judge "
+            + "scores one overall impression (halo) rather than separate criteria.</p>\n"
     }
 
     static func histograms(_ s: EvaluationSummary) -> String {

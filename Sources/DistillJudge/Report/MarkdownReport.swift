@@ -16,14 +16,15 @@ public enum MarkdownReport {
             + "left out, never counted as 0).\n\n"
 
         out += "## Validity\n\n| Model | Items | Valid | % valid | Invalid, by reason | Scored at | "
-            + s.criteria.map { "\($0) valid" }.joined(separator: " | ") + " |\n"
-        out += "| --- | --: | --: | --: | --- | --- | " + s.criteria.map { _ in "--:" }.joined(separator: " | ") + " |\n"
+            + s.criteria.map { "\($0) valid" }.joined(separator: " | ") + " | Inter-criterion r |\n"
+        out += "| --- | --: | --: | --: | --- | --- | " + s.criteria.map { _ in "--:" }.joined(separator: " | ") + " | --: |\n"
         for m in s.models {
             out += "| \(cell(m.label)) | \(m.nTotal) | \(m.nValid) | \(ReportFormat.percent(m.nValid, m.nTotal)) | "
                 + "\(ReportFormat.reasons(m.invalidReasons)) | \(ReportFormat.reasons(m.steps)) | "
-                + m.criteria.map { "\($0.nValid)" }.joined(separator: " | ") + " |\n"
+                + m.criteria.map { "\($0.nValid)" }.joined(separator: " | ") + " | \(ReportFormat.ratio(m.interCriterionCorrelation)) |\n"
         }
-        out += "\n"
+        out += "\nInter-criterion r: mean Pearson correlation between criteria; near 1, the judge scores one overall impression "
+            + "(halo) rather than separate criteria.\n\n"
 
         if !s.comparisons.isEmpty {
             out += "## Paired comparisons\n\nOn the \(s.completeCaseItems) items valid for every model. Δ = mean(A − B) with a paired "

@@ -26,6 +26,9 @@ public struct EvaluationSummary: Codable, Sendable {
         public var criteria: [CriterionStats]
         /// Mean of the criteria per item, then over items.
         public var overall: Interval
+        /// Mean Pearson correlation between pairs of criteria over valid items: near 1 means the judge gives one
+        /// impression for all criteria (a halo), so the criteria add little beyond Overall. NaN when undefined.
+        public var interCriterionCorrelation: Double
     }
 
     public struct Comparison: Codable, Sendable {

@@ -105,8 +105,17 @@ public struct SummaryBuilder: Sendable {
                          mean: bootstrap.meanInterval(values), median: Descriptive.median(values), histogram: hist)
         }
         let overall = valid.map { v in Descriptive.mean(criteria.compactMap { v.scores[$0] }) }
+        var correlations: [Double] = []
+        for (i, a) in criteria.enumerated() {
+            for b in criteria[(i + 1)...] {
+                let pairs = valid.compactMap { v in v.scores[a].flatMap { x in v.scores[b].map { (x, $0) } } }
+                let r = Descriptive.pearson(pairs.map(\.0), pairs.map(\.1))
+                if !r.isNaN { correlations.append(r) }
+            }
+        }
         return .init(label: label, nTotal: nTotal, nValid: valid.count, invalidReasons: reasons, steps: steps,
-                     criteria: perCriterion, overall: bootstrap.meanInterval(overall))
+                     criteria: perCriterion, overall: bootstrap.meanInterval(overall),
+                     interCriterionCorrelation: Descriptive.mean(correlations))
     }
 
     func completeCase(_ labels: [String], _ views: [String: [Int: ItemView]]) -> [Int] {
