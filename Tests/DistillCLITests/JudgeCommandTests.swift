@@ -1,6 +1,7 @@
 import DistillData
 import DistillJudge
 import DistillTeacher
+import DistillTestSupport
 import Foundation
 import Testing
 @testable import DistillCLI
@@ -78,7 +79,7 @@ struct JudgeCommandTests {
         try await judge.judge(client: fake)
         #expect(fake.requests == 4)
         let manifest = try #require(try JudgeManifest.read(from: dir + "/j"))
-        #expect(manifest.inputs.map(\.items) == [2, 2] && manifest.teacherLabel == "Teacher" && manifest.keyEnv == "OPENAI_API_KEY")
+        #expect(manifest.inputs.map(\.items) == [2, 2] && manifest.teacherLabel == "Teacher" && manifest.keyEnv == nil)
         let md = try String(contentsOfFile: dir + "/j/report.md", encoding: .utf8)
         #expect(md.contains("| Student | 2 / 2 | 3.00 [1.00, 5.00] |"))
         #expect(md.contains("same family (GLM)"))
@@ -97,5 +98,38 @@ struct JudgeCommandTests {
         #expect(FileManager.default.fileExists(atPath: dir + "/r/report.html"))
         #expect(await DistillCLI.main(["report", dir + "/missing"]) == 1)
         #expect(await DistillCLI.main(["report"]) == 64)
+    }
+
+    @Test func judgesOverHTTPAgainstTheStandIn() async throws {
+        let good = #"{"reason": "不错 👍", "Correctness": 3, "Completeness": 4, "Relevance": 5, "Fluency": 5}"#
+        let standIn = try TeacherStandIn { _ in .chat(good) }
+        defer { standIn.stop() }
+        let dir = try CLIFiles.folder()
+        let t = try CLIFiles.generations(dir, "t", outputs: ["猫", "狗"], references: ["猫", "狗"])
+        let code = await DistillCLI.main(["judge", "--judge", standIn.baseURL, "--model", "stand-in", "--inputs", t,
+                                          "--out", dir + "/j", "--rpm", "600"])
+        #expect(code == 0)
+        #expect(standIn.requestCount == 2)
+        let md = try String(contentsOfFile: dir + "/j/report.md", encoding: .utf8)
+        #expect(md.contains("| t | 2 / 2 | 3.00 [3.00, 3.00] | 4.00 [4.00, 4.00] |"))
+    }
+
+    @Test func refusedKeyStopsTheRunInsteadOfFailingEveryItem() async throws {
+        let standIn = try TeacherStandIn { _ in .error(status: 401, type: "invalid_request_error", code: "invalid_api_key", message: "Incorrect API key") }
+        defer { standIn.stop() }
+        let dir = try CLIFiles.folder()
+        let t = try CLIFiles.generations(dir, "t", outputs: ["a", "b", "c"], references: ["a", "b", "c"])
+        let code = await DistillCLI.main(["judge", "--judge", standIn.baseURL, "--model", "m", "--inputs", t, "--out", dir + "/j",
+                                          "--concurrency", "1"])
+        #expect(code == 1)
+        #expect(standIn.requestCount == 1)
+    }
+
+    @Test func unsetKeyVariableIsAUsageError() async throws {
+        let dir = try CLIFiles.folder()
+        let t = try CLIFiles.generations(dir, "t", outputs: ["a"], references: ["a"])
+        let code = await DistillCLI.main(["judge", "--judge", "http://127.0.0.1:9/v1", "--model", "m", "--inputs", t, "--out", dir + "/j",
+                                          "--key-env", "DISTILL_TEST_SURELY_UNSET_KEY"])
+        #expect(code == 64)
     }
 }

@@ -27,7 +27,7 @@ struct JudgeCommand: DistillCommand {
             .list("inputs", "FILE", help: "generation files, one per model"),
             .list("labels", "NAME", help: "a label per input for the report (default: file names)"),
             .value("out", "DIR", help: "folder for judgments.jsonl, the manifest and the report"),
-            .value("key-env", "VAR", default: "OPENAI_API_KEY", help: "environment variable holding the judge's API key (its value is never printed)"),
+            .value("key-env", "VAR", help: "environment variable holding the judge's API key (its value is never printed); omit for local servers"),
             .value("rubric", "NAME", default: "judge", help: "rubric in prompts/ (judge, judge-explanation, or your own) or a path to a rubric file"),
             .value("score", "MODE", default: "judge", help: "judge, or rule-based accuracy: exact, numeric, choice"),
             .value("concurrency", "N", default: "4", help: "judge requests in flight"),
@@ -50,7 +50,7 @@ struct JudgeCommand: DistillCommand {
     var mode: String
     var endpoint: String
     var model: String
-    var keyEnv: String
+    var keyEnv: String?
     var rubricName: String
     var concurrency: Int
     var rpm: Int?
@@ -85,7 +85,7 @@ struct JudgeCommand: DistillCommand {
             guard !endpoint.isEmpty else { throw UsageError("missing required option '--judge' (the judge's base URL), or use --score exact|numeric|choice") }
             guard !model.isEmpty else { throw UsageError("missing required option '--model' (the judge's model name)") }
         }
-        keyEnv = try args.required("key-env")
+        keyEnv = args.string("key-env")
         rubricName = try args.required("rubric")
         concurrency = try Self.positive(args, "concurrency")
         repeats = try Self.positive(args, "repeats")
@@ -122,9 +122,14 @@ struct JudgeCommand: DistillCommand {
         }
     }
 
-    /// The libcurl-backed OpenAI-compatible client with the provider's limits.
+    /// The libcurl-backed OpenAI-compatible client with the provider's limits, retries and the concurrency cap.
     func makeClient() throws -> any ChatCompleting {
-        throw NotBuiltYet("distill judge against an HTTP endpoint", plannedIn: "the transport issue (OpenAIClient); --score exact|numeric|choice works now")
+        if let keyEnv, (ProcessInfo.processInfo.environment[keyEnv] ?? "").isEmpty {
+            throw UsageError("environment variable \(keyEnv) (from --key-env) is not set; export it with the judge's API key")
+        }
+        let limits = RateLimiter<ContinuousClock>.Limits(requestsPerMinute: rpm, tokensPerMinute: tpm)
+        return try TeacherClient(endpoint: Endpoint(baseURL: endpoint, model: model, keyEnv: keyEnv),
+                                 options: .init(limits: limits, maxConcurrent: concurrency))
     }
 
     /// Judges with `client` (the real one from `run`, or a test's), writes the manifest and the report.
@@ -134,7 +139,7 @@ struct JudgeCommand: DistillCommand {
         run.concurrency = concurrency
         run.repeats = repeats
         run.retryUnscored = retryUnscored
-        if let key = ProcessInfo.processInfo.environment[keyEnv], !key.isEmpty { run.secrets = [key] }
+        if let keyEnv, let key = ProcessInfo.processInfo.environment[keyEnv], !key.isEmpty { run.secrets = [key] }
         let progress = ProgressReporter()
         let summary = try await run.run(client: client) { done, todo in progress.update("judged \(done)/\(todo)") }
         progress.finish("judged \(summary.scored + summary.unscored + summary.failed) items: \(summary.scored) scored, "
