@@ -33,7 +33,7 @@ import Testing
     }
 
     @Test func indexFindsExactlyWhatBruteForceFinds() {
-        var rng = SplitMix64(seed: 42)
+        var rng = HarvestRNG(seed: 42)
         let words = ["write", "a", "poem", "about", "the", "sea", "list", "three", "tips", "for", "health", "explain",
                      "why", "sky", "is", "blue", "翻", "译", "这", "句", "话", "summarize", "article", "in", "two"]
         func sentence() -> String {
@@ -58,7 +58,7 @@ import Testing
     @Test func prefixFilterSkipsAlmostAllPairs() {
         // 8,000 instructions from a 3,000-word vocabulary: a naive filter runs ~32 million LCS computations; the index
         // must verify only a small fraction. (Wall time is measured in release builds; see the harvest report.)
-        var rng = SplitMix64(seed: 1)
+        var rng = HarvestRNG(seed: 1)
         let vocabulary = (0..<3000).map { "w\($0)" }
         var index = RougeLIndex()
         var kept = 0
@@ -126,10 +126,10 @@ import Testing
         stats.plan(10)
         stats.noteStarted()
         stats.noteSent(tokensIn: 1500, tokensOut: 500, cost: 0.01, now: 30)
-        stats.noteRetrying(1)
+        stats.noteRetry()
         let line = stats.snapshot(now: 30).line(label: "harvest answer", rpmLimit: 600, tpmLimit: 100_000)
         #expect(line.contains("harvest answer 1/10 (10%)"))
-        #expect(line.contains("ok 1 failed 0 retrying 1"))
+        #expect(line.contains("ok 1 failed 0 retries 1"))
         #expect(line.contains("2 rpm/600"))
         #expect(line.contains("tpm/100k"))
         #expect(line.contains("tokens in 1.5k out 500"))
