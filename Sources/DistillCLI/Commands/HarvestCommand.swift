@@ -188,8 +188,10 @@ struct HarvestCommand: DistillCommand {
         defer { if scratch { try? FileManager.default.removeItem(atPath: journalDirectory) } }
         let journal = try HarvestJournal(directory: journalDirectory)
         let e = try await HarvestRunner.estimate(plan.recipe, journal: journal, options: options)
+        let calibrated = e.calibratedStages.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         let completion = options.expectedOutputTokens.map { "\($0) per request (--expected-output-tokens)" }
-            ?? "\(plan.generation.maxTokens ?? 256) per request (--max-tokens; replies are often shorter)"
+            ?? (calibrated.isEmpty ? "\(plan.generation.maxTokens ?? 256) per request (--max-tokens; replies are often shorter)"
+                                   : "mean of the replies in the journal: \(calibrated) per request")
         print("""
             dry run of \(plan.recipe.name) against \(endpoint.baseURL) (model \(endpoint.model)); nothing was sent
               requests to send:   \(e.requests)\(e.cachedRequests > 0 ? " (\(e.cachedRequests) more already in \(out)/journal.jsonl)" : "")

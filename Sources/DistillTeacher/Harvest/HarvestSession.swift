@@ -34,6 +34,8 @@ public final class HarvestSession: @unchecked Sendable {
 
     /// What a dry run counted.
     public struct Estimate: Sendable {
+        /// Stages whose completion length came from the journal's mean rather than max_tokens.
+        public var calibratedStages: [String: Int] = [:]
         public var requests = 0
         public var cachedRequests = 0
         public var tokensIn = 0
@@ -48,6 +50,8 @@ public final class HarvestSession: @unchecked Sendable {
 
     // Guarded by `lock`.
     private let lock = NSLock()
+    /// Stage → mean completion tokens seen in the journal (dry runs only).
+    private let calibration: [String: Int]
     private var reservedCost = 0.0
     private var consecutiveFailures = 0
     private var stopReason: String?
@@ -61,6 +65,20 @@ public final class HarvestSession: @unchecked Sendable {
         self.journal = journal
         self.stats = stats
         self.options = options
+        calibration = options.dryRun ? Self.completionCalibration(journal) : [:]
+    }
+
+    /// Mean completion tokens per stage over the journal's replies (stages with at least 5), so a dry run over a
+    /// partly harvested run estimates the rest from what the teacher actually wrote rather than from max_tokens.
+    static func completionCalibration(_ journal: HarvestJournal) -> [String: Int] {
+        var sums: [String: (total: Int, count: Int)] = [:]
+        for e in journal.allEntries {
+            guard let tokens = e.response.usage?.completionTokens else { continue }
+            let stage = e.stage.hasPrefix("counterfactual-") ? "counterfactual" : e.stage
+            sums[stage, default: (0, 0)].total += tokens
+            sums[stage, default: (0, 0)].count += 1
+        }
+        return sums.filter { $0.value.count >= 5 }.mapValues { Int((Double($0.total) / Double($0.count)).rounded()) }
     }
 
     private func locked<T>(_ body: () throws -> T) rethrows -> T {
@@ -71,7 +89,13 @@ public final class HarvestSession: @unchecked Sendable {
     public var isDryRun: Bool { options.dryRun }
     /// Why the run stopped early, if it did.
     public var stopped: String? { locked { stopReason } }
-    public var dryRunEstimate: Estimate { locked { estimate } }
+    public var dryRunEstimate: Estimate {
+        locked {
+            var e = estimate
+            e.calibratedStages = calibration
+            return e
+        }
+    }
     /// Items that failed (id and the reason), in the order they failed.
     public var itemFailures: [(id: String, reason: String)] { locked { failedItems } }
     /// Items left to other shards.
@@ -96,7 +120,8 @@ public final class HarvestSession: @unchecked Sendable {
                 + "pass --retry-failed to send it again")
         }
         let promptEstimate = options.estimator.promptTokens(request.messages)
-        let outputEstimate = options.expectedOutputTokens ?? request.maxTokens ?? 256
+        let calibrated = calibration[stage.hasPrefix("counterfactual-") ? "counterfactual" : stage]
+        let outputEstimate = options.expectedOutputTokens ?? calibrated ?? request.maxTokens ?? 256
         let costEstimate = options.price.cost(input: promptEstimate, output: outputEstimate)
         if options.dryRun {
             locked {
