@@ -28,6 +28,10 @@ public final class HarvestSession: @unchecked Sendable {
         public var stopsRun: @Sendable (any Error) -> String? = { _ in nil }
         /// Never send: a request not in the journal fails (renders outputs from merged shard journals).
         public var offline = false
+        /// Batch mode: a request not in the journal is collected for the next batch instead of sent, and its item
+        /// waits (it is neither done nor failed). Keys already in a submitted batch are not collected again.
+        public var deferToBatch = false
+        public var keysInFlightInBatches: Set<String> = []
 
         public init() {}
     }
@@ -57,6 +61,7 @@ public final class HarvestSession: @unchecked Sendable {
     private var stopReason: String?
     private var estimate = Estimate()
     private var failedItems: [(id: String, reason: String)] = []
+    private var deferred: [String: (key: HarvestKey, request: ChatRequest)] = [:]
     private var skippedItems = 0
 
     public init(client: any ChatCompleting, journal: HarvestJournal, stats: HarvestStats = HarvestStats(),
@@ -98,6 +103,10 @@ public final class HarvestSession: @unchecked Sendable {
     }
     /// Items that failed (id and the reason), in the order they failed.
     public var itemFailures: [(id: String, reason: String)] { locked { failedItems } }
+    /// Requests collected for the next batch, by key id.
+    public var deferredRequests: [(key: HarvestKey, request: ChatRequest)] {
+        locked { deferred.values.sorted { $0.key.id < $1.key.id } }
+    }
     /// Items left to other shards.
     public var itemsSkippedByShard: Int { locked { skippedItems } }
 
@@ -134,6 +143,10 @@ public final class HarvestSession: @unchecked Sendable {
                                     choices: [.init(index: 0, content: options.estimator.filler(tokens: outputEstimate),
                                                     finishReason: "stop", logprobs: nil)],
                                     usage: ChatUsage(promptTokens: promptEstimate, completionTokens: outputEstimate))
+        }
+        if options.deferToBatch {
+            locked { if !options.keysInFlightInBatches.contains(key.id) { deferred[key.id] = (key, request) } }
+            throw HarvestDeferred()
         }
         if options.offline {
             throw HarvestRequestFailed(key: key, reason: "not in the journal (offline: nothing is sent)")
@@ -227,6 +240,8 @@ public final class HarvestSession: @unchecked Sendable {
                         do {
                             return (index, try await body(item))
                         } catch let e as HarvestError where e.kind == .stopped {
+                            return (index, nil)
+                        } catch is HarvestDeferred {
                             return (index, nil)
                         } catch let e as HarvestRequestFailed {
                             locked { failedItems.append((itemID, "\(e.key.stage)#\(e.key.sample): \(e.reason)")) }
