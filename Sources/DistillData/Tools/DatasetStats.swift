@@ -39,7 +39,7 @@ public struct DatasetStats: Sendable, Codable {
         var tokens: [String: [Int]] = [:]
         var empties: [String: Int] = [:]
         var order: [String] = []
-        var seen = Set<Data>()
+        var seen = Set<ContentKey>()
         var items = 0, duplicates = 0
         try reader.forEachRaw { raw in
             let value: JSONValue
@@ -47,7 +47,7 @@ public struct DatasetStats: Sendable, Codable {
                 throw DataError(file: path, line: raw.line, "not valid JSON (\(error)); fix the line or run 'distill data check'")
             }
             items += 1
-            if !seen.insert(Data(SHA256.hash(value.canonicalData()).prefix(16))).inserted { duplicates += 1 }
+            if !seen.insert(ContentKey(value)).inserted { duplicates += 1 }
             var perItem: [String: Int] = [:]
             var tokensPerItem: [String: Int] = [:]
             var emptyInItem: Set<String> = []
