@@ -24,11 +24,11 @@ let package = Package(
         .target(name: "DistillCLI", dependencies: ["DistillHTTP", "DistillData", "DistillTeacher", "DistillML", "DistillJudge"]),
         .executableTarget(name: "distill", dependencies: ["DistillCLI"]),
         .target(name: "DistillTestSupport", dependencies: ["DistillHTTP", "DistillData", "DistillML"]),
-        .testTarget(name: "DistillHTTPTests", dependencies: ["DistillHTTP", "DistillTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "DistillDataTests", dependencies: ["DistillData"], exclude: ["Fixtures"]),
+        .testTarget(name: "DistillHTTPTests", dependencies: ["DistillHTTP", "DistillTestSupport"]),
+        .testTarget(name: "DistillDataTests", dependencies: ["DistillData"]),
         .testTarget(name: "DistillTeacherTests", dependencies: ["DistillTeacher", "DistillTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DistillMLTests", dependencies: ["DistillML", "DistillTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DistillJudgeTests", dependencies: ["DistillJudge", "DistillTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "DistillCLITests", dependencies: ["DistillCLI", "DistillTestSupport", "distill"], exclude: ["Fixtures"]),
+        .testTarget(name: "DistillCLITests", dependencies: ["DistillCLI", "DistillTestSupport", "distill"]),
     ]
 )
