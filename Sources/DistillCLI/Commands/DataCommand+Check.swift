@@ -52,7 +52,9 @@ struct DataCheckCommand: DistillCommand {
         for file in files {
             // Problems are printed as they are found, buffered a little: a broken multi-GB file streams through.
             var pending = ""
-            let report = try DatasetChecker(kind: kind, keep: 0).check(path: file, fixMojibakeTo: fixOut) { problem in
+            var checker = DatasetChecker(kind: kind, keep: 0)
+            checker.progress = ProgressReporter()
+            let report = try checker.check(path: file, fixMojibakeTo: fixOut) { problem in
                 pending += problem.description + "\n"
                 if pending.utf8.count > 1 << 16 {
                     DataCommand.out(pending)

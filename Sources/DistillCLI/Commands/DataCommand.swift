@@ -59,7 +59,7 @@ struct DataStatsCommand: DistillCommand {
             let tokenizer = try Tokenizer(tokenizerJSONAt: tokenizerPath)
             count = { tokenizer.encode($0).count }
         }
-        let stats = try DatasetStats(path: file, tokenizer: tokenizerPath, countTokens: count)
+        let stats = try DatasetStats(path: file, tokenizer: tokenizerPath, countTokens: count, progress: ProgressReporter())
         if json {
             let e = JSONEncoder()
             e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -108,6 +108,8 @@ struct DataSplitCommand: DistillCommand {
     }
 
     func run() async throws {
+        var splitter = splitter
+        splitter.progress = ProgressReporter()
         let (train, test) = try splitter.split(input: file, trainOut: trainOut, testOut: testOut)
         DataCommand.out("\(train) train items → \(trainOut)\n\(test) test items → \(testOut)\n")
     }

@@ -43,6 +43,8 @@ public struct DatasetChecker {
     }
 
     public var kind: Kind?
+    /// Progress on big files (stderr); nil for none.
+    public var progress: ProgressReporter?
     /// How many problems a report keeps; a file that is wrong on every line must not fill memory.
     public var keep: Int
 
@@ -55,7 +57,7 @@ public struct DatasetChecker {
     /// a copy with double-encoded strings repaired (items that are not valid JSON are copied unchanged).
     public func check(path: String, fixMojibakeTo fixPath: String? = nil,
                       onProblem: ((Problem) -> Void)? = nil) throws -> Report {
-        let reader = try DatasetReader(path: path)
+        let reader = try DatasetReader(path: path, progress: progress)
         var report = Report(file: path, kind: kind)
         var firstSeen: [ContentKey: Int] = [:]
         func record(_ p: Problem) {

@@ -33,8 +33,9 @@ public struct DatasetStats: Sendable, Codable {
 
     /// Reads `path` once. Memory: one length per string value (two with tokens) and 16 bytes per item.
     /// `countTokens` (from a real tokenizer, which DistillData cannot import) adds token statistics.
-    public init(path: String, tokenizer: String? = nil, countTokens: ((String) -> Int)? = nil) throws {
-        let reader = try DatasetReader(path: path)
+    public init(path: String, tokenizer: String? = nil, countTokens: ((String) -> Int)? = nil,
+                progress: ProgressReporter? = nil) throws {
+        let reader = try DatasetReader(path: path, progress: progress)
         var lengths: [String: [Int]] = [:]
         var tokens: [String: [Int]] = [:]
         var empties: [String: Int] = [:]
