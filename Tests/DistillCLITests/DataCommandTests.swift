@@ -108,9 +108,12 @@ import Testing
 
 extension DataCommandTests {
     /// Token counts come from the real tokenizer (its parity with HF tokenizers is tested in DistillMLTests).
-    @Test func statsCountsTokensWithATokenizerJSON() async throws {
-        let tokenizer = root + "/Tests/DistillMLTests/Fixtures/tokenizer/smollm2/tokenizer.json"
-        guard FileManager.default.fileExists(atPath: tokenizer) else { return }
+    static let tokenizerFixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("DistillMLTests/Fixtures/tokenizer/smollm2/tokenizer.json").path
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: tokenizerFixture), "needs the SmolLM2 tokenizer.json fixture"))
+    func statsCountsTokensWithATokenizerJSON() async throws {
+        let tokenizer = Self.tokenizerFixture
         let samples = root + "/datasets/instructions.jsonl"
         #expect(await DistillCLI.main(["data", "stats", samples, "--tokenizer", tokenizer, "--json"]) == 0)
         guard case .command(let command, _) = try DistillCLI.resolve(["data", "stats", samples, "--tokenizer", tokenizer]),
