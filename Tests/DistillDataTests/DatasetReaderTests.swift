@@ -82,6 +82,18 @@ import Testing
         #expect(error("nofile.jsonl-missing", "").map { _ in true } == true)
     }
 
+    @Test func anyShapeAsJSONValues() throws {
+        let dir = TestFolder()
+        let path = dir.write("v.json", "[{\"b\": 1, \"a\": [\"中\"]},\n {\"x\": null}]")
+        var seen: [Numbered<JSONValue>] = []
+        try DatasetReader(path: path).forEachValue { seen.append($0) }
+        #expect(seen.map(\.line) == [1, 2])
+        #expect(seen[0].value.keys == ["b", "a"])
+        #expect(seen[1].value["x"] == .null)
+        let bad = dir.write("bad.jsonl", "{\"a\":1}\n{\"a\":}\n")
+        #expect(throws: DataError.self) { try DatasetReader(path: bad).forEachValue { _ in } }
+    }
+
     @Test func invalidUTF8IsReportedWithLineAndByteOffset() throws {
         let dir = TestFolder()
         var bytes = Data("{\"instruction\":\"a\",\"output\":\"b\"}\n{\"instruction\":\"".utf8)

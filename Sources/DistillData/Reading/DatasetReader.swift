@@ -98,6 +98,17 @@ public struct DatasetReader: Sendable {
         }
     }
 
+    /// Calls `body` with every item parsed as a `JSONValue` (any shape; member order kept) and its line.
+    public func forEachValue(_ body: (Numbered<JSONValue>) throws -> Void) throws {
+        try forEachRaw { raw in
+            do {
+                try body(Numbered(line: raw.line, value: try JSONValue.parse(raw.bytes)))
+            } catch let e as JSONValue.ParseError {
+                throw DataError(file: path, line: raw.line, "not valid JSON (\(e)): each item must be one complete JSON object")
+            }
+        }
+    }
+
     /// Decodes every item as `T` and calls `body` with it and its line. With `checkEncoding`, text that looks
     /// double-encoded is an error rather than something to train on.
     public func forEach<T: DatasetRecord>(_ type: T.Type, checkEncoding: Bool = true,
