@@ -68,6 +68,8 @@ import Testing
         #expect(missing?.field == "output")
         #expect(missing?.description.hasSuffix("m.jsonl:2: field 'output': missing; a Alpaca instruction item looks like "
             + InstructionRecord.expectedShape) == true)
+        #expect(error("arr.jsonl", "[1, 2]\n")?.message.contains("item 1 is not a JSON object") == true)  // "[" means a JSON array
+        #expect(error("str.jsonl", "\"just text\"\n")?.message.hasPrefix("is not a JSON object") == true)
         let type = error("t.jsonl", "{\"instruction\":1,\"output\":\"b\"}")
         #expect(type?.field == "instruction")
         let syntax = error("s.jsonl", "{\"instruction\":\"a\",\"output\":\"b\"}\n\n{\"instruction\": \"a\", oops}\n")

@@ -155,6 +155,8 @@ public struct DatasetReader: Sendable {
         switch error {
         case .keyNotFound(let key, let c):
             return DataError(file: file, line: line, field: path(c.codingPath + [key]), "missing" + hint)
+        case .typeMismatch(_, let c) where c.codingPath.isEmpty:
+            return DataError(file: file, line: line, "is not a JSON object" + hint)
         case .typeMismatch(let t, let c):
             let want = t == String.self ? "a string" : t == Bool.self ? "true or false" : "\(t)"
             return DataError(file: file, line: line, field: path(c.codingPath), "should be \(want)" + hint)
