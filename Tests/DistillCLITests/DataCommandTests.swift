@@ -1,4 +1,5 @@
 import DistillData
+import DistillML
 import Foundation
 import Testing
 @testable import DistillCLI
@@ -120,5 +121,28 @@ extension DataCommandTests {
               let stats = command as? DataStatsCommand else { Issue.record("not a stats command"); return }
         #expect(stats.tokenizerPath == tokenizer)
         #expect(await DistillCLI.main(["data", "stats", samples, "--tokenizer", "/nonexistent/tokenizer.json"]) == 1)
+    }
+}
+
+extension DataCommandTests {
+    /// Token statistics agree with Hugging Face `tokenizers` (counts in Tests/DistillDataTests/Fixtures/data_reference.json,
+    /// written by scripts/fixtures/data_fixtures.py), through tokenizer.json and, when cached, the GGUF model.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: tokenizerFixture), "needs the SmolLM2 tokenizer.json fixture"))
+    func tokenStatisticsMatchHuggingFaceTokenizers() throws {
+        struct Reference: Decodable { var instructions_smollm2_tokens: [String: [Int]] }
+        let data = try Data(contentsOf: URL(fileURLWithPath: root + "/Tests/DistillDataTests/Fixtures/data_reference.json"))
+        let reference = try JSONDecoder().decode(Reference.self, from: data).instructions_smollm2_tokens
+        var tokenizers = [try Tokenizer(tokenizerJSONAt: Self.tokenizerFixture)]
+        let gguf = "/root/.cache/distill/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+        if FileManager.default.fileExists(atPath: gguf) { tokenizers.append(try Tokenizer(ggufAt: gguf)) }
+        for tokenizer in tokenizers {
+            let stats = try DatasetStats(path: root + "/datasets/instructions.jsonl", countTokens: { tokenizer.encode($0).count })
+            for field in stats.tokenFields {
+                let want = try #require(reference[field.field])
+                #expect(field.min == want.min() && field.max == want.max(), "\(field.field)")
+                #expect(abs(field.mean - Double(want.reduce(0, +)) / Double(want.count)) < 1e-9, "\(field.field)")
+            }
+            #expect(stats.tokenFields.count == 3)
+        }
     }
 }
