@@ -99,14 +99,14 @@ enum Kernels {
         let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
         var i = 0
         while i + 32 <= n {
-            s0 += ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
-            s1 += ra.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self)
-            s2 += ra.loadUnaligned(fromByteOffset: 4 * i + 64, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: 4 * i + 64, as: SIMD8<Float>.self)
-            s3 += ra.loadUnaligned(fromByteOffset: 4 * i + 96, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: 4 * i + 96, as: SIMD8<Float>.self)
+            s0.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+            s1.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self))
+            s2.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i + 64, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i + 64, as: SIMD8<Float>.self))
+            s3.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i + 96, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i + 96, as: SIMD8<Float>.self))
             i += 32
         }
         while i + 8 <= n {
-            s0 += ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            s0.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
             i += 8
         }
         var s = ((s0 + s1) + (s2 + s3)).sum()
@@ -122,7 +122,7 @@ enum Kernels {
         let a = SIMD8<Float>(repeating: alpha)
         var i = 0
         while i + 8 <= n {
-            let v = ry.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) + a * rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            let v = ry.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self).addingProduct(a, rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
             ry.storeBytes(of: v, toByteOffset: 4 * i, as: SIMD8<Float>.self)
             i += 8
         }
