@@ -17,8 +17,8 @@ struct KernelBenchmarks {
         let rows = 1536, cols = 576
         var rng = SplitMix64(seed: 1)
         let w = (0..<(rows * cols)).map { _ in Float(rng.nextUnit()) - 0.5 }
-        let x = (0..<(cols * 8)).map { _ in Float(rng.nextUnit()) - 0.5 }
-        var out = [Float](repeating: 0, count: rows * 8)
+        let x = (0..<(cols * 64)).map { _ in Float(rng.nextUnit()) - 0.5 }
+        var out = [Float](repeating: 0, count: rows * 64)
         let q8 = QuantizedMatrix(rows: rows, cols: cols, q8From: w)
         var q4Blocks = [UInt8](repeating: 0, count: rows * cols / 32 * 20)
         for i in q4Blocks.indices { q4Blocks[i] = UInt8(truncatingIfNeeded: rng.next()) }
@@ -26,8 +26,8 @@ struct KernelBenchmarks {
             q4Blocks[b * 20 + 1] = 0x20; q4Blocks[b * 20 + 3] = 0xA0
         }
         let q4 = q4Blocks.withUnsafeBytes { QuantizedMatrix(rows: rows, cols: cols, type: .q4_1, blocks: $0.baseAddress!) }
-        let reps = 200
-        for N in [1, 4, 8] {
+        let reps = 50
+        for N in [1, 4, 8, 16, 64] {
             var t = Self.cpuSeconds()
             for _ in 0..<reps { Kernels.matmul(&out, x, w, nil, N: N, C: cols, OC: rows) }
             let f32 = (Self.cpuSeconds() - t) / Double(reps)
