@@ -53,43 +53,48 @@ struct BenchGenerateCommand: DistillCommand {
         let path = try ModelStore.resolve(model)
         let lm = try LanguageModel(path: path)
         let bytes = lm.model.quantized?.bytes ?? 0
-        print("distill bench generate: \(path)")
-        print("  \(lm.model.config.layers) layers, dim \(lm.model.config.dim), \(threads) threads; quantised weights \(bytes / 1_000_000) MB"
+        Self.say("distill bench generate: \(path)")
+        Self.say("  \(lm.model.config.layers) layers, dim \(lm.model.config.dim), \(threads) threads; quantised weights \(bytes / 1_000_000) MB"
               + " (used up to \(lm.model.quantizedMaxRows) rows per pass), fp32 \(lm.model.parameters.count * 4 / 1_000_000) MB")
-        print("  workload: batch × '\(GenerationBenchmark.prompt)' → \(tokens) greedy tokens each, incl. prefill\n")
+        Self.say("  workload: batch × '\(GenerationBenchmark.prompt)' → \(tokens) greedy tokens each, incl. prefill\n")
         var rows: [(String, Int, Double)] = []
         var text = ""
         for b in batches {
             let f = try GenerationBenchmark.run(lm, batch: b, newTokens: tokens)
             rows.append(("distill", b, f.tokensPerSecond))
             if b == 1 { text = f.sampleText }
-            print(String(format: "  distill       batch %3d: %5d tokens in %6.2fs = %7.1f tok/s", b, f.tokens, f.seconds, f.tokensPerSecond))
+            Self.say(String(format: "  distill       batch %3d: %5d tokens in %6.2fs = %7.1f tok/s", b, f.tokens, f.seconds, f.tokensPerSecond))
             if exact && b <= lm.model.quantizedMaxRows {
                 let saved = lm.model.quantized
                 lm.model.quantized = nil
                 defer { lm.model.quantized = saved }
                 let e = try GenerationBenchmark.run(lm, batch: b, newTokens: tokens)
                 rows.append(("distill fp32", b, e.tokensPerSecond))
-                print(String(format: "  distill fp32  batch %3d: %5d tokens in %6.2fs = %7.1f tok/s", b, e.tokens, e.seconds, e.tokensPerSecond))
+                Self.say(String(format: "  distill fp32  batch %3d: %5d tokens in %6.2fs = %7.1f tok/s", b, e.tokens, e.seconds, e.tokensPerSecond))
             }
         }
-        print("  distill text (batch 1): \(String(text.prefix(160)).debugDescription)")
+        Self.say("  distill text (batch 1): \(String(text.prefix(160)).debugDescription)")
         if let py = llamaPython {
             let out = try Self.anchor(py, anchors + "/llamacpp_gen_bench.py", [path, "\(threads)"])
-            print("\n  llama.cpp (llamacpp_gen_bench.py):\n" + out.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+            Self.say("\n  llama.cpp (llamacpp_gen_bench.py):\n" + out.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
             if let v = Self.number(after: "tok/s", in: out, line: "decode"), let mine = rows.first(where: { $0.0 == "distill" && $0.1 == 1 })?.2 {
-                print(String(format: "  batch 1: distill / llama.cpp = %.2f×", mine / v))
+                Self.say(String(format: "  batch 1: distill / llama.cpp = %.2f×", mine / v))
             }
         }
         if let py = torchPython {
             for b in [1, 16] {
                 let out = try Self.anchor(py, anchors + "/torch_bench.py", ["gen", "\(b)", "0", path])
-                print("\n  PyTorch (torch_bench.py gen \(b)):\n" + out.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+                Self.say("\n  PyTorch (torch_bench.py gen \(b)):\n" + out.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
                 if let v = Self.number(after: "tok/s=", in: out, line: "gen B="), let mine = rows.first(where: { $0.0 == "distill" && $0.1 == b })?.2 {
-                    print(String(format: "  batch %d: distill / PyTorch = %.2f×", b, mine / v))
+                    Self.say(String(format: "  batch %d: distill / PyTorch = %.2f×", b, mine / v))
                 }
             }
         }
+    }
+
+    /// Writes a line to stdout at once (print is block-buffered when piped; figures should appear as measured).
+    static func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
     /// Runs an anchor script and returns its stdout (stderr dropped: transformers' progress bars).

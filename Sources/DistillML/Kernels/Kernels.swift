@@ -11,6 +11,13 @@ enum Kernels {
     /// as two sgemms with beta = 1 (dinp += dout·W, dW += doutᵀ·inp).
     static func matmul(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
                        _ bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int) {
+        if N > 1 && N <= smallBatchRows && C % 8 == 0 {
+            matmulFewRows(out, inp, weight, N: N, C: C, OC: OC)
+            if let bias {
+                for n in 0..<N { for o in 0..<OC { out[n * OC + o] += bias[o] } }
+            }
+            return
+        }
         // Output channels are split over our own workers, each calling single-threaded BLAS on its slice: OpenBLAS's
         // own threads spin between calls and fight the kernels' threads on a small machine (see Parallel.configureBLAS).
         let parts = min(Parallel.threads, max(1, OC / 64))

@@ -191,22 +191,21 @@ final class QuantizedMatrix {
         let nb = blocksPerRow
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: N) { acc in
             acc.initialize(repeating: SIMD8<Float>())
-            var minTerms = (0..<N).map { _ in Float(0) }
             for pr in 0..<(nb / 2) {
                 let (w0, w1, w2, w3, w4, w5, w6, w7) = decodePair(r, pr)
                 let bA = r * nb + 2 * pr
-                let dA = scales[bA], dB = scales[bA + 1], mA = mins[bA], mB = mins[bA + 1]
+                let dA = SIMD8(repeating: scales[bA]), dB = SIMD8(repeating: scales[bA + 1])
                 for n in 0..<N {
                     let x = inp + n * cols + pr * 64
                     var a = w0 * loadX(x), b = w4 * loadX(x + 32)
                     a.addProduct(w1, loadX(x + 8)); a.addProduct(w2, loadX(x + 16)); a.addProduct(w3, loadX(x + 24))
                     b.addProduct(w5, loadX(x + 40)); b.addProduct(w6, loadX(x + 48)); b.addProduct(w7, loadX(x + 56))
-                    acc[n].addProduct(a, SIMD8(repeating: dA))
-                    acc[n].addProduct(b, SIMD8(repeating: dB))
-                    minTerms[n] += mA * sums[n * nb + 2 * pr] + mB * sums[n * nb + 2 * pr + 1]
+                    acc[n].addProduct(a, dA)
+                    acc[n].addProduct(b, dB)
                 }
             }
-            for n in 0..<N { out[n * rows + r] = acc[n].sum() + minTerms[n] }
+            // The mins multiply the per-block input sums: one short dot per input, outside the hot loop.
+            for n in 0..<N { out[n * rows + r] = acc[n].sum() + Kernels.dot(mins + r * nb, sums + n * nb, nb) }
         }
     }
 
