@@ -71,7 +71,7 @@ public final class OpenAIClient: ChatCompleting, Sendable {
         } catch {
             var e = error
             e.message = redact(e.message)
-            e.headers = response.headers
+            e.headers = response.headers.map { ($0.name, redact($0.value)) }
             throw e
         }
     }
@@ -80,7 +80,8 @@ public final class OpenAIClient: ChatCompleting, Sendable {
         let (message, type, code) = ChatWire.providerError(response.body)
         let quota = response.status == 429 && (code == "insufficient_quota" || type == "insufficient_quota")
         return TeacherError(kind: quota ? .insufficientQuota : .http(status: response.status), message: redact(message),
-                            providerType: type.map(redact), providerCode: code.map(redact), headers: response.headers)
+                            providerType: type.map(redact), providerCode: code.map(redact),
+                            headers: response.headers.map { ($0.name, redact($0.value)) })
     }
 
     /// Replaces the key wherever it appears (a server may echo what it was sent).

@@ -15,13 +15,16 @@ public actor RateLimiter<C: Clock> where C.Duration == Duration {
         public var burstSeconds: Double
         /// Adopt limits from `x-ratelimit-limit-*` headers when not configured.
         public var learnFromHeaders: Bool
+        /// Fraction of each limit actually used: a little under 1 absorbs timing jitter against windowed meters.
+        public var headroom: Double
 
         public init(requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil, burstSeconds: Double = 1,
-                    learnFromHeaders: Bool = true) {
+                    learnFromHeaders: Bool = true, headroom: Double = 0.99) {
             self.requestsPerMinute = requestsPerMinute
             self.tokensPerMinute = tokensPerMinute
             self.burstSeconds = burstSeconds
             self.learnFromHeaders = learnFromHeaders
+            self.headroom = headroom
         }
     }
 
@@ -37,8 +40,9 @@ public actor RateLimiter<C: Clock> where C.Duration == Duration {
         var level: Double
         var updated: C.Instant
 
-        init(perMinute: Int, burstSeconds: Double, now: C.Instant) {
-            perSecond = Double(perMinute) / 60
+        init(perMinute: Int, limits: Limits, now: C.Instant) {
+            let burstSeconds = limits.burstSeconds
+            perSecond = Double(perMinute) * limits.headroom / 60
             capacity = max(1, perSecond * burstSeconds)
             level = capacity
             updated = now
@@ -67,8 +71,8 @@ public actor RateLimiter<C: Clock> where C.Duration == Duration {
         self.clock = clock
         self.limits = limits
         let now = clock.now
-        requests = limits.requestsPerMinute.map { Bucket(perMinute: $0, burstSeconds: limits.burstSeconds, now: now) }
-        tokens = limits.tokensPerMinute.map { Bucket(perMinute: $0, burstSeconds: limits.burstSeconds, now: now) }
+        requests = limits.requestsPerMinute.map { Bucket(perMinute: $0, limits: limits, now: now) }
+        tokens = limits.tokensPerMinute.map { Bucket(perMinute: $0, limits: limits, now: now) }
     }
 
     /// Waits until a request estimated at `estimatedTokens` may go, and reserves it. Throws on cancellation.
@@ -123,7 +127,7 @@ public actor RateLimiter<C: Clock> where C.Duration == Duration {
                           now: C.Instant) -> Bucket? {
         var b = bucket
         if b == nil, configured == nil, limits.learnFromHeaders, let limit = header.limit, limit > 0 {
-            b = Bucket(perMinute: limit, burstSeconds: limits.burstSeconds, now: now)
+            b = Bucket(perMinute: limit, limits: limits, now: now)
         }
         guard var bucket = b else { return nil }
         bucket.refill(now)
@@ -137,6 +141,7 @@ public actor RateLimiter<C: Clock> where C.Duration == Duration {
 
     /// The limits in force now (configured or learned), for progress displays.
     public var currentLimits: (requestsPerMinute: Int?, tokensPerMinute: Int?) {
-        (requests.map { Int(($0.perSecond * 60).rounded()) }, tokens.map { Int(($0.perSecond * 60).rounded()) })
+        (requests.map { Int(($0.perSecond * 60 / limits.headroom).rounded()) },
+         tokens.map { Int(($0.perSecond * 60 / limits.headroom).rounded()) })
     }
 }

@@ -204,7 +204,7 @@ public final class HarvestSession: @unchecked Sendable {
                         } catch let e as HarvestError where e.kind == .stopped {
                             return (index, nil)
                         } catch let e as HarvestRequestFailed {
-                            locked { failedItems.append((itemID, e.description)) }
+                            locked { failedItems.append((itemID, "\(e.key.stage)#\(e.key.sample): \(e.reason)")) }
                             return (index, nil)
                         } catch {
                             locked { failedItems.append((itemID, String(describing: error))) }
