@@ -68,6 +68,8 @@ struct HarvestCommand: DistillCommand {
             .value("price-out", "USD", help: "price per 1M completion tokens"),
             .value("expected-output-tokens", "N", help: "completion tokens to assume per request in estimates (default: max-tokens)"),
             .value("tokenizer", "FILE", help: "GGUF or tokenizer.json to count prompt tokens for estimates (default: heuristic)"),
+            .flag("batch", help: "send through the OpenAI Batch API (half price, results within 24 h; resumable)"),
+            .value("batch-poll", "SECONDS", default: "60", help: "batch status polling interval"),
             .value("shard", "I/N", help: "work only on shard I of N (1-based, by item id); merge with 'harvest merge'"),
             .value("progress-every", "SECONDS", default: "10", help: "progress line interval when stderr is not a terminal"),
         ],
@@ -107,6 +109,10 @@ struct HarvestCommand: DistillCommand {
         if recipe == "cot", (try args.double("temperature") ?? 0.7) == 0, (try args.int("paths") ?? 4) > 1 {
             throw UsageError("cot samples several paths: give --temperature above 0 (or --paths 1)")
         }
+        if args.flag("batch"), ["self-instruct", "generate-data"].contains(recipe) {
+            throw UsageError("--batch runs fixed requests; \(recipe) decides each round from the last, so run it online")
+        }
+        _ = try args.double("batch-poll")
         if let mode = args.string("icl-mode"), ICLRecipe.Mode(rawValue: mode) == nil {
             throw UsageError("--icl-mode is same-task or mixed, got '\(mode)'")
         }
@@ -147,6 +153,11 @@ struct HarvestCommand: DistillCommand {
         options.expectedOutputTokens = try args.int("expected-output-tokens")
         options.shard = args.string("shard").flatMap(HarvestShard.init(parsing:))
         options.price = try Self.price(args, model: endpoint.model)
+        if args.flag("batch") {
+            // The Batch API bills half the online price.
+            options.price = TeacherPrice(inputPerMillion: options.price.inputPerMillion / 2,
+                                         outputPerMillion: options.price.outputPerMillion / 2)
+        }
         options.estimator = try Self.estimator(args)
         options.stopsRun = Self.stopsRun
 
@@ -158,6 +169,10 @@ struct HarvestCommand: DistillCommand {
         manifest.shard = options.shard?.description
         let directory = try HarvestRunDirectory.open(out, manifest: manifest, startNew: args.flag("new"))
         if let aside = directory.movedAside { DistillCLI.printError("the earlier run in \(out) was moved to \(aside)") }
+        if args.flag("batch") {
+            try await runBatch(plan, directory: directory, options: options)
+            return
+        }
         let stats = HarvestStats()
         let client = try makeClient(stats: stats, concurrency: options.concurrency)
         let reporter = ProgressReporter(interval: try args.double("progress-every") ?? 10)
@@ -188,8 +203,10 @@ struct HarvestCommand: DistillCommand {
         defer { if scratch { try? FileManager.default.removeItem(atPath: journalDirectory) } }
         let journal = try HarvestJournal(directory: journalDirectory)
         let e = try await HarvestRunner.estimate(plan.recipe, journal: journal, options: options)
+        let calibrated = e.calibratedStages.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         let completion = options.expectedOutputTokens.map { "\($0) per request (--expected-output-tokens)" }
-            ?? "\(plan.generation.maxTokens ?? 256) per request (--max-tokens; replies are often shorter)"
+            ?? (calibrated.isEmpty ? "\(plan.generation.maxTokens ?? 256) per request (--max-tokens; replies are often shorter)"
+                                   : "mean of the replies in the journal: \(calibrated) per request")
         print("""
             dry run of \(plan.recipe.name) against \(endpoint.baseURL) (model \(endpoint.model)); nothing was sent
               requests to send:   \(e.requests)\(e.cachedRequests > 0 ? " (\(e.cachedRequests) more already in \(out)/journal.jsonl)" : "")
@@ -200,6 +217,22 @@ struct HarvestCommand: DistillCommand {
         if let budget = options.budget, e.cost > budget {
             throw HarvestError(.overBudget, String(format: "the estimate $%.4f is above --budget $%.4f", e.cost, budget))
         }
+    }
+
+    private func runBatch(_ plan: HarvestPlan, directory: HarvestRunDirectory, options: HarvestSession.Options) async throws {
+        if let budget = options.budget {
+            let journal = try HarvestJournal(directory: directory.path)
+            let e = try await HarvestRunner.estimate(plan.recipe, journal: journal, options: options)
+            if e.cost > budget {
+                throw HarvestError(.overBudget, String(format: "the batch estimate $%.4f is above --budget $%.4f; nothing was sent",
+                                                       e.cost, budget))
+            }
+        }
+        let poll = try arguments.double("batch-poll") ?? 60
+        let runner = try HarvestBatchRunner(endpoint: endpoint, http: try HTTPClient(), directory: directory,
+                                            pollInterval: .milliseconds(Int64(poll * 1000)), log: { DistillCLI.printError($0) })
+        let rows = try await runner.run(plan.recipe, options: options, sync: arguments.flag("fsync") ? .fsync : .flush)
+        for (file, count) in rows.sorted(by: { $0.key < $1.key }) { DistillCLI.printError("  \(out)/\(file): \(count) rows") }
     }
 
     private func report(_ s: HarvestRunner.Summary) {
