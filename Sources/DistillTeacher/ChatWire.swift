@@ -2,32 +2,59 @@ import Foundation
 
 /// The OpenAI chat-completions JSON: request encoding and response / error decoding, kept in one place.
 enum ChatWire {
-    /// The request body. Unset fields are left out, so servers apply their own defaults.
+    /// The request body, keys in sorted order. Unset fields are left out, so servers apply their own defaults.
     static func encode(_ r: ChatRequest) throws -> [UInt8] {
-        var body: [String: Any] = [
-            "model": r.model,
-            "messages": r.messages.map { ["role": $0.role, "content": $0.content] },
-        ]
-        if let v = r.temperature { body["temperature"] = v }
-        if let v = r.topP { body["top_p"] = v }
-        if let v = r.maxTokens { body["max_tokens"] = v }
-        if let v = r.n { body["n"] = v }
-        if let v = r.stop { body["stop"] = v }
-        if let v = r.seed { body["seed"] = v }
-        if let v = r.logprobs { body["logprobs"] = v }
-        if let v = r.topLogprobs { body["top_logprobs"] = v }
-        switch r.responseFormat {
-        case nil: break
-        case .text: body["response_format"] = ["type": "text"]
-        case .jsonObject: body["response_format"] = ["type": "json_object"]
-        case .jsonSchema(let name, let schemaJSON, let strict):
-            guard let schema = try? JSONSerialization.jsonObject(with: Data(schemaJSON.utf8)) else {
-                throw TeacherError(kind: .invalidResponse, message: "response_format json_schema '\(name)' is not valid JSON")
-            }
-            body["response_format"] = ["type": "json_schema",
-                                       "json_schema": ["name": name, "schema": schema, "strict": strict] as [String: Any]]
+        var w = JSONWriter()
+        w.beginObject()
+        if let v = r.logprobs { w.key("logprobs"); w.bool(v) }
+        if let v = r.maxTokens { w.key("max_tokens"); w.int(v) }
+        w.key("messages")
+        w.beginArray()
+        for m in r.messages {
+            w.beginObject()
+            w.key("content"); w.string(m.content)
+            w.key("role"); w.string(m.role)
+            w.endObject()
         }
-        return Array(try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
+        w.endArray()
+        w.key("model"); w.string(r.model)
+        if let v = r.n { w.key("n"); w.int(v) }
+        if let format = r.responseFormat {
+            w.key("response_format")
+            w.beginObject()
+            switch format {
+            case .text:
+                w.key("type"); w.string("text")
+            case .jsonObject:
+                w.key("type"); w.string("json_object")
+            case .jsonSchema(let name, let schemaJSON, let strict):
+                // The schema is the caller's JSON text, passed through as is once it is known to parse.
+                guard (try? JSONSerialization.jsonObject(with: Data(schemaJSON.utf8))) is [String: Any] else {
+                    throw TeacherError(kind: .invalidRequest,
+                                       message: "response_format json_schema '\(name)' is not a JSON object")
+                }
+                w.key("json_schema")
+                w.beginObject()
+                w.key("name"); w.string(name)
+                w.key("schema"); w.raw(schemaJSON)
+                w.key("strict"); w.bool(strict)
+                w.endObject()
+                w.key("type"); w.string("json_schema")
+            }
+            w.endObject()
+        }
+        if let v = r.seed { w.key("seed"); w.int(v) }
+        if let stop = r.stop {
+            w.key("stop")
+            w.beginArray()
+            for s in stop { w.string(s) }
+            w.endArray()
+        }
+        if let v = r.temperature { w.key("temperature"); w.double(v) }
+        if let v = r.topLogprobs { w.key("top_logprobs"); w.int(v) }
+        if let v = r.topP { w.key("top_p"); w.double(v) }
+        w.endObject()
+        return w.bytes
     }
 
     private struct Response: Decodable {

@@ -19,7 +19,7 @@ public actor RateLimiter<C: Clock> where C.Duration == Duration {
         public var headroom: Double
 
         public init(requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil, burstSeconds: Double = 1,
-                    learnFromHeaders: Bool = true, headroom: Double = 0.98) {
+                    learnFromHeaders: Bool = true, headroom: Double = 0.99) {
             self.requestsPerMinute = requestsPerMinute
             self.tokensPerMinute = tokensPerMinute
             self.burstSeconds = burstSeconds

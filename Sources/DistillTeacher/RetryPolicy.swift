@@ -41,7 +41,7 @@ public struct RetryPolicy: Sendable {
     /// Whether this error is worth another attempt at all.
     public static func isRetryable(_ error: TeacherError) -> Bool {
         switch error.kind {
-        case .insufficientQuota, .missingKey: return false
+        case .insufficientQuota, .missingKey, .invalidRequest: return false
         case .transport(let e): return e.isRetryable
         case .invalidResponse: return true
         case .http(let status):

@@ -13,6 +13,8 @@ public struct TeacherError: Error, CustomStringConvertible, Sendable {
         case transport(HTTPClientError)
         /// A 2xx whose body is not a chat completion (invalid JSON, missing choices).
         case invalidResponse
+        /// The request cannot be sent as given (e.g. a json_schema that is not JSON); nothing was sent.
+        case invalidRequest
         /// The endpoint names a key variable that is not set.
         case missingKey(env: String)
     }
@@ -67,6 +69,8 @@ public struct TeacherError: Error, CustomStringConvertible, Sendable {
             return "teacher unreachable: \(e.message)\(tries)"
         case .invalidResponse:
             return "teacher sent a response that is not a chat completion: \(message)\(tries)"
+        case .invalidRequest:
+            return "invalid request: \(message)"
         case .missingKey(let env):
             return "environment variable \(env) is not set (it should hold the API key for this endpoint)"
         }

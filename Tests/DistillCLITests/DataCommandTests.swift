@@ -1,4 +1,5 @@
 import DistillData
+import DistillML
 import Foundation
 import Testing
 @testable import DistillCLI
@@ -108,14 +109,40 @@ import Testing
 
 extension DataCommandTests {
     /// Token counts come from the real tokenizer (its parity with HF tokenizers is tested in DistillMLTests).
-    @Test func statsCountsTokensWithATokenizerJSON() async throws {
-        let tokenizer = root + "/Tests/DistillMLTests/Fixtures/tokenizer/smollm2/tokenizer.json"
-        guard FileManager.default.fileExists(atPath: tokenizer) else { return }
+    static let tokenizerFixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("DistillMLTests/Fixtures/tokenizer/smollm2/tokenizer.json").path
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: tokenizerFixture), "needs the SmolLM2 tokenizer.json fixture"))
+    func statsCountsTokensWithATokenizerJSON() async throws {
+        let tokenizer = Self.tokenizerFixture
         let samples = root + "/datasets/instructions.jsonl"
         #expect(await DistillCLI.main(["data", "stats", samples, "--tokenizer", tokenizer, "--json"]) == 0)
         guard case .command(let command, _) = try DistillCLI.resolve(["data", "stats", samples, "--tokenizer", tokenizer]),
               let stats = command as? DataStatsCommand else { Issue.record("not a stats command"); return }
         #expect(stats.tokenizerPath == tokenizer)
         #expect(await DistillCLI.main(["data", "stats", samples, "--tokenizer", "/nonexistent/tokenizer.json"]) == 1)
+    }
+}
+
+extension DataCommandTests {
+    /// Token statistics agree with Hugging Face `tokenizers` (counts in Tests/DistillDataTests/Fixtures/data_reference.json,
+    /// written by scripts/fixtures/data_fixtures.py), through tokenizer.json and, when cached, the GGUF model.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: tokenizerFixture), "needs the SmolLM2 tokenizer.json fixture"))
+    func tokenStatisticsMatchHuggingFaceTokenizers() throws {
+        struct Reference: Decodable { var instructions_smollm2_tokens: [String: [Int]] }
+        let data = try Data(contentsOf: URL(fileURLWithPath: root + "/Tests/DistillDataTests/Fixtures/data_reference.json"))
+        let reference = try JSONDecoder().decode(Reference.self, from: data).instructions_smollm2_tokens
+        var tokenizers = [try Tokenizer(tokenizerJSONAt: Self.tokenizerFixture)]
+        let gguf = "/root/.cache/distill/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+        if FileManager.default.fileExists(atPath: gguf) { tokenizers.append(try Tokenizer(ggufAt: gguf)) }
+        for tokenizer in tokenizers {
+            let stats = try DatasetStats(path: root + "/datasets/instructions.jsonl", countTokens: { tokenizer.encode($0).count })
+            for field in stats.tokenFields {
+                let want = try #require(reference[field.field])
+                #expect(field.min == want.min() && field.max == want.max(), "\(field.field)")
+                #expect(abs(field.mean - Double(want.reduce(0, +)) / Double(want.count)) < 1e-9, "\(field.field)")
+            }
+            #expect(stats.tokenFields.count == 3)
+        }
     }
 }

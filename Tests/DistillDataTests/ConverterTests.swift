@@ -10,7 +10,7 @@ import Testing
         let original = try DatasetReader.read(InstructionRecord.self, from: samples)
         #expect(original.count == 100)
         let dir = TestFolder()
-        for format in DatasetFormat.allCases {
+        for format in DatasetFormat.targets {
             let there = dir.path + "/there.\(format.rawValue)"
             let back = dir.path + "/back.jsonl"
             let s1 = try DatasetConverter(to: format).convert(input: samples, output: there)

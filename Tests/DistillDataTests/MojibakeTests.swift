@@ -40,7 +40,8 @@ import Testing
     @Test func ordinaryTextIsNotFlagged() {
         let clean = ["café", "naïve résumé", "Où est la gare ?", "don’t — “quoted” … €5", "Ich hätte gern Kaffee",
                      "中文 and café", "知识蒸馏 🙂👍🏽", "© 2024 · 10 °C ± 2", "¿Qué tal? ¡Hola!", "ÀÉÎÕÜ", "Ã", "plain ASCII",
-                     "Σ αβγ — Ελληνικά", "Привет, мир", "深度学习ÿ"]
+                     "Σ αβγ — Ελληνικά", "Привет, мир", "深度学习ÿ",
+                     "列夫·托尔斯泰", "他说：“你好”‘再见’", "NÃO SÃO", "Ça coûte 5 €", "50 µm × 2"]
         for text in clean { #expect(Mojibake.detect(text) == nil, "\(text)") }
     }
 }

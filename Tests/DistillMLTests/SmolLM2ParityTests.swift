@@ -56,6 +56,7 @@ struct SmolLM2ParityTests {
             let last = model.logitsArray(p.ids.count - 1)
             let want = Array(floats[p.last_offset..<(p.last_offset + V)])
             let err = TinyModelParityTests.relativeError(last, want)
+            print("SmolLM2 parity '\(p.prompt.prefix(24))': last-position relative logit error \(err)")
             #expect(err < 1e-4, "'\(p.prompt)': last-position relative error \(err)")
             for (k, pos) in p.strided_positions.enumerated() {
                 let row = model.logitsArray(pos)
@@ -81,5 +82,39 @@ struct SmolLM2ParityTests {
             let agree = zip(g, p.greedy).prefix { $0 == $1 }.count
             #expect(g == p.greedy, "'\(p.prompt)': first \(agree) of 64 tokens agree")
         }
+    }
+
+    /// The quantised-weight path (the file's own Q4_1/Q8_0 blocks, fp32 activations) against the exact path: the same
+    /// weights, summed in another order, so logits agree to float rounding and greedy text should not move.
+    @Test func quantisedPathAgreesWithExactPath() throws {
+        let (model, file) = try Self.model()
+        let (fixture, _) = try Self.fixture()
+        model.quantized = try QuantizedLinears(gguf: file, parameters: model.parameters)
+        model.quantizedMaxRows = 4096
+        defer { model.quantized = nil; model.quantizedMaxRows = 16 }
+        var worst: Float = 0
+        for p in fixture.prompts {
+            let cache = KVCache(config: model.config, slots: 1, capacity: p.ids.count)
+            try model.forward([.init(slot: 0, tokens: p.ids)], cache: cache)
+            let quantised = model.logitsArray(0)
+            let saved = model.quantized
+            model.quantized = nil
+            cache.resetAll()
+            try model.forward([.init(slot: 0, tokens: p.ids)], cache: cache)
+            let exact = model.logitsArray(0)
+            model.quantized = saved
+            worst = max(worst, TinyModelParityTests.relativeError(quantised, exact))
+        }
+        print("quantised path: worst last-position relative logit error vs fp32 = \(worst)")
+        #expect(worst < 1e-4)
+        let gen = Generator(model: model, slots: 1, capacity: 256, endTokens: []) { _ in "" }
+        var agreeing = 0
+        for p in fixture.prompts {
+            var tokens: [Int] = []
+            try gen.generate([GenerationRequest(id: 0, prompt: p.ids, maxTokens: 64)]) { tokens = $0.tokens }
+            agreeing += zip(tokens, p.greedy).prefix { $0 == $1 }.count
+        }
+        print("quantised path: \(agreeing) of \(64 * fixture.prompts.count) greedy tokens agree with transformers (prefix agreement)")
+        #expect(agreeing == 64 * fixture.prompts.count)
     }
 }

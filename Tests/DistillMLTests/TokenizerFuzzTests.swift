@@ -14,12 +14,18 @@ struct TokenizerFuzzTests {
         let smolDigits = try Tokenizer(tokenizerJSONAt: TokenizerFixtures.path("smollm2/tokenizer.json"), preTokenizer: .smollm)
         let qwen2 = try TokenizerFixtures.qwen2.get()
         let llama3 = try TokenizerFixtures.llama3.get()
-        let checks: [(String, (TokenizerFixtures.Case) -> [Int], (String) -> [Int])] = [
+        var checks: [(String, (TokenizerFixtures.Case) -> [Int], (String) -> [Int])] = [
             ("smollm2/gpt2", \.ids, { smol.encode($0, addSpecial: true) }),
             ("smollm2/digits", \.ids_pre, { smolDigits.encode($0, addSpecial: true) }),
             ("qwen2", \.qwen2, { qwen2.encode($0, addSpecial: false) }),
             ("llama3", \.llama3, { llama3.encode($0, addSpecial: true) }),
         ]
+        if TokenizerGGUFTests.haveModel {
+            let native = try Tokenizer(ggufAt: TokenizerGGUFTests.modelPath)
+            let asTransformers = try Tokenizer(ggufAt: TokenizerGGUFTests.modelPath, preTokenizer: .gpt2)
+            checks.append(("gguf/smollm", \.ids_pre, { native.encode($0, addSpecial: true) }))
+            checks.append(("gguf/gpt2", \.ids, { asTransformers.encode($0, addSpecial: true) }))
+        }
         // Where the references disagree on NFC itself (HF's tables predate Unicode 10, e.g. U+0D3C
         // has combining class 0 there), the Swift side follows the current standard, as Python does.
         let nfcAgreed = corpus.cases.filter { $0.nfc_agrees ?? true }

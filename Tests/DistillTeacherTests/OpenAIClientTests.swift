@@ -137,3 +137,22 @@ import Testing
         #expect(Endpoint(baseURL: "http://h/v1/", model: "m").chatCompletionsURL == "http://h/v1/chat/completions")
     }
 }
+
+/// The hand-written request encoder against Foundation's parser, on the strings that break naive escaping.
+@Suite struct JSONWriterTests {
+    @Test func trickyStringsRoundTrip() throws {
+        let nasty = ["quote \" backslash \\ slash /", "line\nfeed\r\ttab", "\u{0}\u{1}\u{1f}control", "蒸馏 🧪 العربية 👩‍👩‍👧", ""]
+        let r = ChatRequest(model: "m\"x", messages: nasty.map { .user($0) }, temperature: 1e-5, topP: 1, stop: nasty)
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(try ChatWire.encode(r))) as? [String: Any])
+        #expect(parsed["model"] as? String == "m\"x")
+        #expect((parsed["messages"] as? [[String: Any]])?.compactMap { $0["content"] as? String } == nasty)
+        #expect(parsed["stop"] as? [String] == nasty)
+        #expect(parsed["temperature"] as? Double == 1e-5)
+        #expect(parsed["top_p"] as? Double == 1)
+    }
+
+    @Test func invalidSchemaIsRejectedBeforeSending() {
+        let r = ChatRequest(model: "m", messages: [.user("x")], responseFormat: .jsonSchema(name: "s", schemaJSON: "{not json", strict: true))
+        #expect(throws: TeacherError.self) { try ChatWire.encode(r) }
+    }
+}

@@ -75,3 +75,16 @@ extension JSONValue {
         out.append(0x22)
     }
 }
+
+/// The first 128 bits of SHA-256 of an item's canonical JSON: equal for exact duplicates (whatever the key order or
+/// layout), stored inline (no allocation) so millions fit in a set.
+public struct ContentKey: Hashable, Sendable {
+    public var high: UInt64
+    public var low: UInt64
+
+    public init(_ value: JSONValue) {
+        let d = SHA256.hash(value.canonicalData())
+        high = d[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
+        low = d[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
+    }
+}

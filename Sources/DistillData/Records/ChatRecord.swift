@@ -29,9 +29,10 @@ public struct ChatRecord: DatasetRecord, Hashable {
         public var value: String
     }
 
-    /// The same conversation in ShareGPT's shape, for writing.
+    /// The same conversation in ShareGPT's shape, for writing; `id` (ShareGPT's own optional key) is written when set.
     public struct ShareGPT: Codable, Sendable, Hashable {
         public var conversations: [ShareGPTTurn]
+        public var id: String?
     }
 
     static let fromShareGPT = ["human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",

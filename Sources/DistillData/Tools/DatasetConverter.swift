@@ -1,6 +1,9 @@
 import Foundation
 
 /// Converts a dataset between Alpaca (JSON/JSONL), chat JSONL, OpenAI fine-tuning chat and ShareGPT, streaming.
+/// Multiple-choice and reasoning items are read too (one way): each becomes an Alpaca item through
+/// `QuestionItemMapping`, then converts like one. Item ids are kept by the targets that have a place for them
+/// (Alpaca's optional `id`, ShareGPT's `id`); chat-jsonl and openai-chat hold only `messages`.
 public struct DatasetConverter {
     /// What a conversion did.
     public struct Summary: Sendable {
@@ -8,6 +11,8 @@ public struct DatasetConverter {
         public var to: DatasetFormat
         public var items = 0
         /// Lines of Alpaca items whose instruction holds a blank line, so chat → Alpaca would split them elsewhere.
+        /// Not collected for the one-way sources: their prompts have blank lines by design, and the user turn the
+        /// model sees is the same however it is split.
         public var lossyLines: [Int] = []
     }
 
@@ -15,6 +20,8 @@ public struct DatasetConverter {
     public var to: DatasetFormat
     /// A system prompt added to conversations that have none (chat outputs only).
     public var system: String?
+    /// Progress on big files (stderr); nil for none.
+    public var progress: ProgressReporter?
 
     public init(from: DatasetFormat? = nil, to: DatasetFormat, system: String? = nil) {
         self.from = from
@@ -22,13 +29,28 @@ public struct DatasetConverter {
         self.system = system
     }
 
-    /// Converts `input` into `output` (written atomically). Throws the first bad item as `file:line: field: …`.
+    /// Converts `input` into `output` (written atomically). Throws the first bad item as `file:line: field: …`, and
+    /// refuses a source-only target (`mc`, `reasoning`) before writing anything.
     public func convert(input: String, output: String) throws -> Summary {
+        guard !to.isSourceOnly else {
+            throw DataError(file: output, "cannot write '\(to.rawValue)': it is a source format only (read, never "
+                + "written); convert to one of \(DatasetFormat.targetNames)")
+        }
         let from = try self.from ?? DatasetFormat.detect(path: input)
-        let reader = try DatasetReader(path: input)
+        let reader = try DatasetReader(path: input, progress: progress)
         let writer = try DatasetWriter(path: output, container: to == .alpacaJSON ? .jsonArray : .jsonLines)
         var summary = Summary(from: from, to: to)
-        if from.isAlpaca {
+        if from == .multipleChoice {
+            try reader.forEach(MultipleChoiceItem.self) { item in
+                try write(.alpaca(QuestionItemMapping.alpaca(item.value)), line: item.line, file: input, to: writer)
+                summary.items += 1
+            }
+        } else if from == .reasoning {
+            try reader.forEach(ReasoningItem.self) { item in
+                try write(.alpaca(QuestionItemMapping.alpaca(item.value)), line: item.line, file: input, to: writer)
+                summary.items += 1
+            }
+        } else if from.isAlpaca {
             try reader.forEach(InstructionRecord.self) { item in
                 if !to.isAlpaca, !AlpacaChatMapping.isLossless(item.value) { summary.lossyLines.append(item.line) }
                 try write(.alpaca(item.value), line: item.line, file: input, to: writer)
@@ -63,8 +85,9 @@ public struct DatasetConverter {
             return
         }
         var chat: ChatRecord
+        var id: String? = nil
         switch item {
-        case .alpaca(let r): chat = AlpacaChatMapping.chat(r)
+        case .alpaca(let r): (chat, id) = (AlpacaChatMapping.chat(r), r.id)
         case .chat(let c): chat = c
         }
         if let system, chat.messages.first?.role != "system" {
@@ -72,7 +95,9 @@ public struct DatasetConverter {
         }
         switch to {
         case .shareGPT:
-            try writer.append(chat.shareGPT)
+            var shareGPT = chat.shareGPT
+            shareGPT.id = id
+            try writer.append(shareGPT)
         case .openAIChat:
             if let e = Self.openAIProblem(chat) { throw located(e) }
             try writer.append(chat)

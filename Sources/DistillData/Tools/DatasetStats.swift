@@ -33,13 +33,14 @@ public struct DatasetStats: Sendable, Codable {
 
     /// Reads `path` once. Memory: one length per string value (two with tokens) and 16 bytes per item.
     /// `countTokens` (from a real tokenizer, which DistillData cannot import) adds token statistics.
-    public init(path: String, tokenizer: String? = nil, countTokens: ((String) -> Int)? = nil) throws {
-        let reader = try DatasetReader(path: path)
+    public init(path: String, tokenizer: String? = nil, countTokens: ((String) -> Int)? = nil,
+                progress: ProgressReporter? = nil) throws {
+        let reader = try DatasetReader(path: path, progress: progress)
         var lengths: [String: [Int]] = [:]
         var tokens: [String: [Int]] = [:]
         var empties: [String: Int] = [:]
         var order: [String] = []
-        var seen = Set<Data>()
+        var seen = Set<ContentKey>()
         var items = 0, duplicates = 0
         try reader.forEachRaw { raw in
             let value: JSONValue
@@ -47,7 +48,7 @@ public struct DatasetStats: Sendable, Codable {
                 throw DataError(file: path, line: raw.line, "not valid JSON (\(error)); fix the line or run 'distill data check'")
             }
             items += 1
-            if !seen.insert(Data(SHA256.hash(value.canonicalData()).prefix(16))).inserted { duplicates += 1 }
+            if !seen.insert(ContentKey(value)).inserted { duplicates += 1 }
             var perItem: [String: Int] = [:]
             var tokensPerItem: [String: Int] = [:]
             var emptyInItem: Set<String> = []

@@ -68,8 +68,11 @@ final class CurlTransfer: @unchecked Sendable {
         }
         if config.allowHTTP2 {
             try check(ccurl_setopt_long(h, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS)), "HTTP_VERSION")
-            // Prefer waiting for a multiplexed HTTP/2 connection over opening parallel ones.
-            try check(ccurl_setopt_long(h, CURLOPT_PIPEWAIT, 1), "PIPEWAIT")
+            // Over TLS, prefer waiting for a multiplexed HTTP/2 connection to opening parallel ones. Not for plain
+            // http: there it would queue transfers behind one HTTP/1.1 connection.
+            if request.url.lowercased().hasPrefix("https:") {
+                try check(ccurl_setopt_long(h, CURLOPT_PIPEWAIT, 1), "PIPEWAIT")
+            }
         } else {
             try check(ccurl_setopt_long(h, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1)), "HTTP_VERSION")
         }

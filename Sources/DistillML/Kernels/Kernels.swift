@@ -11,16 +11,29 @@ enum Kernels {
     /// as two sgemms with beta = 1 (dinp += dout·W, dW += doutᵀ·inp).
     static func matmul(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
                        _ bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int) {
-        if N == 1 {
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(OC), Int32(C), 1, weight, Int32(C), inp, 1, 0, out, 1)
-        } else {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(N), Int32(OC), Int32(C),
-                        1, inp, Int32(C), weight, Int32(C), 0, out, Int32(OC))
+        if N > 1 && N <= smallBatchRows && C % 8 == 0 {
+            matmulFewRows(out, inp, weight, N: N, C: C, OC: OC)
+            if let bias {
+                for n in 0..<N { for o in 0..<OC { out[n * OC + o] += bias[o] } }
+            }
+            return
         }
-        if let bias {
-            Parallel.forEach(N) { n in
-                let row = out + n * OC
-                for o in 0..<OC { row[o] += bias[o] }
+        // Output channels are split over our own workers, each calling single-threaded BLAS on its slice: OpenBLAS's
+        // own threads spin between calls and fight the kernels' threads on a small machine (see Parallel.configureBLAS).
+        let parts = min(Parallel.threads, max(1, OC / 64))
+        Parallel.forEach(parts) { part in
+            let lo = OC * part / parts, hi = OC * (part + 1) / parts
+            if N == 1 {
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(hi - lo), Int32(C), 1, weight + lo * C, Int32(C), inp, 1, 0, out + lo, 1)
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(N), Int32(hi - lo), Int32(C),
+                            1, inp, Int32(C), weight + lo * C, Int32(C), 0, out + lo, Int32(OC))
+            }
+            if let bias {
+                for n in 0..<N {
+                    let row = out + n * OC
+                    for o in lo..<hi { row[o] += bias[o] }
+                }
             }
         }
     }
@@ -99,14 +112,14 @@ enum Kernels {
         let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
         var i = 0
         while i + 32 <= n {
-            s0 += ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
-            s1 += ra.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self)
-            s2 += ra.loadUnaligned(fromByteOffset: 4 * i + 64, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: 4 * i + 64, as: SIMD8<Float>.self)
-            s3 += ra.loadUnaligned(fromByteOffset: 4 * i + 96, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: 4 * i + 96, as: SIMD8<Float>.self)
+            s0.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+            s1.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self))
+            s2.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i + 64, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i + 64, as: SIMD8<Float>.self))
+            s3.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i + 96, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i + 96, as: SIMD8<Float>.self))
             i += 32
         }
         while i + 8 <= n {
-            s0 += ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            s0.addProduct(ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self), rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
             i += 8
         }
         var s = ((s0 + s1) + (s2 + s3)).sum()
@@ -122,7 +135,7 @@ enum Kernels {
         let a = SIMD8<Float>(repeating: alpha)
         var i = 0
         while i + 8 <= n {
-            let v = ry.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) + a * rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            let v = ry.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self).addingProduct(a, rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
             ry.storeBytes(of: v, toByteOffset: 4 * i, as: SIMD8<Float>.self)
             i += 8
         }

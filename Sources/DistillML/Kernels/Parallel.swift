@@ -26,14 +26,22 @@ public enum Parallel {
         }
     }
 
-    /// Sets OpenBLAS's thread count to ours (ggml-blas does the same) and returns it.
+    /// Sets our worker count and makes OpenBLAS single-threaded: `Kernels.matmul` splits each product over our
+    /// workers itself, so exactly `threads` threads ever compute (OpenBLAS's own pool would spin between calls and
+    /// oversubscribe the cores). Returns the worker count.
     @discardableResult
     public static func configureBLAS(threads: Int? = nil) -> Int {
         let n = max(1, threads ?? Self.threads)
         Self.threads = n
-        openblas_set_num_threads(Int32(n))
+        openblas_set_num_threads(1)
         return n
     }
+
+    /// Called once before the first kernel runs (LlamaModel.init), so library users get the setting too.
+    static let blasConfigured: Bool = {
+        openblas_set_num_threads(1)
+        return true
+    }()
 }
 
 /// A value asserted to be safe to share across the workers of one `Parallel.forEach`.

@@ -10,7 +10,7 @@ public final class LlamaModel {
     public let parameters: LlamaParameters
     /// Weights re-encoded for memory-bound decoding; used when set and a pass has at most `quantizedMaxRows` rows.
     public var quantized: QuantizedLinears?
-    public var quantizedMaxRows = 8
+    public var quantizedMaxRows = 16
     /// Most tokens in one pass; longer batches are split (the KV cache carries the rest).
     public let maxRows: Int
     private var state: LlamaRunState?
@@ -23,6 +23,7 @@ public final class LlamaModel {
         self.parameters = parameters
         config = parameters.config
         self.maxRows = maxRows
+        _ = Parallel.blasConfigured
     }
 
     /// Which rows of a batch need logits.

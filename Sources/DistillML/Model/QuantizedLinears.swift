@@ -23,7 +23,8 @@ public final class QuantizedLinears {
         var matrices: [Key: QuantizedMatrix] = [:]
         func add(_ kind: LlamaParameters.Kind, _ layer: Int, tensorName: String, source: UnsafePointer<Float>, unpermuteHeads: Int?) throws {
             let (rows, cols) = kind.shape(c)
-            if let info = file.tensor(named: tensorName), [.q4_0, .q4_1, .q8_0].contains(info.type), info.dims == [cols, rows] {
+            if let info = file.tensor(named: tensorName), info.dims == [cols, rows],
+               info.type == .q8_0 || ((info.type == .q4_0 || info.type == .q4_1) && cols % 64 == 0) {
                 let m = QuantizedMatrix(rows: rows, cols: cols, type: info.type, blocks: file.bytes(of: info).baseAddress!)
                 if let heads = unpermuteHeads { m.unpermuteRows(heads: heads, headDim: c.headDim) }
                 matrices[Key(kind: kind, layer: layer)] = m
