@@ -23,7 +23,8 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "DistillHTTP", dependencies: ["CCurl"]),
-        .target(name: "DistillData"),
+        // Optimised even in debug builds: data tools stream multi-GB files byte by byte.
+        .target(name: "DistillData", swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "DistillTeacher", dependencies: ["DistillHTTP", "DistillData"]),
         // Kernels are compiled optimised even in debug builds: the parity tests run real models.
         .target(name: "DistillML", dependencies: ["COpenBLAS", "DistillData"],
@@ -33,7 +34,7 @@ let package = Package(
         .executableTarget(name: "distill", dependencies: ["DistillCLI"]),
         .target(name: "DistillTestSupport", dependencies: ["DistillHTTP", "DistillData", "DistillML"]),
         .testTarget(name: "DistillHTTPTests", dependencies: ["DistillHTTP", "DistillTestSupport"]),
-        .testTarget(name: "DistillDataTests", dependencies: ["DistillData"]),
+        .testTarget(name: "DistillDataTests", dependencies: ["DistillData"], exclude: ["Fixtures"]),
         .testTarget(name: "DistillTeacherTests", dependencies: ["DistillTeacher", "DistillTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DistillMLTests", dependencies: ["DistillML", "DistillTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DistillJudgeTests", dependencies: ["DistillJudge", "DistillTestSupport"], exclude: ["Fixtures"]),

@@ -76,6 +76,15 @@ public struct TokenLogprob: Codable, Sendable, Equatable {
         self.topLogprobs = topLogprobs
     }
 
+    /// Tolerates servers that leave out `bytes` or `top_logprobs` (vLLM, llama.cpp without top-k).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        token = try c.decode(String.self, forKey: .token)
+        bytes = try c.decodeIfPresent([UInt8].self, forKey: .bytes)
+        logprob = try c.decode(Double.self, forKey: .logprob)
+        topLogprobs = try c.decodeIfPresent([Alternative].self, forKey: .topLogprobs) ?? []
+    }
+
     enum CodingKeys: String, CodingKey {
         case token, bytes, logprob
         case topLogprobs = "top_logprobs"
@@ -102,11 +111,15 @@ public struct ChatChoice: Sendable, Equatable {
     /// `stop`, `length`, `content_filter`, … as the server said it.
     public var finishReason: String?
     public var logprobs: [TokenLogprob]?
-    public init(index: Int, message: ChatMessage, finishReason: String?, logprobs: [TokenLogprob]? = nil) {
+    /// The reasoning text some providers return beside the answer (DeepSeek-R1 `reasoning_content`).
+    public var reasoningContent: String?
+    public init(index: Int, message: ChatMessage, finishReason: String?, logprobs: [TokenLogprob]? = nil,
+                reasoningContent: String? = nil) {
         self.index = index
         self.message = message
         self.finishReason = finishReason
         self.logprobs = logprobs
+        self.reasoningContent = reasoningContent
     }
 }
 

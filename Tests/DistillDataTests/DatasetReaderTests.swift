@@ -68,6 +68,8 @@ import Testing
         #expect(missing?.field == "output")
         #expect(missing?.description.hasSuffix("m.jsonl:2: field 'output': missing; a Alpaca instruction item looks like "
             + InstructionRecord.expectedShape) == true)
+        #expect(error("arr.jsonl", "[1, 2]\n")?.message.contains("item 1 is not a JSON object") == true)  // "[" means a JSON array
+        #expect(error("str.jsonl", "\"just text\"\n")?.message.hasPrefix("is not a JSON object") == true)
         let type = error("t.jsonl", "{\"instruction\":1,\"output\":\"b\"}")
         #expect(type?.field == "instruction")
         let syntax = error("s.jsonl", "{\"instruction\":\"a\",\"output\":\"b\"}\n\n{\"instruction\": \"a\", oops}\n")
@@ -80,6 +82,18 @@ import Testing
         #expect(error("na.json", "[1]")?.message.contains("not a JSON object") == true)
         #expect(error("empty.jsonl", " \n ")?.message.contains("empty") == true)
         #expect(error("nofile.jsonl-missing", "").map { _ in true } == true)
+    }
+
+    @Test func anyShapeAsJSONValues() throws {
+        let dir = TestFolder()
+        let path = dir.write("v.json", "[{\"b\": 1, \"a\": [\"中\"]},\n {\"x\": null}]")
+        var seen: [Numbered<JSONValue>] = []
+        try DatasetReader(path: path).forEachValue { seen.append($0) }
+        #expect(seen.map(\.line) == [1, 2])
+        #expect(seen[0].value.keys == ["b", "a"])
+        #expect(seen[1].value["x"] == .null)
+        let bad = dir.write("bad.jsonl", "{\"a\":1}\n{\"a\":}\n")
+        #expect(throws: DataError.self) { try DatasetReader(path: bad).forEachValue { _ in } }
     }
 
     @Test func invalidUTF8IsReportedWithLineAndByteOffset() throws {

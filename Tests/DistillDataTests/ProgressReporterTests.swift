@@ -30,7 +30,9 @@ import Testing
         r.update("a")
         c.now.withLock { $0 = 1 }
         r.update("b")
+        r.clear()
+        r.clear()  // nothing left to clear
         r.finish("c")
-        #expect(c.text.withLock { $0 } == "\r\u{1B}[2Ka\r\u{1B}[2Kb\r\u{1B}[2Kc\n")
+        #expect(c.text.withLock { $0 } == "\r\u{1B}[2Ka\r\u{1B}[2Kb\r\u{1B}[2K\r\u{1B}[2Kc\n")
     }
 }

@@ -45,12 +45,25 @@ import Testing
         dir.write("cot-answer.txt", "{question}\n{reasoning}\nTherefore, the answer is")
         let lib = try PromptLibrary(directory: dir.path)
         #expect(lib.names() == ["cot-answer"])
+        #expect(PromptLibrary.searchPath().last == FileManager.default.currentDirectoryPath + "/prompts")
         let t = try lib.validate("cot-answer", expecting: ["question", "reasoning"])
         #expect(t.source == dir.path + "/cot-answer.txt")
         #expect(throws: DataError.self) { try lib.validate("cot-answer", expecting: ["question"]) }
         #expect(throws: DataError.self) { try lib.template("nope") }
         #expect(throws: DataError.self) { try lib.template("../etc/passwd") }
         #expect(throws: DataError.self) { try PromptLibrary(directory: dir.path + "/missing") }
+        dir.write("moji.txt", doubleEncode("请一步一步地思考：{question}"))
+        #expect(throws: DataError.self) { try lib.template("moji") }
+        dir.write("latin1.txt", Data([0x63, 0x61, 0x66, 0xE9]))  // "café" in Latin-1, not UTF-8
+        #expect(throws: DataError.self) { try lib.template("latin1") }
+    }
+
+    /// With no folder given, the search walks up from the test binary (inside .build/) to the repository's prompts/.
+    @Test func defaultSearchFindsTheRepositoryPrompts() throws {
+        guard ProcessInfo.processInfo.environment[PromptLibrary.environmentVariable] == nil else { return }
+        let lib = try PromptLibrary()
+        #expect(lib.names().contains("cot-reason"))
+        #expect(lib.directory.hasSuffix("/prompts"))
     }
 
     /// The shipped prompts parse and use exactly the placeholders the recipes will fill.

@@ -19,6 +19,8 @@ struct StatisticsFixture: Decodable {
     var fisher: [FisherCase]
     var bootstrap: [BootstrapCase]
     var paired_bootstrap: Paired
+    struct Pearson: Decodable { var x: [Double]; var y: [Double]; var r: Double }
+    var pearson: Pearson
     var percentile: Percentiles
 
     static func load() throws -> StatisticsFixture {
@@ -75,6 +77,11 @@ struct StatisticsTests {
         let diff = boot.pairedDifferenceInterval(p.a, p.b)
         #expect(abs(diff.estimate - p.mean_difference) < 1e-12)
         #expect(abs(diff.low - p.low) < 0.03 && abs(diff.high - p.high) < 0.03, "\(diff) vs scipy [\(p.low), \(p.high)]")
+    }
+
+    @Test func pearsonMatchesScipy() {
+        #expect(abs(Descriptive.pearson(fixture.pearson.x, fixture.pearson.y) - fixture.pearson.r) < 1e-12)
+        #expect(Descriptive.pearson([1, 1, 1], [1, 2, 3]).isNaN)
     }
 
     @Test func bootstrapIsReproducibleForASeed() {

@@ -27,4 +27,14 @@ struct TokenizerBenchmarkTests {
               + "cold first pass \(Int(Double(perPass) / seconds(firstPass))) tok/s")
         #expect(tokens > 0)
     }
+
+    @Test func loadTime() throws {
+        let clock = ContinuousClock()
+        let json = try clock.measure { _ = try Tokenizer(tokenizerJSONAt: TokenizerFixtures.path("smollm2/tokenizer.json")) }
+        print("load SmolLM2 tokenizer.json: \(json)")
+        let model = TokenizerGGUFTests.modelPath
+        guard FileManager.default.fileExists(atPath: model) else { return }
+        let gguf = try clock.measure { _ = try Tokenizer(ggufAt: model) }
+        print("load SmolLM2 tokenizer from GGUF (reader included): \(gguf)")
+    }
 }

@@ -16,8 +16,24 @@ import Testing
     @Test func rendersMatchApplyChatTemplate() throws {
         let chats = try TokenizerFixtures.chats.get()
         #expect(chats.count >= 24)
+        try check(chats)
+    }
+
+    /// Templates a user has locally (`make_tokenizer_fixture.py --chat OUT.json T.jinja…`).
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["TOKENIZER_CHAT_FILE"] != nil))
+    func rendersMatchApplyChatTemplateForLocalTemplates() throws {
+        let path = ProcessInfo.processInfo.environment["TOKENIZER_CHAT_FILE"] ?? ""
+        let chats = try JSONDecoder().decode([TokenizerFixtures.ChatCase].self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(!chats.isEmpty)
+        try check(chats)
+    }
+
+    private func check(_ chats: [TokenizerFixtures.ChatCase]) throws {
         for c in chats {
             let tok = try tokenizer(c.tokenizer)
+            if c.tokenizer == "smollm2" {  // the tokenizer's own template, straight to ids
+                #expect(tok.encodeChat(c.messages.map { ($0.role, $0.content) }, addGenerationPrompt: c.add_generation_prompt) == c.ids)
+            }
             let template = ChatTemplate(templateText: c.template, bosToken: tok.bosID.map(tok.tokenString),
                                         eosToken: tok.eosID.map(tok.tokenString))
             let messages = c.messages.map { (role: $0.role, content: $0.content) }
@@ -32,7 +48,7 @@ import Testing
         #expect(tok.chatTemplate.format == .chatML)
         #expect(tok.chatTemplate.isRecognized)
         #expect(tok.chatTemplate.defaultSystemPrompt == "You are a helpful AI assistant named SmolLM, trained by Hugging Face")
-        #expect(tok.chatTemplate.stopTokenIDs(in: tok) == [2])  // <|im_end|>, also SmolLM2's EOS
+        #expect(tok.stopTokenIDs == [2])  // <|im_end|>, also SmolLM2's EOS
         let text = tok.chatTemplate.render([(role: "user", content: "你好")], addGenerationPrompt: true)
         #expect(text.hasPrefix("<|im_start|>system\nYou are a helpful AI assistant named SmolLM"))
         #expect(text.hasSuffix("<|im_start|>user\n你好<|im_end|>\n<|im_start|>assistant\n"))

@@ -16,6 +16,8 @@ enum TokenizerFixtures {
         var ids_pre: [Int]
         var qwen2: [Int]
         var llama3: [Int]
+        /// Fuzz files only: false where HF's NFC (older Unicode tables) disagrees with Python's.
+        var nfc_agrees: Bool?
     }
 
     struct Corpus: Decodable {

@@ -51,10 +51,17 @@ import Testing
 
     @Test func decodeRoundTripsAndMatchesHF() throws {
         let tokenizer = try TokenizerFixtures.smolLM2.get()
+        var dropped = 0
+        let missing = Set((0...255).map(UInt8.init).filter { tokenizer.id(of: String(ByteLevel.characterOfByte[Int($0)])) == nil })
         for c in try TokenizerFixtures.corpus.get().cases {
             #expect(tokenizer.decode(c.ids) == c.decoded, "\(c.text.debugDescription.prefix(60))")
-            #expect(tokenizer.decode(c.ids) == c.text)
+            // Lossless exactly when the text holds no byte SmolLM2's vocabulary lacks (U+0004, …):
+            // both references drop those bytes.
+            let lossy = c.text.utf8.contains { missing.contains($0) }
+            #expect((c.decoded == c.text) == !lossy)
+            if lossy { dropped += 1 }
         }
+        #expect(dropped > 0 && !missing.isEmpty)
     }
 
     @Test func streamingDecodeEqualsWholeDecode() throws {
@@ -65,7 +72,7 @@ import Testing
             var pieces: [String] = []
             for id in c.ids { pieces.append(stream.append(id)) }
             pieces.append(stream.finish())
-            #expect(pieces.joined() == c.text)
+            #expect(pieces.joined() == c.decoded)
             #expect(!pieces.contains { $0.contains("\u{FFFD}") }, "a piece printed U+FFFD for \(c.text.debugDescription.prefix(40))")
             if c.ids.contains(where: { String(validatingUTF8CString: tokenizer.tokenBytes($0)) == nil }) { split += 1 }
         }

@@ -75,6 +75,9 @@ import Testing
         #expect(ids.contains(1) && ids.contains(2))
         #expect(tok.decode(ids) == "a<|im_start|>b<|im_end|>")
         #expect(tok.decode(ids, skipSpecial: true) == "ab")
+        let plain = tok.encode("a<|im_start|>b", parseSpecial: false)
+        #expect(!plain.contains(1) && plain.count > 3)
+        #expect(tok.decode(plain) == "a<|im_start|>b")
         #expect(tok.specialIDs.contains(1) && tok.vocabularySize == 49152)
         #expect(tok.id(of: "Ġworld") != nil && tok.tokenString(tok.id(of: "Ġworld") ?? -1) == "Ġworld")
     }

@@ -1,13 +1,119 @@
+import DistillHTTP
+import DistillTeacher
 import Foundation
 
+/// `distill ask`: one chat request from the shell, to check that an endpoint, model and key work.
 struct AskCommand: DistillCommand {
     static let spec = CommandSpec(
         name: "ask",
-        abstract: "send one chat request to a teacher endpoint (checks the URL, model and key)")
+        abstract: "send one chat request to a teacher endpoint (checks the URL, model and key)",
+        usage: "--teacher URL|PRESET --model M [--key-env NAME] [options] \"prompt\"   (prompt '-' reads stdin)",
+        discussion: """
+        --teacher takes a base URL (http://127.0.0.1:8080/v1) or a preset: \(Endpoint.presetNames.joined(separator: ", ")).
+        A preset supplies its base URL, a default model and its key variable (OPENAI_API_KEY, DEEPSEEK_API_KEY,
+        ZHIPUAI_API_KEY, DASHSCOPE_API_KEY). The key is read from the variable named by --key-env and is never printed.
+        The answer goes to stdout; model, finish reason, token usage and latency to stderr.
+        """,
+        options: [
+            .value("teacher", "URL", help: "base URL of an OpenAI-compatible API, or a preset name"),
+            .value("model", "M", help: "model name (a preset has a default)"),
+            .value("key-env", "NAME", help: "environment variable holding the API key (none for local servers)"),
+            .value("system", "S", help: "system message"),
+            .value("temperature", "T", help: "sampling temperature (server default if unset)"),
+            .value("max-tokens", "N", help: "most tokens to generate (server default if unset)"),
+            .value("timeout", "SECONDS", default: "120", help: "give up on one attempt after this long"),
+            .value("attempts", "N", default: "3", help: "attempts in all, for retryable failures"),
+            .flag("json", help: "print the whole response as one JSON object"),
+            .flag("insecure", help: "skip TLS certificate verification (testing only)"),
+            .value("ca-bundle", "FILE", help: "PEM file of CA certificates to verify TLS against"),
+        ])
 
-    init(_ args: ParsedArguments) throws {}
+    let endpoint: Endpoint
+    let request: ChatRequest
+    let json: Bool
+    let timeout: Duration
+    let attempts: Int
+    let insecure: Bool
+    let caBundle: String?
+
+    init(_ args: ParsedArguments) throws {
+        let teacher = try args.required("teacher")
+        let model = args.string("model")
+        var endpoint: Endpoint
+        if teacher.contains("://") {
+            guard let model else { throw UsageError("--model is required with a teacher URL") }
+            endpoint = Endpoint(baseURL: teacher, model: model, keyEnv: nil)
+        } else if let preset = Endpoint.preset(named: teacher, model: model) {
+            endpoint = preset
+        } else {
+            throw UsageError("--teacher '\(teacher)' is neither a URL nor a preset (\(Endpoint.presetNames.joined(separator: ", ")))")
+        }
+        if let keyEnv = args.string("key-env") { endpoint.keyEnv = keyEnv.isEmpty ? nil : keyEnv }
+        self.endpoint = endpoint
+        let positionals = try args.positionals(max: 1)
+        guard var prompt = positionals.first else { throw UsageError("give the prompt as the last argument ('-' reads stdin)") }
+        if prompt == "-" {
+            prompt = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        }
+        var messages: [ChatMessage] = []
+        if let system = args.string("system") { messages.append(.system(system)) }
+        messages.append(.user(prompt))
+        request = ChatRequest(model: endpoint.model, messages: messages, temperature: try args.double("temperature"),
+                              maxTokens: try args.int("max-tokens"))
+        json = args.flag("json")
+        let seconds = try args.double("timeout") ?? 120
+        guard seconds > 0 else { throw UsageError("--timeout must be positive") }
+        timeout = .milliseconds(Int64(seconds * 1000))
+        attempts = try args.int("attempts") ?? 3
+        guard attempts >= 1 else { throw UsageError("--attempts must be at least 1") }
+        insecure = args.flag("insecure")
+        caBundle = args.string("ca-bundle")
+    }
 
     func run() async throws {
-        throw NotBuiltYet("distill ask", plannedIn: "the transport issue (#3)")
+        let http = try HTTPClient(configuration: .init(
+            timeouts: HTTPTimeouts(connect: .seconds(10), total: timeout, idle: timeout),
+            verifyTLS: !insecure, caBundlePath: caBundle))
+        let openAI = OpenAIClient(endpoint: endpoint, http: http)
+        let client = TeacherClient(
+            openAI: openAI, options: .init(retry: RetryPolicy(maxAttempts: attempts, cap: .seconds(20)), maxConcurrent: 1),
+            clock: ContinuousClock(), onEvent: { event in
+                if case .retrying(let attempt, let delay, let reason) = event {
+                    DistillCLI.printError("attempt \(attempt) failed (\(reason)); retrying in \(GoDuration.format(delay))")
+                }
+            })
+        let exchange = try await client.exchange(request)
+        let response = exchange.response
+        if json {
+            print(String(decoding: try Self.encode(response), as: UTF8.self))
+        } else {
+            for choice in response.choices { print(choice.message.content) }
+        }
+        let usage = response.usage.map { "\($0.promptTokens) in / \($0.completionTokens) out tokens" } ?? "no usage reported"
+        let finish = response.choices.first?.finishReason ?? "?"
+        let ms = Int((exchange.latency / .milliseconds(1)).rounded())
+        DistillCLI.printError("model \(response.model.isEmpty ? endpoint.model : response.model), finish \(finish), \(usage), \(ms) ms")
+    }
+
+    /// The response as the OpenAI JSON shape (sorted keys), for `--json`.
+    static func encode(_ r: ChatResponse) throws -> Data {
+        var choices: [[String: Any]] = []
+        for c in r.choices {
+            var choice: [String: Any] = ["index": c.index, "message": ["role": c.message.role, "content": c.message.content],
+                                         "finish_reason": c.finishReason ?? NSNull()]
+            if let reasoning = c.reasoningContent { choice["reasoning_content"] = reasoning }
+            if let lp = c.logprobs {
+                choice["logprobs"] = ["content": lp.map { t in
+                    ["token": t.token, "logprob": t.logprob, "bytes": t.bytes ?? [],
+                     "top_logprobs": t.topLogprobs.map { ["token": $0.token, "logprob": $0.logprob, "bytes": $0.bytes ?? []] }] as [String: Any]
+                }]
+            }
+            choices.append(choice)
+        }
+        var object: [String: Any] = ["id": r.id, "model": r.model, "choices": choices]
+        if let u = r.usage {
+            object["usage"] = ["prompt_tokens": u.promptTokens, "completion_tokens": u.completionTokens, "total_tokens": u.totalTokens]
+        }
+        return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
     }
 }

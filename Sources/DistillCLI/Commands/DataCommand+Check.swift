@@ -50,16 +50,25 @@ struct DataCheckCommand: DistillCommand {
     func run() async throws {
         var total = 0, withProblems = 0
         for file in files {
-            let report = try DatasetChecker(kind: kind).check(path: file, fixMojibakeTo: fixOut)
-            var text = report.problems.map { $0.description + "\n" }.joined()
+            // Problems are printed as they are found, buffered a little: a broken multi-GB file streams through.
+            var pending = ""
+            var checker = DatasetChecker(kind: kind, keep: 0)
+            checker.progress = ProgressReporter()
+            let report = try checker.check(path: file, fixMojibakeTo: fixOut) { problem in
+                pending += problem.description + "\n"
+                if pending.utf8.count > 1 << 16 {
+                    DataCommand.out(pending)
+                    pending = ""
+                }
+            }
             let counts = report.counts.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }
-            text += "\(file): \(report.items) items (\(report.kind?.rawValue ?? "unknown kind")), "
-                + (report.problems.isEmpty ? "no problems" : "\(report.problems.count) problem(s): " + counts.joined(separator: ", "))
+            pending += "\(file): \(report.items) items (\(report.kind?.rawValue ?? "unknown kind")), "
+                + (report.total == 0 ? "no problems" : "\(report.total) problem(s): " + counts.joined(separator: ", "))
                 + "\n"
-            if let fixOut { text += "wrote \(fixOut) with double-encoded text repaired\n" }
-            DataCommand.out(text)
-            total += report.problems.count
-            if !report.problems.isEmpty { withProblems += 1 }
+            if let fixOut { pending += "wrote \(fixOut) with double-encoded text repaired\n" }
+            DataCommand.out(pending)
+            total += report.total
+            if report.total > 0 { withProblems += 1 }
         }
         if total > 0 { throw ProblemsFound(count: total, files: withProblems) }
     }

@@ -49,6 +49,8 @@ struct DataConvertCommand: DistillCommand {
     }
 
     func run() async throws {
+        var converter = converter
+        converter.progress = ProgressReporter()
         let s = try converter.convert(input: file, output: out)
         if !s.lossyLines.isEmpty {
             let shown = s.lossyLines.prefix(10).map { "\(file):\($0)" }.joined(separator: ", ")

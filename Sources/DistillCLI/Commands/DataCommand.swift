@@ -1,4 +1,5 @@
 import DistillData
+import DistillML
 import Foundation
 
 /// `distill data …`: look at, split, convert, check and generate datasets.
@@ -31,23 +32,36 @@ struct DataStatsCommand: DistillCommand {
     static let spec = CommandSpec(
         name: "stats",
         abstract: "counts, field lengths (min/mean/p50/p95/max), empties, duplicates",
-        usage: "FILE [--json]",
+        usage: "FILE [--json] [--tokenizer MODEL.gguf|tokenizer.json]",
         discussion: """
         Lengths are in characters (Unicode scalars). Chat turns are grouped by speaker, e.g.
         messages[assistant].content. Duplicates are items identical to an earlier one (key order ignored).
+        With --tokenizer, lengths are also given in tokens: of a GGUF model's tokenizer, or a Hugging Face
+        tokenizer.json.
         """,
-        options: [.flag("json", help: "print the statistics as JSON")])
+        options: [
+            .flag("json", help: "print the statistics as JSON"),
+            .value("tokenizer", "FILE", help: "also count tokens with this GGUF model's tokenizer or tokenizer.json"),
+        ])
 
     let file: String
     let json: Bool
+    let tokenizerPath: String?
 
     init(_ args: ParsedArguments) throws {
         file = try DataCommand.inputFile(args)
         json = args.flag("json")
+        tokenizerPath = args.string("tokenizer")
     }
 
     func run() async throws {
-        let stats = try DatasetStats(path: file)
+        var count: ((String) -> Int)? = nil
+        if let tokenizerPath {
+            let tokenizer = tokenizerPath.lowercased().hasSuffix(".gguf")
+                ? try Tokenizer(ggufAt: tokenizerPath) : try Tokenizer(tokenizerJSONAt: tokenizerPath)
+            count = { tokenizer.encode($0).count }
+        }
+        let stats = try DatasetStats(path: file, tokenizer: tokenizerPath, countTokens: count, progress: ProgressReporter())
         if json {
             let e = JSONEncoder()
             e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -96,6 +110,8 @@ struct DataSplitCommand: DistillCommand {
     }
 
     func run() async throws {
+        var splitter = splitter
+        splitter.progress = ProgressReporter()
         let (train, test) = try splitter.split(input: file, trainOut: trainOut, testOut: testOut)
         DataCommand.out("\(train) train items → \(trainOut)\n\(test) test items → \(testOut)\n")
     }

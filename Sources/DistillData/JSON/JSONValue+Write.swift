@@ -49,23 +49,42 @@ extension JSONValue {
     }
 
     /// A JSON string literal: `"` and `\` escaped, control characters as `\n`-style or `\u00XX`.
-    static func writeString(_ s: String, into out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
+    static func writeString(_ string: String, into out: inout [UInt8]) {
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        var string = string
         out.append(0x22)
-        for b in s.utf8 {
-            switch b {
-            case 0x22: out.append(0x5C); out.append(0x22)
-            case 0x5C: out.append(0x5C); out.append(0x5C)
-            case 0x0A: out.append(0x5C); out.append(0x6E)
-            case 0x0D: out.append(0x5C); out.append(0x72)
-            case 0x09: out.append(0x5C); out.append(0x74)
-            case 0x08: out.append(0x5C); out.append(0x62)
-            case 0x0C: out.append(0x5C); out.append(0x66)
-            case 0..<0x20:
-                out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
-            default: out.append(b)
+        string.withUTF8 { bytes in
+            var runStart = 0
+            for (i, b) in bytes.enumerated() where b < 0x20 || b == 0x22 || b == 0x5C {
+                // Bytes that need no escape are copied in runs.
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
+                runStart = i + 1
+                switch b {
+                case 0x22: out += [0x5C, 0x22]
+                case 0x5C: out += [0x5C, 0x5C]
+                case 0x0A: out += [0x5C, 0x6E]
+                case 0x0D: out += [0x5C, 0x72]
+                case 0x09: out += [0x5C, 0x74]
+                case 0x08: out += [0x5C, 0x62]
+                case 0x0C: out += [0x5C, 0x66]
+                default: out += [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]]
+                }
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
         }
         out.append(0x22)
+    }
+}
+
+/// The first 128 bits of SHA-256 of an item's canonical JSON: equal for exact duplicates (whatever the key order or
+/// layout), stored inline (no allocation) so millions fit in a set.
+public struct ContentKey: Hashable, Sendable {
+    public var high: UInt64
+    public var low: UInt64
+
+    public init(_ value: JSONValue) {
+        let d = SHA256.hash(value.canonicalData())
+        high = d[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
+        low = d[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
     }
 }

@@ -54,6 +54,17 @@ public final class ProgressReporter: Sendable {
         if let out { sink(out) }
     }
 
+    /// Removes the updating line on a terminal (nothing otherwise), so ordinary output can follow; later updates
+    /// start a new line.
+    public func clear() {
+        let out: String? = state.withLock { s in
+            guard isTerminal, !s.finished, !s.lastLine.isEmpty else { return nil }
+            s.lastLine = ""
+            return "\r\u{1B}[2K"
+        }
+        if let out { sink(out) }
+    }
+
     /// Prints the final line (always) and ends the updating line on a terminal.
     public func finish(_ line: String) {
         let out: String? = state.withLock { s in

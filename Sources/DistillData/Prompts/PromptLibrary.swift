@@ -73,7 +73,12 @@ public struct PromptLibrary: Sendable {
         if let bad = UTF8Validation.firstInvalidByte(in: data) {
             throw DataError(file: file, line: bad.line, "invalid UTF-8 at byte offset \(bad.offset); save the prompt as UTF-8")
         }
-        return try PromptTemplate(name: name, text: String(decoding: data, as: UTF8.self), source: file)
+        let text = String(decoding: data, as: UTF8.self)
+        if let f = Mojibake.detect(text) {
+            throw DataError(file: file, "looks double-encoded (UTF-8 read as Windows-1252): \"\(f.sample)\" would be "
+                + "\"\(f.repairedSample)\"; re-save the prompt as UTF-8")
+        }
+        return try PromptTemplate(name: name, text: text, source: file)
     }
 
     /// Loads a template and checks it uses exactly the placeholders `expecting`, before any request is sent.

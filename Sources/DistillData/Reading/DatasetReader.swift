@@ -26,10 +26,13 @@ public struct DatasetReader: Sendable {
 
     public let path: String
     public let container: Container
+    /// Where reading progress goes on big files (every 8,192 items); nil for none.
+    public let progress: ProgressReporter?
 
     /// Opens `path` and detects its container; throws if it is missing, empty or neither JSON array nor JSONL.
-    public init(path: String) throws {
+    public init(path: String, progress: ProgressReporter? = nil) throws {
         self.path = path
+        self.progress = progress
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw DataError(file: path, FileManager.default.fileExists(atPath: path) ? "cannot open for reading" : "no such file")
         }
@@ -54,12 +57,27 @@ public struct DatasetReader: Sendable {
     /// A pull iterator over undecoded items; `next()` throws on a malformed file.
     public struct RawIterator {
         var scanner: RawItemScanner
-        public mutating func next() throws -> RawItem? { try scanner.next() }
+        let progress: ProgressReporter?
+        let name: String
+        var count = 0
+
+        public mutating func next() throws -> RawItem? {
+            guard let item = try scanner.next() else {
+                if count >= 8192 { progress?.clear() }
+                return nil
+            }
+            count += 1
+            if count % 8192 == 0, let progress {
+                progress.update("\(name): \(count) items, \((item.offset + item.bytes.count) >> 20) MiB read")
+            }
+            return item
+        }
     }
 
     /// Starts reading undecoded items from the beginning of the file.
     public func makeRawIterator() throws -> RawIterator {
-        RawIterator(scanner: try RawItemScanner(path: path, mode: container == .jsonArray ? .jsonArray : .jsonLines))
+        RawIterator(scanner: try RawItemScanner(path: path, mode: container == .jsonArray ? .jsonArray : .jsonLines),
+                    progress: progress, name: URL(fileURLWithPath: path).lastPathComponent)
     }
 
     /// Calls `body` with every item's bytes, after checking they are valid UTF-8.
@@ -77,6 +95,17 @@ public struct DatasetReader: Sendable {
             throw DataError(file: path, line: item.line + bad.line - 1, String(format:
                 "invalid UTF-8 at byte offset %d (byte 0x%02X); the file is not UTF-8 — re-save it as UTF-8 "
                 + "(e.g. iconv -f GBK -t UTF-8 for GBK text)", item.offset + bad.offset, bad.byte))
+        }
+    }
+
+    /// Calls `body` with every item parsed as a `JSONValue` (any shape; member order kept) and its line.
+    public func forEachValue(_ body: (Numbered<JSONValue>) throws -> Void) throws {
+        try forEachRaw { raw in
+            do {
+                try body(Numbered(line: raw.line, value: try JSONValue.parse(raw.bytes)))
+            } catch let e as JSONValue.ParseError {
+                throw DataError(file: path, line: raw.line, "not valid JSON (\(e)): each item must be one complete JSON object")
+            }
         }
     }
 
@@ -126,6 +155,8 @@ public struct DatasetReader: Sendable {
         switch error {
         case .keyNotFound(let key, let c):
             return DataError(file: file, line: line, field: path(c.codingPath + [key]), "missing" + hint)
+        case .typeMismatch(_, let c) where c.codingPath.isEmpty:
+            return DataError(file: file, line: line, "is not a JSON object" + hint)
         case .typeMismatch(let t, let c):
             let want = t == String.self ? "a string" : t == Bool.self ? "true or false" : "\(t)"
             return DataError(file: file, line: line, field: path(c.codingPath), "should be \(want)" + hint)

@@ -27,6 +27,8 @@ struct RawItemScanner {
     private var opened = false
     private var closed = false
     private var itemCount = 0
+    /// The largest item a JSON array may hold; far above any real training example.
+    static let maxItemBytes = 256 << 20
 
     init(path: String, mode: Mode, chunkSize: Int = 1 << 20) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else {
@@ -183,6 +185,11 @@ struct RawItemScanner {
             if eof {
                 throw DataError(file: path, line: startLine,
                                 "file ends inside item \(itemCount + 1), which starts here (truncated file?)")
+            }
+            // A missing closing brace would otherwise pull the rest of a multi-GB file into memory.
+            guard i - start <= Self.maxItemBytes else {
+                throw DataError(file: path, line: startLine, "item \(itemCount + 1), which starts here, is larger than "
+                    + "\(Self.maxItemBytes >> 20) MiB: is a closing brace or quote missing?")
             }
             pos = start
             let shift = try fill(keeping: start)

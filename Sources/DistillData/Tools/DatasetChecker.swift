@@ -34,39 +34,53 @@ public struct DatasetChecker {
         public var file: String
         public var kind: Kind?
         public var items = 0
+        /// The first `keep` problems, in file order (all of them go to `onProblem`).
         public var problems: [Problem] = []
-        /// Problems per category.
-        public var counts: [Problem.Category: Int] {
-            problems.reduce(into: [:]) { $0[$1.category, default: 0] += 1 }
-        }
+        /// Problems per category, all of them.
+        public var counts: [Problem.Category: Int] = [:]
+        /// How many problems in all.
+        public var total: Int { counts.values.reduce(0, +) }
     }
 
     public var kind: Kind?
+    /// Progress on big files (stderr); nil for none.
+    public var progress: ProgressReporter?
+    /// How many problems a report keeps; a file that is wrong on every line must not fill memory.
+    public var keep: Int
 
-    public init(kind: Kind? = nil) { self.kind = kind }
+    public init(kind: Kind? = nil, keep: Int = 10_000) {
+        self.kind = kind
+        self.keep = keep
+    }
 
-    /// Checks `path`. With `fixMojibakeTo`, also writes a copy with double-encoded strings repaired (items that are
-    /// not valid JSON are copied unchanged).
-    public func check(path: String, fixMojibakeTo fixPath: String? = nil) throws -> Report {
-        let reader = try DatasetReader(path: path)
+    /// Checks `path`, streaming; `onProblem` sees every problem as it is found. With `fixMojibakeTo`, also writes
+    /// a copy with double-encoded strings repaired (items that are not valid JSON are copied unchanged).
+    public func check(path: String, fixMojibakeTo fixPath: String? = nil,
+                      onProblem: ((Problem) -> Void)? = nil) throws -> Report {
+        let reader = try DatasetReader(path: path, progress: progress)
         var report = Report(file: path, kind: kind)
-        var firstSeen: [Data: Int] = [:]
+        var firstSeen: [ContentKey: Int] = [:]
+        func record(_ p: Problem) {
+            report.counts[p.category, default: 0] += 1
+            if report.problems.count < keep { report.problems.append(p) }
+            onProblem?(p)
+        }
         let fixer = try fixPath.map { try DatasetWriter(path: $0) }
         var it = try reader.makeRawIterator()
         while true {
             let next: RawItem?
             do { next = try it.next() } catch let e as DataError {
                 // A broken JSON array (truncated, missing comma) ends the scan: nothing after it can be located.
-                report.problems.append(Problem(category: .json, error: e))
+                record(Problem(category: .json, error: e))
                 break
             }
             guard let raw = next else { break }
             report.items += 1
             func add(_ c: Problem.Category, _ field: String?, _ message: String) {
-                report.problems.append(Problem(category: c, error: DataError(file: path, line: raw.line, field: field, message)))
+                record(Problem(category: c, error: DataError(file: path, line: raw.line, field: field, message)))
             }
             do { try reader.checkUTF8(raw) } catch let e as DataError {
-                report.problems.append(Problem(category: .encoding, error: e))
+                record(Problem(category: .encoding, error: e))
                 continue
             }
             let value: JSONValue
@@ -76,7 +90,7 @@ public struct DatasetChecker {
                 continue
             }
             if report.kind == nil { report.kind = Kind.detect(value) }
-            let key = Data(SHA256.hash(value.canonicalData()).prefix(16))
+            let key = ContentKey(value)
             if let first = firstSeen[key] {
                 add(.duplicate, nil, "exact duplicate of line \(first)")
             } else {
@@ -84,14 +98,14 @@ public struct DatasetChecker {
             }
             for (field, text) in value.strings() {
                 if let f = Mojibake.detect(text) {
-                    report.problems.append(Problem(category: .mojibake,
+                    record(Problem(category: .mojibake,
                         error: DatasetReader.mojibakeError(f, file: path, line: raw.line, field: field)))
                 }
             }
             if let fixer { try fixer.append(value.mapStrings(Mojibake.repair)) }
             if let kind = report.kind {
                 if let e = schemaProblem(kind, raw, reader) {
-                    report.problems.append(Problem(category: .schema, error: e))
+                    record(Problem(category: .schema, error: e))
                 } else if let field = emptyOutput(kind, value) {
                     add(.empty, field, "is empty: an item with no output teaches the student to say nothing; remove it or fill it in")
                 }

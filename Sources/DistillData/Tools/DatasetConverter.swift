@@ -15,6 +15,8 @@ public struct DatasetConverter {
     public var to: DatasetFormat
     /// A system prompt added to conversations that have none (chat outputs only).
     public var system: String?
+    /// Progress on big files (stderr); nil for none.
+    public var progress: ProgressReporter?
 
     public init(from: DatasetFormat? = nil, to: DatasetFormat, system: String? = nil) {
         self.from = from
@@ -25,7 +27,7 @@ public struct DatasetConverter {
     /// Converts `input` into `output` (written atomically). Throws the first bad item as `file:line: field: …`.
     public func convert(input: String, output: String) throws -> Summary {
         let from = try self.from ?? DatasetFormat.detect(path: input)
-        let reader = try DatasetReader(path: input)
+        let reader = try DatasetReader(path: input, progress: progress)
         let writer = try DatasetWriter(path: output, container: to == .alpacaJSON ? .jsonArray : .jsonLines)
         var summary = Summary(from: from, to: to)
         if from.isAlpaca {

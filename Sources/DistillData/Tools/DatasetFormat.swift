@@ -31,7 +31,7 @@ public enum DatasetFormat: String, Sendable, CaseIterable {
             throw DataError(file: path, line: first.line, "not valid JSON (\(error)); cannot detect the format")
         }
         let keys = Set(value.keys)
-        if keys.contains("instruction") && keys.contains("output") {
+        if keys.contains("instruction") || keys.contains("output") {
             return reader.container == .jsonArray ? .alpacaJSON : .alpacaJSONL
         }
         if keys.contains("messages") { return .chatJSONL }

@@ -10,6 +10,8 @@ import Foundation
 public struct DatasetSplitter: Sendable {
     public var testSize: Int
     public var seed: String
+    /// Progress on big files (stderr); nil for none.
+    public var progress: ProgressReporter?
 
     public init(testSize: Int = 2048, seed: String = "0") {
         self.testSize = testSize
@@ -27,7 +29,7 @@ public struct DatasetSplitter: Sendable {
     /// Writes the train and test files; returns (train, test) counts.
     @discardableResult
     public func split(input: String, trainOut: String, testOut: String) throws -> (train: Int, test: Int) {
-        let reader = try DatasetReader(path: input)
+        let reader = try DatasetReader(path: input, progress: progress)
         var keys: [UInt64] = []
         try reader.forEachRaw { raw in keys.append(key(try Self.parse(raw, file: input))) }
         guard keys.count > testSize else {

@@ -133,7 +133,8 @@ public struct JudgeRun: Sendable {
         return summary
     }
 
-    /// Judges one item; only cancellation is thrown (a cancelled item is simply not journaled and is asked next run).
+    /// Judges one item. Thrown: cancellation (the item is simply not journaled and is asked next run) and errors that
+    /// stop the run; any other failure becomes a `failed` line, asked again next run.
     private func judgeOne(_ item: WorkItem, judge: ItemJudge) async throws -> Judgment {
         var j = Judgment(key: item.key, model: item.label, item: item.index, repeatIndex: item.repeatIndex, status: .failed,
                          scores: nil, partialScores: nil, reason: nil, step: nil, problems: [], attempts: [], error: nil,
@@ -151,6 +152,8 @@ public struct JudgeRun: Sendable {
             j.attempts = o.attempts
         } catch is CancellationError {
             throw CancellationError()
+        } catch let error as TeacherError where Self.stopsTheRun(error) {
+            throw error
         } catch {
             try Task.checkCancellation()
             j.status = .failed
@@ -159,6 +162,15 @@ public struct JudgeRun: Sendable {
         }
         j.time = ISO8601DateFormatter().string(from: Date())
         return j
+    }
+
+    /// Errors every later request would hit too (no credit, no key, key refused): stop instead of failing each item.
+    static func stopsTheRun(_ error: TeacherError) -> Bool {
+        switch error.kind {
+        case .insufficientQuota, .missingKey: true
+        case .http(let status): status == 401 || status == 403
+        default: false
+        }
     }
 
     private func redact(_ text: String) -> String {

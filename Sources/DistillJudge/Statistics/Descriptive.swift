@@ -13,6 +13,19 @@ public enum Descriptive {
         return (xs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(xs.count - 1)).squareRoot()
     }
 
+    /// Pearson's r; NaN when either side has no variance or fewer than two pairs.
+    public static func pearson(_ x: [Double], _ y: [Double]) -> Double {
+        guard x.count == y.count, x.count > 1 else { return .nan }
+        let mx = mean(x), my = mean(y)
+        var sxy = 0.0, sxx = 0.0, syy = 0.0
+        for (a, b) in zip(x, y) {
+            sxy += (a - mx) * (b - my)
+            sxx += (a - mx) * (a - mx)
+            syy += (b - my) * (b - my)
+        }
+        return sxx == 0 || syy == 0 ? .nan : sxy / (sxx * syy).squareRoot()
+    }
+
     public static func median(_ xs: [Double]) -> Double { percentile(xs.sorted(), 50) }
 
     /// The q-th percentile (0–100) of already sorted values, interpolating linearly between order statistics —

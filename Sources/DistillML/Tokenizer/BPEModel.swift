@@ -96,32 +96,20 @@ struct BPEModel: Sendable {
         }
     }
 
-    /// A candidate merge; stale entries (a side already merged away) are skipped when popped.
-    private struct Candidate {
-        var rank: UInt32
-        var position: Int32
-        var left: Int32
-        var right: Int32
-
-        @inline(__always)
-        static func precedes(_ a: Candidate, _ b: Candidate) -> Bool {
-            a.rank != b.rank ? a.rank < b.rank : a.position < b.position
-        }
-    }
-
     /// Doubly linked symbols plus a binary min-heap of candidate merges ordered by (rank, position).
     private func mergeWithHeap(_ symbols: inout [Int32]) {
         let n = symbols.count
+        guard n > 1 else { return }
         var next = [Int32](unsafeUninitializedCapacity: n) { buf, count in
             for i in 0..<n { buf[i] = Int32(i + 1) }
             buf[n - 1] = -1; count = n
         }
         var prev = (0..<n).map { Int32($0 - 1) }
         var alive = [Bool](repeating: true, count: n)
-        var heap = MinHeap<Candidate>(by: Candidate.precedes)
+        var heap = MergeHeap(capacity: 2 * n)
         for p in 0..<n - 1 {
             if let m = lookup(symbols[p], symbols[p + 1]) {
-                heap.push(Candidate(rank: m.rank, position: Int32(p), left: symbols[p], right: symbols[p + 1]))
+                heap.push(MergeCandidate(rank: m.rank, position: Int32(p), left: symbols[p], right: symbols[p + 1]))
             }
         }
         while let top = heap.pop() {
@@ -137,10 +125,10 @@ struct BPEModel: Sendable {
             if after >= 0 { prev[Int(after)] = Int32(p) }
             let before = prev[p]
             if before >= 0, let l = lookup(symbols[Int(before)], symbols[p]) {
-                heap.push(Candidate(rank: l.rank, position: before, left: symbols[Int(before)], right: symbols[p]))
+                heap.push(MergeCandidate(rank: l.rank, position: before, left: symbols[Int(before)], right: symbols[p]))
             }
             if after >= 0, let r = lookup(symbols[p], symbols[Int(after)]) {
-                heap.push(Candidate(rank: r.rank, position: Int32(p), left: symbols[p], right: symbols[Int(after)]))
+                heap.push(MergeCandidate(rank: r.rank, position: Int32(p), left: symbols[p], right: symbols[Int(after)]))
             }
         }
         var merged: [Int32] = []
@@ -148,40 +136,5 @@ struct BPEModel: Sendable {
         var i: Int32 = 0
         while i >= 0 { merged.append(symbols[Int(i)]); i = next[Int(i)] }
         symbols = merged
-    }
-}
-
-/// A binary min-heap with a caller-given ordering; small and enough for BPE candidates.
-struct MinHeap<Element> {
-    private var items: [Element] = []
-    private let precedes: (Element, Element) -> Bool
-
-    init(by precedes: @escaping (Element, Element) -> Bool) { self.precedes = precedes }
-
-    mutating func push(_ e: Element) {
-        items.append(e)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard precedes(items[i], items[parent]) else { break }
-            items.swapAt(i, parent); i = parent
-        }
-    }
-
-    mutating func pop() -> Element? {
-        guard let last = items.popLast() else { return nil }
-        guard !items.isEmpty else { return last }
-        let top = items[0]
-        items[0] = last
-        var i = 0
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var m = i
-            if l < items.count && precedes(items[l], items[m]) { m = l }
-            if r < items.count && precedes(items[r], items[m]) { m = r }
-            if m == i { break }
-            items.swapAt(i, m); i = m
-        }
-        return top
     }
 }

@@ -73,7 +73,8 @@ extension Tokenizer {
         d.bosID = tokenID("bos_token") ?? d.prefixIDs.first
         d.eosID = tokenID("eos_token")
         d.paddingID = tokenID("pad_token")
-        d.unknownID = tokenID("unk_token") ?? (model["unk_token"] as? String).flatMap { vocab[$0] }
+        d.bpeUnknownID = (model["unk_token"] as? String).flatMap { vocab[$0] }
+        d.unknownID = tokenID("unk_token") ?? d.bpeUnknownID
         d.chatTemplate = chatTemplate
         if let preTokenizer { d.preTokenizer = preTokenizer }
         self.init(d)

@@ -36,7 +36,7 @@ public final class Tokenizer: Sendable {
     /// Word bytes → ids. Prompts repeat words heavily, so most words skip BPE entirely.
     private let wordCache = Mutex<[[UInt8]: [Int32]]>([:])
     private static let wordCacheLimit = 200_000
-    private static let cachedWordMaxBytes = 64
+    private static let cachedWordMaxBytes = 256
 
     init(_ d: TokenizerDefinition) {
         var vocabulary: [String: Int32] = [:]
@@ -53,7 +53,7 @@ public final class Tokenizer: Sendable {
         self.vocabulary = vocabulary
         self.vocabularySize = d.tokens.count
         self.bpe = BPEModel(vocabulary: vocabulary, merges: d.merges,
-                            unknownID: d.unknownID.map { Int32($0) }, ignoreMerges: d.ignoreMerges)
+                            unknownID: d.bpeUnknownID.map { Int32($0) }, ignoreMerges: d.ignoreMerges)
         self.splitter = PreTokenizer(kind: d.preTokenizer)
         self.specials = SpecialTokenMatcher(d.added)
         self.normalizeNFC = d.normalizeNFC
@@ -91,16 +91,18 @@ public final class Tokenizer: Sendable {
 
     // MARK: Encode
 
-    /// The ids of `text`. Added/special tokens written in the text (`<|im_start|>`) become their ids;
+    /// The ids of `text`. Added/special tokens written in the text (`<|im_start|>`) become their ids,
+    /// as in HF; with `parseSpecial: false` they are encoded as plain text (llama.cpp's
+    /// `parse_special = false`), so untrusted content cannot forge a turn boundary.
     /// `addSpecial` adds what the file asks for around the text (Llama 3's BOS; nothing for SmolLM2).
-    public func encode(_ text: String, addSpecial: Bool = false) -> [Int] {
+    public func encode(_ text: String, addSpecial: Bool = false, parseSpecial: Bool = true) -> [Int] {
         var out: [Int32] = []
         out.reserveCapacity(text.utf8.count / 3 + 4)
         if addSpecial { out.append(contentsOf: prefixIDs) }
         let bytes = Array(text.utf8)
         bytes.withUnsafeBufferPointer { buf in
             var position = 0
-            for m in specials.matches(in: buf) {
+            for m in parseSpecial ? specials.matches(in: buf) : [] {
                 encodeSegment(UnsafeBufferPointer(rebasing: buf[position..<m.start]), into: &out)
                 out.append(m.id)
                 position = m.end
@@ -116,7 +118,7 @@ public final class Tokenizer: Sendable {
         guard !raw.isEmpty else { return }
         if normalizeNFC || addPrefixSpace {
             var text = String(decoding: raw, as: UTF8.self)
-            if normalizeNFC { text = text.precomposedStringWithCanonicalMapping }
+            if normalizeNFC { text = Self.nfc(text) }
             if addPrefixSpace && !text.hasPrefix(" ") { text = " " + text }
             let bytes = Array(text.utf8)
             bytes.withUnsafeBufferPointer { encodeWords($0, into: &out) }
@@ -167,6 +169,15 @@ public final class Tokenizer: Sendable {
             if cache.count >= Self.wordCacheLimit { cache.removeAll(keepingCapacity: true) }
             cache[key] = ids
         }
+    }
+
+    /// NFC through the standard library's own normalizer (the one `String` comparison uses).
+    /// Not Foundation's `precomposedStringWithCanonicalMapping`: on Linux it composes a
+    /// supplementary-plane scalar with a following mark as if it were its low 16 bits
+    /// (U+E0054 + U+0326 becomes U+021A "Ț"), which the fuzz corpus caught.
+    static func nfc(_ text: String) -> String {
+        if text.utf8.allSatisfy({ $0 < 0xCC }) { return text }  // nothing at or above U+0300: already NFC
+        return String(decoding: Array(text._nfcCodeUnits), as: UTF8.self)
     }
 
     /// Decodes one scalar of valid UTF-8 (the bytes come from a Swift `String`).

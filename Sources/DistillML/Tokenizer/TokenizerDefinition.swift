@@ -17,6 +17,9 @@ struct TokenizerDefinition {
     var bosID: Int?
     var eosID: Int?
     var unknownID: Int?
+    /// What BPE emits for a byte missing from the vocabulary: HF's `model.unk_token`. Nil (GGUF,
+    /// and HF files with `unk_token: null`) drops such bytes, as both references do.
+    var bpeUnknownID: Int?
     var paddingID: Int?
     /// Ids put before / after the text when encoding with `addSpecial` (e.g. Llama 3's BOS).
     var prefixIDs: [Int] = []

@@ -34,3 +34,6 @@ public struct HarvestRequestFailed: Error, CustomStringConvertible, Sendable {
     public var reason: String
     public var description: String { "\(key.item)/\(key.stage)#\(key.sample): \(reason)" }
 }
+
+/// Thrown by `HarvestSession.complete` in batch mode: the request went into the next batch; its item waits.
+public struct HarvestDeferred: Error, Sendable {}

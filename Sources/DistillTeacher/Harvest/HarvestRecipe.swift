@@ -73,7 +73,7 @@ public struct HarvestGeneration: Sendable {
 
 /// A deterministic pseudo-random generator (SplitMix64) for k-shot sampling: the same seed picks the same
 /// demonstrations on every machine and every resume.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
+public struct HarvestRNG: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
     public init(seed: UInt64) { state = seed }

@@ -8,10 +8,22 @@ public struct RecordedResponse: Codable, Sendable, Equatable {
         public var content: String
         public var finishReason: String?
         public var logprobs: [TokenLogprob]?
+        /// The reasoning a thinking model sent apart from its answer (DeepSeek-R1's `reasoning_content`).
+        public var reasoningContent: String?
+
+        public init(index: Int, content: String, finishReason: String?, logprobs: [TokenLogprob]?,
+                    reasoningContent: String? = nil) {
+            self.index = index
+            self.content = content
+            self.finishReason = finishReason
+            self.logprobs = logprobs
+            self.reasoningContent = reasoningContent
+        }
 
         enum CodingKeys: String, CodingKey {
             case index, content, logprobs
             case finishReason = "finish_reason"
+            case reasoningContent = "reasoning_content"
         }
     }
 
@@ -30,7 +42,8 @@ public struct RecordedResponse: Codable, Sendable, Equatable {
     public init(_ r: ChatResponse) {
         self.init(id: r.id, model: r.model,
                   choices: r.choices.map {
-                      Choice(index: $0.index, content: $0.message.content, finishReason: $0.finishReason, logprobs: $0.logprobs)
+                      Choice(index: $0.index, content: $0.message.content, finishReason: $0.finishReason, logprobs: $0.logprobs,
+                             reasoningContent: $0.reasoningContent)
                   },
                   usage: r.usage)
     }

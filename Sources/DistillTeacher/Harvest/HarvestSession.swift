@@ -28,12 +28,18 @@ public final class HarvestSession: @unchecked Sendable {
         public var stopsRun: @Sendable (any Error) -> String? = { _ in nil }
         /// Never send: a request not in the journal fails (renders outputs from merged shard journals).
         public var offline = false
+        /// Batch mode: a request not in the journal is collected for the next batch instead of sent, and its item
+        /// waits (it is neither done nor failed). Keys already in a submitted batch are not collected again.
+        public var deferToBatch = false
+        public var keysInFlightInBatches: Set<String> = []
 
         public init() {}
     }
 
     /// What a dry run counted.
     public struct Estimate: Sendable {
+        /// Stages whose completion length came from the journal's mean rather than max_tokens.
+        public var calibratedStages: [String: Int] = [:]
         public var requests = 0
         public var cachedRequests = 0
         public var tokensIn = 0
@@ -48,11 +54,14 @@ public final class HarvestSession: @unchecked Sendable {
 
     // Guarded by `lock`.
     private let lock = NSLock()
+    /// Stage → mean completion tokens seen in the journal (dry runs only).
+    private let calibration: [String: Int]
     private var reservedCost = 0.0
     private var consecutiveFailures = 0
     private var stopReason: String?
     private var estimate = Estimate()
     private var failedItems: [(id: String, reason: String)] = []
+    private var deferred: [String: (key: HarvestKey, request: ChatRequest)] = [:]
     private var skippedItems = 0
 
     public init(client: any ChatCompleting, journal: HarvestJournal, stats: HarvestStats = HarvestStats(),
@@ -61,6 +70,20 @@ public final class HarvestSession: @unchecked Sendable {
         self.journal = journal
         self.stats = stats
         self.options = options
+        calibration = options.dryRun ? Self.completionCalibration(journal) : [:]
+    }
+
+    /// Mean completion tokens per stage over the journal's replies (stages with at least 5), so a dry run over a
+    /// partly harvested run estimates the rest from what the teacher actually wrote rather than from max_tokens.
+    static func completionCalibration(_ journal: HarvestJournal) -> [String: Int] {
+        var sums: [String: (total: Int, count: Int)] = [:]
+        for e in journal.allEntries {
+            guard let tokens = e.response.usage?.completionTokens else { continue }
+            let stage = e.stage.hasPrefix("counterfactual-") ? "counterfactual" : e.stage
+            sums[stage, default: (0, 0)].total += tokens
+            sums[stage, default: (0, 0)].count += 1
+        }
+        return sums.filter { $0.value.count >= 5 }.mapValues { Int((Double($0.total) / Double($0.count)).rounded()) }
     }
 
     private func locked<T>(_ body: () throws -> T) rethrows -> T {
@@ -71,9 +94,19 @@ public final class HarvestSession: @unchecked Sendable {
     public var isDryRun: Bool { options.dryRun }
     /// Why the run stopped early, if it did.
     public var stopped: String? { locked { stopReason } }
-    public var dryRunEstimate: Estimate { locked { estimate } }
+    public var dryRunEstimate: Estimate {
+        locked {
+            var e = estimate
+            e.calibratedStages = calibration
+            return e
+        }
+    }
     /// Items that failed (id and the reason), in the order they failed.
     public var itemFailures: [(id: String, reason: String)] { locked { failedItems } }
+    /// Requests collected for the next batch, by key id.
+    public var deferredRequests: [(key: HarvestKey, request: ChatRequest)] {
+        locked { deferred.values.sorted { $0.key.id < $1.key.id } }
+    }
     /// Items left to other shards.
     public var itemsSkippedByShard: Int { locked { skippedItems } }
 
@@ -96,7 +129,8 @@ public final class HarvestSession: @unchecked Sendable {
                 + "pass --retry-failed to send it again")
         }
         let promptEstimate = options.estimator.promptTokens(request.messages)
-        let outputEstimate = options.expectedOutputTokens ?? request.maxTokens ?? 256
+        let calibrated = calibration[stage.hasPrefix("counterfactual-") ? "counterfactual" : stage]
+        let outputEstimate = options.expectedOutputTokens ?? calibrated ?? request.maxTokens ?? 256
         let costEstimate = options.price.cost(input: promptEstimate, output: outputEstimate)
         if options.dryRun {
             locked {
@@ -109,6 +143,10 @@ public final class HarvestSession: @unchecked Sendable {
                                     choices: [.init(index: 0, content: options.estimator.filler(tokens: outputEstimate),
                                                     finishReason: "stop", logprobs: nil)],
                                     usage: ChatUsage(promptTokens: promptEstimate, completionTokens: outputEstimate))
+        }
+        if options.deferToBatch {
+            locked { if !options.keysInFlightInBatches.contains(key.id) { deferred[key.id] = (key, request) } }
+            throw HarvestDeferred()
         }
         if options.offline {
             throw HarvestRequestFailed(key: key, reason: "not in the journal (offline: nothing is sent)")
@@ -203,8 +241,10 @@ public final class HarvestSession: @unchecked Sendable {
                             return (index, try await body(item))
                         } catch let e as HarvestError where e.kind == .stopped {
                             return (index, nil)
+                        } catch is HarvestDeferred {
+                            return (index, nil)
                         } catch let e as HarvestRequestFailed {
-                            locked { failedItems.append((itemID, e.description)) }
+                            locked { failedItems.append((itemID, "\(e.key.stage)#\(e.key.sample): \(e.reason)")) }
                             return (index, nil)
                         } catch {
                             locked { failedItems.append((itemID, String(describing: error))) }

@@ -9,7 +9,9 @@ public final class HarvestStats: @unchecked Sendable {
         public var sent: Int
         public var resumed: Int
         public var failed: Int
-        public var retrying: Int
+        /// Attempts the client retried, and 429s it met (cumulative).
+        public var retries: Int
+        public var rateLimited: Int
         public var inFlight: Int
         public var tokensIn: Int
         public var tokensOut: Int
@@ -27,7 +29,8 @@ public final class HarvestStats: @unchecked Sendable {
     private var sent = 0
     private var resumed = 0
     private var failed = 0
-    private var retrying = 0
+    private var retries = 0
+    private var rateLimited = 0
     private var inFlight = 0
     private var tokensIn = 0
     private var tokensOut = 0
@@ -49,8 +52,10 @@ public final class HarvestStats: @unchecked Sendable {
     public func noteFailed() { locked { inFlight -= 1; failed += 1 } }
     /// A request that failed in an earlier run and is not retried.
     public func noteFailedEarlier() { locked { failed += 1 } }
-    /// The client is waiting to retry a request (+1) or has retried it (−1).
-    public func noteRetrying(_ delta: Int) { locked { retrying = max(0, retrying + delta) } }
+    /// The client will retry a failed attempt.
+    public func noteRetry() { locked { retries += 1 } }
+    /// The server answered 429.
+    public func noteRateLimited() { locked { rateLimited += 1 } }
 
     public func noteSent(tokensIn: Int, tokensOut: Int, cost: Double, now: Double = ProcessInfo.processInfo.systemUptime) {
         locked {
@@ -74,7 +79,7 @@ public final class HarvestStats: @unchecked Sendable {
             let window = recent.filter { now - $0.at <= 60 }
             let span = min(60, max(1, now - start))
             return Snapshot(planned: max(planned, sent + resumed + failed), sent: sent, resumed: resumed, failed: failed,
-                            retrying: retrying, inFlight: inFlight, tokensIn: tokensIn, tokensOut: tokensOut, cost: cost,
+                            retries: retries, rateLimited: rateLimited, inFlight: inFlight, tokensIn: tokensIn, tokensOut: tokensOut, cost: cost,
                             elapsed: now - start, rpm: Double(window.count) * 60 / span,
                             tpm: Double(window.reduce(0) { $0 + $1.tokens }) * 60 / span)
         }
@@ -82,13 +87,14 @@ public final class HarvestStats: @unchecked Sendable {
 }
 
 extension HarvestStats.Snapshot {
-    /// The progress line: `done/total · ok/failed/retrying · rpm/limit · tpm/limit · tokens · $ so far → projected · ETA`.
+    /// The progress line: `done/total · ok/failed/retries · rpm/limit · tpm/limit · tokens · $ so far → projected · ETA`.
     public func line(label: String, rpmLimit: Int? = nil, tpmLimit: Int? = nil) -> String {
         let pct = planned > 0 ? Int((Double(done) / Double(planned) * 100).rounded(.down)) : 0
         var parts = ["\(label) \(done)/\(planned) (\(pct)%)"]
         var status = "ok \(sent)"
         if resumed > 0 { status += " resumed \(resumed)" }
-        status += " failed \(failed) retrying \(retrying)"
+        status += " failed \(failed) retries \(retries)"
+        if rateLimited > 0 { status += " (429s \(rateLimited))" }
         parts.append(status)
         parts.append(String(format: "%.0f rpm", rpm) + (rpmLimit.map { "/\($0)" } ?? ""))
         parts.append(Self.compact(tpm) + " tpm" + (tpmLimit.map { "/" + Self.compact(Double($0)) } ?? ""))

@@ -65,7 +65,11 @@ public struct RougeLIndex: Sendable {
     public let threshold: Double
     private var vocabulary: [String: Int32] = [:]
     private var texts: [[Int32]] = []
+    /// Each text's (occurrence, id) elements, sorted: the multiset overlap with a probe is a linear merge.
+    private var elements: [[Int64]] = []
     private var postings: [Int64: [Int32]] = [:]
+    /// Pairs checked with the full LCS so far (the work the prefix and length filters did not save).
+    public private(set) var verifiedPairs = 0
 
     public init(threshold: Double = 0.7) {
         self.threshold = threshold
@@ -113,6 +117,23 @@ public struct RougeLIndex: Sendable {
         return out.sorted()
     }
 
+    /// Size of the intersection of two sorted element arrays.
+    static func overlap(_ a: [Int64], _ b: [Int64]) -> Int {
+        var i = 0, j = 0, n = 0
+        while i < a.count && j < b.count {
+            if a[i] == b[j] {
+                n += 1
+                i += 1
+                j += 1
+            } else if a[i] < b[j] {
+                i += 1
+            } else {
+                j += 1
+            }
+        }
+        return n
+    }
+
     /// The best score above the threshold against any indexed text, and that text's index; nil if none is above.
     public mutating func match(_ text: String) -> (index: Int, score: Double)? {
         let seq = ids(RougeL.tokens(text), adding: false)
@@ -123,9 +144,11 @@ public struct RougeLIndex: Sendable {
         for token in ordered.prefix(prefixLength(ordered.count)) {
             for candidate in postings[token] ?? [] where seen.insert(candidate).inserted {
                 let other = texts[Int(candidate)]
-                // Length bound first: F ≤ 2·min(n,m)/(n+m).
-                let bound = 2 * Double(min(seq.count, other.count)) / Double(seq.count + other.count)
-                guard bound > threshold else { continue }
+                // Cheap bounds first: F ≤ 2·min(n,m)/(n+m), and F ≤ 2·overlap/(n+m) since LCS ≤ multiset overlap.
+                let total = Double(seq.count + other.count)
+                guard 2 * Double(min(seq.count, other.count)) / total > threshold,
+                      2 * Double(Self.overlap(ordered, elements[Int(candidate)])) / total > threshold else { continue }
+                verifiedPairs += 1
                 let f = RougeL.fmeasure(lcs: RougeL.lcs(seq, other), seq.count, other.count)
                 if f > threshold, f > (best?.1 ?? 0) { best = (Int(candidate), f) }
             }
@@ -139,6 +162,7 @@ public struct RougeLIndex: Sendable {
         let index = Int32(texts.count)
         texts.append(seq)
         let ordered = Self.occurrences(seq)
+        elements.append(ordered)
         for token in ordered.prefix(prefixLength(ordered.count)) { postings[token, default: []].append(index) }
     }
 }

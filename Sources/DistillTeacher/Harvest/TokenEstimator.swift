@@ -13,12 +13,16 @@ public struct TokenEstimator: Sendable {
     /// Template tokens around each message (role included) and to open the reply.
     public var perMessage: Int
     public var perRequest: Int
+    /// Counts a whole conversation exactly (a tokenizer applying the model's chat template); overrides the rest.
+    public var countPrompt: (@Sendable ([ChatMessage]) -> Int)?
 
-    public init(name: String, perMessage: Int = 5, perRequest: Int = 3, countText: @escaping @Sendable (String) -> Int) {
+    public init(name: String, perMessage: Int = 5, perRequest: Int = 3, countText: @escaping @Sendable (String) -> Int,
+                countPrompt: (@Sendable ([ChatMessage]) -> Int)? = nil) {
         self.name = name
         self.countText = countText
         self.perMessage = perMessage
         self.perRequest = perRequest
+        self.countPrompt = countPrompt
     }
 
     /// The heuristic counter (no tokenizer).
@@ -27,7 +31,8 @@ public struct TokenEstimator: Sendable {
 
     /// Estimated prompt tokens of a chat request.
     public func promptTokens(_ messages: [ChatMessage]) -> Int {
-        messages.reduce(perRequest) { $0 + perMessage + countText($1.content) }
+        if let countPrompt { return countPrompt(messages) }
+        return messages.reduce(perRequest) { $0 + perMessage + countText($1.content) }
     }
 
     /// CJK ideographs, kana and Hangul ≈ 1 token each; emoji and other astral symbols ≈ 2; everything else is

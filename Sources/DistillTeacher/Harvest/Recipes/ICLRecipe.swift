@@ -56,7 +56,7 @@ public struct ICLRecipe: HarvestRecipe {
             let same = candidates.filter { $0.task == task }
             if same.count >= shots { candidates = same }
         }
-        var rng = SplitMix64(query.id, seed: seed)
+        var rng = HarvestRNG(query.id, seed: seed)
         candidates.shuffle(using: &rng)
         return Array(candidates.prefix(shots))
     }

@@ -39,7 +39,7 @@ struct LenientJSONParser {
     struct Options {
         /// Accept `,` before `}` or `]` (a common judge slip; deepeval strips them the same way).
         var allowTrailingCommas = false
-        /// At end of input, close open strings-free containers at their last complete member instead of failing.
+        /// At end of input, close the open objects and arrays at their last complete member instead of failing.
         var closeTruncated = false
     }
 
@@ -235,10 +235,10 @@ struct LenientJSONParser {
             guard bytes[i] == UInt8(ascii: ":") else { throw .syntax(offset: i, "expected ':' after a key") }
             i += 1
             skipSpace()
+            // A value cut off mid-way is dropped; a container cut off keeps its complete part.
             guard let v = try value() else { return .object(members) }
-            if case .object = v, truncatedAt { members.append(.init(key: key, value: v)); return .object(members) }
-            if case .array = v, truncatedAt { members.append(.init(key: key, value: v)); return .object(members) }
             members.append(.init(key: key, value: v))
+            if truncatedAt { return .object(members) }
             skipSpace()
             guard i < bytes.count else { return try closeAtEnd(.object(members)) }
             if bytes[i] == UInt8(ascii: ",") { i += 1; continue }

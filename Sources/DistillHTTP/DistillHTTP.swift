@@ -1,1 +1,0 @@
-// DistillHTTP: see DESIGN.md for what this module owns.

@@ -1,0 +1,68 @@
+import DistillHTTP
+@testable import DistillTeacher
+import DistillTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+/// Against a server enforcing 600 requests per minute, the client runs near the limit without tripping it.
+///
+/// Each run is 20 s of real time at 10 requests/s (so ~200 requests). Two runs, in parallel:
+/// - the provider's real shape: 600 per 60-second sliding window; the client is told nothing and learns the limit
+///   from `x-ratelimit-*` headers.
+/// - a scaled window, so that in 20 s the window fills and slides twice: 100 per 10 s (the same 600/min), with the
+///   client configured at 600 RPM. Any overshoot shows up as 429s here.
+@Suite struct PacingTests {
+    struct Outcome {
+        var ok: Int
+        var rateLimited: Int
+        var requests: Int
+        /// From the first completion to the last: the steady rate, without start-up and wind-down.
+        var seconds: Double
+        var rate: Double { Double(ok - 1) / seconds }
+    }
+
+    static func drive(_ standIn: TeacherStandIn, limits: RateLimiter<ContinuousClock>.Limits,
+                      for duration: Duration) async throws -> Outcome {
+        let options = TeacherClient<ContinuousClock>.Options(
+            retry: RetryPolicy(base: .milliseconds(100), cap: .seconds(2)), limits: limits, maxConcurrent: 16)
+        let client = try TeacherClient(endpoint: Endpoint(baseURL: standIn.baseURL, model: "t"), options: options,
+                                       environment: [:])
+        let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = start + duration
+        let done = try await withThrowingTaskGroup(of: [ContinuousClock.Instant].self) { group in
+            for worker in 0..<16 {
+                group.addTask {
+                    var finished: [ContinuousClock.Instant] = []
+                    while clock.now < deadline {
+                        _ = try await client.complete(ChatRequest(model: "", messages: [.user("q\(worker)-\(finished.count)")], maxTokens: 8))
+                        finished.append(clock.now)
+                    }
+                    return finished
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }.sorted()
+        }
+        let seconds = (done.first.map { done[done.count - 1] - $0 } ?? .zero) / .seconds(1)
+        return Outcome(ok: done.count, rateLimited: standIn.rateLimitedCount, requests: standIn.requestCount, seconds: seconds)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func learnsA600RPMLimitFromHeadersAndRunsAtIt() async throws {
+        let standIn = try TeacherStandIn(rpm: 600) { _ in .chat("ok") }
+        defer { standIn.stop() }
+        let o = try await Self.drive(standIn, limits: .init(), for: .seconds(20))
+        #expect(o.rate >= 0.97 * 10, "achieved \(o.rate) req/s of 10")
+        #expect(Double(o.rateLimited) < 0.01 * Double(o.requests), "\(o.rateLimited) 429s in \(o.requests)")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func configured600RPMNeverOvershootsASlidingWindow() async throws {
+        let standIn = try TeacherStandIn(rpm: 100, window: .seconds(10)) { _ in .chat("ok") }
+        defer { standIn.stop() }
+        let o = try await Self.drive(standIn, limits: .init(requestsPerMinute: 600, burstSeconds: 0.1), for: .seconds(20))
+        #expect(o.rate >= 0.97 * 10, "achieved \(o.rate) req/s of 10")
+        #expect(Double(o.rateLimited) < 0.01 * Double(o.requests), "\(o.rateLimited) 429s in \(o.requests)")
+    }
+}

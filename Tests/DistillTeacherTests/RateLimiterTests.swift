@@ -1,0 +1,87 @@
+@testable import DistillTeacher
+import Testing
+
+/// Token-bucket pacing on a virtual clock: exact admission times, refunds, cooldowns, header steering.
+@Suite struct RateLimiterTests {
+    @Test func requestBucketPacesAtTheLimitAfterTheBurst() async throws {
+        let clock = VirtualClock()
+        let limiter = RateLimiter(limits: .init(requestsPerMinute: 600, burstSeconds: 1, headroom: 1), clock: clock)
+        for _ in 0..<110 { _ = try await limiter.acquire(estimatedTokens: 0) }
+        // 10 from the full bucket at t=0, then 10/s: the 110th goes at t=10 s.
+        let seconds = clock.elapsed / .seconds(1)
+        #expect(abs(seconds - 10) < 0.01)
+    }
+
+    @Test func tokenBucketReservesEstimateAndRefundsUnusedTokens() async throws {
+        let clock = VirtualClock()
+        let limiter = RateLimiter(limits: .init(tokensPerMinute: 6000, burstSeconds: 1, headroom: 1), clock: clock)  // 100/s, cap 100
+        let first = try await limiter.acquire(estimatedTokens: 80)
+        #expect(clock.elapsed == .zero)
+        // 20 left; a second 80-token request must wait 0.6 s for the bucket...
+        await limiter.settle(first, actualTokens: 20)  // ...unless 60 come back: then it goes at once.
+        _ = try await limiter.acquire(estimatedTokens: 80)
+        #expect(clock.elapsed == .zero)
+        _ = try await limiter.acquire(estimatedTokens: 50)  // 0 left: 0.5 s
+        #expect(abs(clock.elapsed / .seconds(1) - 0.5) < 1e-6)
+    }
+
+    @Test func requestLargerThanTheBucketGoesWhenFullAndLeavesADebt() async throws {
+        let clock = VirtualClock()
+        let limiter = RateLimiter(limits: .init(tokensPerMinute: 600, burstSeconds: 1, headroom: 1), clock: clock)  // 10/s, cap 10
+        _ = try await limiter.acquire(estimatedTokens: 500)  // full bucket: admitted, level 10 - 500 = -490
+        #expect(clock.elapsed == .zero)
+        _ = try await limiter.acquire(estimatedTokens: 500)  // waits until the bucket is full again: 500 / 10 = 50 s
+        #expect(abs(clock.elapsed / .seconds(1) - 50) < 1e-6)  // so 1,000 tokens took 50 s + the 1 s burst: 600/min
+    }
+
+    @Test func cooldownPausesEveryone() async throws {
+        let clock = VirtualClock()
+        let limiter = RateLimiter(limits: .init(), clock: clock)
+        await limiter.cooldown(for: .seconds(15))
+        _ = try await limiter.acquire(estimatedTokens: 1)
+        #expect(clock.elapsed == .seconds(15))
+        _ = try await limiter.acquire(estimatedTokens: 1)
+        #expect(clock.elapsed == .seconds(15))
+    }
+
+    @Test func learnsTheLimitFromHeadersAndHonoursRemainingZero() async throws {
+        let clock = VirtualClock()
+        let limiter = RateLimiter(limits: .init(), clock: clock)
+        _ = try await limiter.acquire(estimatedTokens: 5)
+        await limiter.observe([("x-ratelimit-limit-requests", "120"), ("x-ratelimit-remaining-requests", "50"),
+                               ("x-ratelimit-reset-requests", "12ms"), ("x-ratelimit-limit-tokens", "60000"),
+                               ("x-ratelimit-remaining-tokens", "59000"), ("x-ratelimit-reset-tokens", "6m0s")])
+        let learned = await limiter.currentLimits
+        #expect(learned.requestsPerMinute == 120)
+        #expect(learned.tokensPerMinute == 60000)
+        await limiter.observe([("x-ratelimit-limit-requests", "120"), ("x-ratelimit-remaining-requests", "0"),
+                               ("x-ratelimit-reset-requests", "1.5s")])
+        _ = try await limiter.acquire(estimatedTokens: 5)
+        #expect(clock.elapsed >= .milliseconds(1500))
+        #expect(clock.elapsed < .seconds(2))
+    }
+
+    @Test func configuredLimitIsNotOverriddenByHeaders() async throws {
+        let clock = VirtualClock()
+        let limiter = RateLimiter(limits: .init(requestsPerMinute: 60), clock: clock)
+        await limiter.observe([("x-ratelimit-limit-requests", "10000"), ("x-ratelimit-remaining-requests", "9999")])
+        #expect(await limiter.currentLimits.requestsPerMinute == 60)
+    }
+
+    @Test func cancelledWaiterStops() async throws {
+        let clock = VirtualClock()
+        let limiter = RateLimiter(limits: .init(requestsPerMinute: 60), clock: clock)
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await limiter.acquire(estimatedTokens: 1)
+        }
+        await #expect(throws: CancellationError.self) { try await task.value }
+    }
+
+    @Test func tokenEstimateCoversCJKAndMaxTokens() {
+        let english = ChatRequest(model: "m", messages: [.user(String(repeating: "abcd", count: 100))], maxTokens: 50)
+        #expect(TokenEstimate.request(english) == 100 + 4 + 50)
+        let chinese = ChatRequest(model: "m", messages: [.user(String(repeating: "蒸", count: 100))])
+        #expect(TokenEstimate.request(chinese) >= 100)  // ~1 token per CJK character, not 300 bytes / 4 = 75
+    }
+}
