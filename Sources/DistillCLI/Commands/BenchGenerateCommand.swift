@@ -1,13 +1,131 @@
+import DistillML
 import Foundation
 
 struct BenchGenerateCommand: DistillCommand {
     static let spec = CommandSpec(
         name: "generate",
-        abstract: "decode tokens/s at batch 1, 16, 64 vs llama.cpp and PyTorch")
+        abstract: "decode tokens/s at batch 1, 16, 64 vs llama.cpp and PyTorch",
+        usage: "[--model M] [--batches 1,16,64] [--vs PYTHON] [options]",
+        discussion: """
+            Each figure: BATCH copies of one chat prompt, greedy, --tokens new tokens each (end tokens ignored), wall
+            time including prefill: the anchors' own workload. With --vs, the anchors run in this same invocation:
+            llamacpp_gen_bench.py (llama.cpp, batch 1) and torch_bench.py gen (transformers, batch 1 and 16).
+            """,
+        options: [
+            .value("model", "M", default: ModelStore.defaultName, help: "GGUF file, HF directory, or known model name"),
+            .value("batches", "LIST", default: "1,16,64", help: "comma-separated batch sizes"),
+            .value("tokens", "N", default: "128", help: "new tokens per sequence"),
+            .value("threads", "N", default: "\(ProcessInfo.processInfo.activeProcessorCount)", help: "threads for kernels and BLAS"),
+            .flag("exact", help: "also time the exact fp32 path at every batch (default: quantised weights for small batches)"),
+            .value("vs", "PYTHON", help: "python with torch+transformers (torch_bench.py) and, unless --vs-llama, llama-cpp-python"),
+            .value("vs-llama", "PYTHON", help: "python with llama-cpp-python for llamacpp_gen_bench.py"),
+            .value("anchors", "DIR", default: "../shared/anchors", help: "folder holding llamacpp_gen_bench.py and torch_bench.py"),
+        ])
 
-    init(_ args: ParsedArguments) throws {}
+    var model: String
+    var batches: [Int]
+    var tokens: Int
+    var threads: Int
+    var exact: Bool
+    var torchPython: String?
+    var llamaPython: String?
+    var anchors: String
+
+    init(_ args: ParsedArguments) throws {
+        model = args.string("model") ?? ModelStore.defaultName
+        batches = try (args.string("batches") ?? "1,16,64").split(separator: ",").map { s in
+            guard let b = Int(s.trimmingCharacters(in: .whitespaces)), b > 0, b <= 512 else {
+                throw UsageError("--batches: '\(s)' is not a batch size from 1 to 512")
+            }
+            return b
+        }
+        tokens = try args.int("tokens") ?? 128
+        threads = try args.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
+        guard tokens > 0, threads > 0 else { throw UsageError("--tokens and --threads must be positive") }
+        exact = args.flag("exact")
+        torchPython = args.string("vs")
+        llamaPython = args.string("vs-llama") ?? torchPython
+        anchors = args.string("anchors") ?? "../shared/anchors"
+    }
 
     func run() async throws {
-        throw NotBuiltYet("distill bench generate", plannedIn: "the transport (#3) and engine (#5) issues")
+        Parallel.configureBLAS(threads: threads)
+        let path = try ModelStore.resolve(model)
+        let lm = try LanguageModel(path: path)
+        let bytes = lm.model.quantized?.bytes ?? 0
+        Self.say("distill bench generate: \(path)")
+        Self.say("  \(lm.model.config.layers) layers, dim \(lm.model.config.dim), \(threads) threads; quantised weights \(bytes / 1_000_000) MB"
+              + " (used up to \(lm.model.quantizedMaxRows) rows per pass), fp32 \(lm.model.parameters.count * 4 / 1_000_000) MB")
+        Self.say("  workload: batch × '\(GenerationBenchmark.prompt)' → \(tokens) greedy tokens each, incl. prefill\n")
+        var rows: [(String, Int, Double)] = []
+        var text = ""
+        for b in batches {
+            let f = try GenerationBenchmark.run(lm, batch: b, newTokens: tokens)
+            rows.append(("distill", b, f.tokensPerSecond))
+            if b == 1 { text = f.sampleText }
+            Self.say(String(format: "  distill       batch %3d: %5d tokens in %6.2fs = %7.1f tok/s", b, f.tokens, f.seconds, f.tokensPerSecond))
+            if exact && b <= lm.model.quantizedMaxRows {
+                let saved = lm.model.quantized
+                lm.model.quantized = nil
+                defer { lm.model.quantized = saved }
+                let e = try GenerationBenchmark.run(lm, batch: b, newTokens: tokens)
+                rows.append(("distill fp32", b, e.tokensPerSecond))
+                Self.say(String(format: "  distill fp32  batch %3d: %5d tokens in %6.2fs = %7.1f tok/s", b, e.tokens, e.seconds, e.tokensPerSecond))
+            }
+        }
+        Self.say("  distill text (batch 1): \(String(text.prefix(160)).debugDescription)")
+        if let py = llamaPython {
+            let out = try Self.anchor(py, anchors + "/llamacpp_gen_bench.py", [path, "\(threads)"])
+            Self.say("\n  llama.cpp (llamacpp_gen_bench.py):\n" + out.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+            if let v = Self.number(after: "tok/s", in: out, line: "decode"), let mine = rows.first(where: { $0.0 == "distill" && $0.1 == 1 })?.2 {
+                Self.say(String(format: "  batch 1: distill / llama.cpp = %.2f×", mine / v))
+            }
+        }
+        if let py = torchPython {
+            for b in [1, 16] {
+                let out = try Self.anchor(py, anchors + "/torch_bench.py", ["gen", "\(b)", "0", path])
+                Self.say("\n  PyTorch (torch_bench.py gen \(b)):\n" + out.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+                if let v = Self.number(after: "tok/s=", in: out, line: "gen B="), let mine = rows.first(where: { $0.0 == "distill" && $0.1 == b })?.2 {
+                    Self.say(String(format: "  batch %d: distill / PyTorch = %.2f×", b, mine / v))
+                }
+            }
+        }
+    }
+
+    /// Writes a line to stdout at once (print is block-buffered when piped; figures should appear as measured).
+    static func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    /// Runs an anchor script and returns its stdout (stderr dropped: transformers' progress bars).
+    static func anchor(_ python: String, _ script: String, _ args: [String]) throws -> String {
+        guard FileManager.default.fileExists(atPath: script) else {
+            throw UsageError("anchor script \(script) not found; pass --anchors DIR")
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = [script] + args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard p.terminationStatus == 0 else {
+            throw AnchorFailed(description: "\(python) \(script) exited \(p.terminationStatus): \(text.suffix(400))")
+        }
+        return text
+    }
+
+    struct AnchorFailed: Error, CustomStringConvertible { var description: String }
+
+    /// The number just before or after `marker` on the first line containing `line` (anchor output formats).
+    static func number(after marker: String, in text: String, line: String) -> Double? {
+        guard let l = text.split(separator: "\n").first(where: { $0.contains(line) }), let r = l.range(of: marker) else { return nil }
+        let after = l[r.upperBound...].trimmingCharacters(in: .whitespaces)
+        if let v = Double(after.prefix { $0.isNumber || $0 == "." }) { return v }
+        let before = l[..<r.lowerBound].trimmingCharacters(in: .whitespaces)
+        return Double(String(before.reversed().prefix { $0.isNumber || $0 == "." }.reversed()))
     }
 }

@@ -1,56 +1,118 @@
+import DistillData
+import DistillML
 import Foundation
 
+/// `distill data …`: look at, split, convert, check and generate datasets.
 struct DataCommand: CommandGroup {
     static let spec = CommandSpec(
         name: "data",
-        abstract: "inspect, split, convert and check datasets",
-        subcommands: [DataStatsCommand.self, DataSplitCommand.self, DataConvertCommand.self, DataCheckCommand.self])
+        abstract: "inspect, split, convert, check and generate datasets",
+        discussion: """
+        Datasets are JSONL (one JSON object per line) or a JSON array of objects, detected from the first byte.
+        Both are streamed, so files larger than memory work. Every problem is reported as file:line: field 'x': ….
+        """,
+        subcommands: [DataStatsCommand.self, DataSplitCommand.self, DataConvertCommand.self, DataCheckCommand.self,
+                      DataSynthCommand.self])
+
+    /// The one dataset file a subcommand works on.
+    static func inputFile(_ args: ParsedArguments) throws(UsageError) -> String {
+        let files = try args.positionals(max: 1)
+        guard let file = files.first else { throw UsageError("needs a dataset file (JSONL or JSON array)") }
+        return file
+    }
+
+    /// Writes `text` to stdout without buffering surprises when stdout is a pipe.
+    static func out(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
 }
 
+/// `distill data stats FILE`.
 struct DataStatsCommand: DistillCommand {
     static let spec = CommandSpec(
         name: "stats",
-        abstract: "counts, field lengths, empties, duplicates")
+        abstract: "counts, field lengths (min/mean/p50/p95/max), empties, duplicates",
+        usage: "FILE [--json] [--tokenizer MODEL.gguf|tokenizer.json]",
+        discussion: """
+        Lengths are in characters (Unicode scalars). Chat turns are grouped by speaker, e.g.
+        messages[assistant].content. Duplicates are items identical to an earlier one (key order ignored).
+        With --tokenizer, lengths are also given in tokens: of a GGUF model's tokenizer, or a Hugging Face
+        tokenizer.json.
+        """,
+        options: [
+            .flag("json", help: "print the statistics as JSON"),
+            .value("tokenizer", "FILE", help: "also count tokens with this GGUF model's tokenizer or tokenizer.json"),
+        ])
 
-    init(_ args: ParsedArguments) throws {}
+    let file: String
+    let json: Bool
+    let tokenizerPath: String?
+
+    init(_ args: ParsedArguments) throws {
+        file = try DataCommand.inputFile(args)
+        json = args.flag("json")
+        tokenizerPath = args.string("tokenizer")
+    }
 
     func run() async throws {
-        throw NotBuiltYet("distill data stats", plannedIn: "the foundation issue (#2)")
+        var count: ((String) -> Int)? = nil
+        if let tokenizerPath {
+            let tokenizer = tokenizerPath.lowercased().hasSuffix(".gguf")
+                ? try Tokenizer(ggufAt: tokenizerPath) : try Tokenizer(tokenizerJSONAt: tokenizerPath)
+            count = { tokenizer.encode($0).count }
+        }
+        let stats = try DatasetStats(path: file, tokenizer: tokenizerPath, countTokens: count, progress: ProgressReporter())
+        if json {
+            let e = JSONEncoder()
+            e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            DataCommand.out(String(decoding: try e.encode(stats), as: UTF8.self) + "\n")
+        } else {
+            DataCommand.out(stats.table)
+        }
     }
 }
 
+/// `distill data split FILE`.
 struct DataSplitCommand: DistillCommand {
     static let spec = CommandSpec(
         name: "split",
-        abstract: "split into train/test by a stable hash of each item")
+        abstract: "split into train/test by a stable hash of each item",
+        usage: "FILE [--test-size N] [--seed S] [--train-out FILE] [--test-out FILE]",
+        discussion: """
+        Each item's key is SHA-256 of the seed and the item's canonical JSON (keys sorted); the --test-size items
+        with the smallest keys form the test set. The split is the same on every machine and for any file order or
+        layout, and exact duplicates always land on the same side. Output layout follows the file name:
+        .json → JSON array, anything else → JSONL.
+        """,
+        options: [
+            .value("test-size", "N", default: "2048", help: "items in the test set"),
+            .value("seed", "S", default: "0", help: "any text; a different seed gives a different split"),
+            .value("train-out", "FILE", help: "train file (default: FILE with .train.jsonl in place of its extension)"),
+            .value("test-out", "FILE", help: "test file (default: FILE with .test.jsonl in place of its extension)"),
+        ])
 
-    init(_ args: ParsedArguments) throws {}
+    let file: String
+    let splitter: DatasetSplitter
+    let trainOut: String
+    let testOut: String
 
-    func run() async throws {
-        throw NotBuiltYet("distill data split", plannedIn: "the foundation issue (#2)")
+    init(_ args: ParsedArguments) throws {
+        file = try DataCommand.inputFile(args)
+        let size = try args.int("test-size") ?? 2048
+        guard size > 0 else { throw UsageError("--test-size must be at least 1") }
+        splitter = DatasetSplitter(testSize: size, seed: args.string("seed") ?? "0")
+        let stem = URL(fileURLWithPath: file).deletingPathExtension().path
+        trainOut = args.string("train-out") ?? stem + ".train.jsonl"
+        testOut = args.string("test-out") ?? stem + ".test.jsonl"
+        guard trainOut != testOut, trainOut != file, testOut != file else {
+            throw UsageError("--train-out, --test-out and the input must be three different files")
+        }
     }
-}
-
-struct DataConvertCommand: DistillCommand {
-    static let spec = CommandSpec(
-        name: "convert",
-        abstract: "convert among Alpaca JSON/JSONL, chat JSONL and OpenAI fine-tuning format")
-
-    init(_ args: ParsedArguments) throws {}
 
     func run() async throws {
-        throw NotBuiltYet("distill data convert", plannedIn: "the foundation issue (#2)")
-    }
-}
-
-struct DataCheckCommand: DistillCommand {
-    static let spec = CommandSpec(
-        name: "check",
-        abstract: "check schema, encoding (mojibake), duplicates and empty outputs")
-
-    init(_ args: ParsedArguments) throws {}
-
-    func run() async throws {
-        throw NotBuiltYet("distill data check", plannedIn: "the foundation issue (#2)")
+        var splitter = splitter
+        splitter.progress = ProgressReporter()
+        let (train, test) = try splitter.split(input: file, trainOut: trainOut, testOut: testOut)
+        DataCommand.out("\(train) train items → \(trainOut)\n\(test) test items → \(testOut)\n")
     }
 }

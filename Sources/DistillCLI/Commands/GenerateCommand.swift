@@ -1,13 +1,174 @@
+import DistillData
+import DistillML
 import Foundation
 
+/// `distill generate`: a local model answers every item of a test set; output in seed format, resumable.
 struct GenerateCommand: DistillCommand {
     static let spec = CommandSpec(
         name: "generate",
-        abstract: "run a local model over a test set; writes {instruction,input,reference_output,generate_output}")
+        abstract: "run a local model over a test set; writes {instruction,input,reference_output,generate_output}",
+        usage: "--data FILE --out FILE [--model M] [options]",
+        discussion: """
+            Input: JSONL or a JSON array of Alpaca items {"instruction","input","output"} or seed-format items
+            {"instruction","input","reference_output"}. Each item becomes one user turn (instruction, a blank line, input)
+            in the model's chat template. Output lines are written in input order; re-running with the same --out skips
+            the items already there (a torn last line is repaired), so an interrupted run resumes.
+            """,
+        options: [
+            .value("model", "M", default: ModelStore.defaultName, help: "GGUF file, HF directory, or known model name"),
+            .value("data", "FILE", help: "test set (JSONL or JSON array)"),
+            .value("out", "FILE", help: "output JSONL (appended to; existing items are skipped)"),
+            .value("max-tokens", "N", default: "256", help: "most new tokens per answer"),
+            .value("temperature", "T", default: "0", help: "0 = greedy"),
+            .value("top-k", "K", default: "0", help: "sample among the K most likely tokens (0 = off)"),
+            .value("top-p", "P", default: "1", help: "nucleus sampling mass (1 = off)"),
+            .value("min-p", "P", default: "0", help: "drop tokens below P × the top probability (0 = off)"),
+            .value("seed", "N", default: "0", help: "sampling seed (item i uses seed + i)"),
+            .value("batch", "N", default: "16", help: "sequences decoded together"),
+            .value("limit", "N", help: "only the first N items"),
+            .list("stop", "TEXT", help: "extra stop strings (the chat template's end-of-turn always stops)"),
+            .value("threads", "N", default: "\(ProcessInfo.processInfo.activeProcessorCount)", help: "threads for kernels and BLAS"),
+            .flag("exact", help: "use only the fp32 path (no quantised weights); slower, bit-for-bit the parity-tested path"),
+        ])
 
-    init(_ args: ParsedArguments) throws {}
+    var model: String
+    var data: String
+    var out: String
+    var maxTokens: Int
+    var sampling: SamplingParameters
+    var batch: Int
+    var limit: Int?
+    var stop: [String]
+    var threads: Int
+    var exact: Bool
+
+    init(_ args: ParsedArguments) throws {
+        model = args.string("model") ?? ModelStore.defaultName
+        data = try args.required("data")
+        out = try args.required("out")
+        maxTokens = try args.int("max-tokens") ?? 256
+        let temperature = try args.double("temperature") ?? 0
+        let topK = try args.int("top-k") ?? 0
+        let topP = try args.double("top-p") ?? 1
+        let minP = try args.double("min-p") ?? 0
+        let seed = try args.int("seed") ?? 0
+        batch = try args.int("batch") ?? 16
+        limit = try args.int("limit")
+        threads = try args.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
+        stop = args.list("stop")
+        exact = args.flag("exact")
+        guard maxTokens > 0 else { throw UsageError("--max-tokens must be at least 1") }
+        guard temperature >= 0, topK >= 0, (0...1).contains(topP), topP > 0, (0...1).contains(minP), seed >= 0 else {
+            throw UsageError("sampling: --temperature ≥ 0, --top-k ≥ 0, 0 < --top-p ≤ 1, 0 ≤ --min-p ≤ 1, --seed ≥ 0")
+        }
+        guard (1...512).contains(batch), threads > 0 else { throw UsageError("--batch must be 1 to 512 and --threads positive") }
+        if let limit, limit < 0 { throw UsageError("--limit must be ≥ 0") }
+        sampling = SamplingParameters(temperature: Float(temperature), topK: topK, topP: Float(topP), minP: Float(minP), seed: UInt64(seed))
+    }
+
+    /// One test item: Alpaca (`output`) or seed format (`reference_output`); the reference may be absent.
+    struct TestItem: DatasetRecord {
+        var instruction: String
+        var input: String
+        var reference: String
+
+        enum CodingKeys: String, CodingKey { case instruction, input, output, reference_output }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            instruction = try c.decode(String.self, forKey: .instruction)
+            input = try c.decodeIfPresent(String.self, forKey: .input) ?? ""
+            reference = try c.decodeIfPresent(String.self, forKey: .reference_output)
+                ?? c.decodeIfPresent(String.self, forKey: .output) ?? ""
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(instruction, forKey: .instruction)
+            try c.encode(input, forKey: .input)
+            try c.encode(reference, forKey: .reference_output)
+        }
+
+        static let kindDescription = "test item"
+        static let expectedShape = #"{"instruction": "...", "input": "..." (optional), "output" or "reference_output": "..." (optional)}"#
+        var textFields: [(field: String, text: String)] { [("instruction", instruction), ("input", input)] }
+    }
 
     func run() async throws {
-        throw NotBuiltYet("distill generate", plannedIn: "the engine issue (#5)")
+        Parallel.configureBLAS(threads: threads)
+        var items = try DatasetReader(path: data).readAll(TestItem.self)
+        if let limit { items = Array(items.prefix(limit)) }
+        let done = try Self.itemsAlreadyWritten(out: out, items: items.map(\.value), data: data)
+        let progress = ProgressReporter()
+        if done == items.count {
+            progress.finish("generate: all \(items.count) items already in \(out); nothing to do")
+            return
+        }
+        let lm = try LanguageModel(path: try ModelStore.resolve(model), quantized: !exact)
+        let context = lm.model.config.contextLength
+        var requests: [GenerationRequest] = []
+        for (i, item) in items.enumerated().dropFirst(done) {
+            let user = AlpacaChatMapping.userTurn(instruction: item.value.instruction, input: item.value.input)
+            let prompt = lm.chatPrompt([(role: "user", content: user)])
+            guard prompt.count < context else {
+                throw DataError(file: data, line: item.line, field: "instruction",
+                    "the prompt is \(prompt.count) tokens; the model's context is \(context): shorten this item or drop it")
+            }
+            var s = sampling
+            s.seed = sampling.seed &+ UInt64(i)
+            requests.append(GenerationRequest(id: i, prompt: prompt, maxTokens: min(maxTokens, context - prompt.count), stop: stop, sampling: s))
+        }
+        let capacity = min(context, (requests.map { $0.prompt.count + $0.maxTokens }.max() ?? 1) + 1)
+        let slots = min(batch, requests.count)
+        let appender = try JSONLinesAppender(path: out)
+        let generator = lm.generator(slots: slots, capacity: capacity)
+        var finished: [Int: GenerationResult] = [:]
+        var nextToWrite = done
+        var tokens = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        func line(final: Bool = false) -> String {
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let rate = Double(tokens) / max(seconds, 1e-9)
+            let itemsDone = nextToWrite - done
+            let eta = itemsDone > 0 ? seconds / Double(itemsDone) * Double(items.count - nextToWrite) : .nan
+            let tail = final ? "in " + Self.duration(seconds) : "ETA " + (eta.isFinite ? Self.duration(eta) : "…")
+            return String(format: "generate: %d/%d items, %d tokens, %.1f tok/s, %@", nextToWrite, items.count, tokens, rate, tail)
+        }
+        try generator.generate(requests, onStep: { n in
+            tokens += n
+            progress.update(line())
+        }) { result in
+            finished[result.id] = result
+            // Lines go out in input order, so the output's first k lines are always the first k items (resume relies on it).
+            while let r = finished.removeValue(forKey: nextToWrite) {
+                let item = items[nextToWrite].value
+                try appender.append(json: GenerationRecord(instruction: item.instruction, input: item.input,
+                                                           referenceOutput: item.reference, generateOutput: r.text))
+                nextToWrite += 1
+            }
+        }
+        progress.finish(line(final: true) + " → \(out)")
+    }
+
+    /// How many leading items the output already holds; errors if those lines are not those items.
+    static func itemsAlreadyWritten(out: String, items: [TestItem], data: String) throws -> Int {
+        guard FileManager.default.fileExists(atPath: out) else { return 0 }
+        var count = 0
+        for l in JSONLinesReader(path: out) where l.complete {
+            guard let record = try? JSONDecoder().decode(GenerationRecord.self, from: l.bytes) else {
+                throw DataError(file: out, line: l.number, "not a generation record; use another --out or delete this file")
+            }
+            guard count < items.count, record.instruction == items[count].instruction, record.input == items[count].input else {
+                throw DataError(file: out, line: l.number, field: "instruction",
+                    "does not match item \(count + 1) of \(data): this output belongs to another test set; use another --out")
+            }
+            count += 1
+        }
+        return count
+    }
+
+    static func duration(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return t >= 3600 ? "\(t / 3600)h\(t % 3600 / 60)m" : t >= 60 ? "\(t / 60)m\(t % 60)s" : "\(t)s"
     }
 }

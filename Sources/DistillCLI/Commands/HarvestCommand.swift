@@ -1,13 +1,297 @@
+import DistillData
+import DistillHTTP
+import DistillML
+import DistillTeacher
 import Foundation
 
+/// `distill harvest`: run a recipe against a teacher into a resumable run directory.
 struct HarvestCommand: DistillCommand {
+    static let recipes = ["answer", "cot", "critique-revise", "counterfactual", "self-instruct", "icl", "generate-data"]
+
     static let spec = CommandSpec(
         name: "harvest",
-        abstract: "harvest training data from a teacher (recipes: answer, cot, critique-revise, counterfactual, self-instruct, icl, generate-data)")
+        abstract: "harvest training data from a teacher (recipes: answer, cot, critique-revise, counterfactual, self-instruct, icl, generate-data)",
+        usage: "--recipe R --teacher URL|PRESET --model M [--data FILE] [--out RUN] [options]",
+        discussion: """
+        Results go to RUN (default runs/harvest-RECIPE): manifest.json (what the run was made from), journal.jsonl (every
+        completed request, written before it counts), failures.jsonl (requests that failed for good, and why) and the
+        recipe's output files, rewritten from the journal at the end of every run. Running the same command again
+        resumes: recorded requests are never sent again. A changed input, prompt, model or generation parameter is
+        refused with what changed, unless --new (the old run is moved aside). Quantities (--samples, --paths,
+        --num-samples, …) may grow on resume. Concurrency, limits, retries and --fsync are not part of the fingerprint.
+        Inputs: answer/icl/self-instruct seeds: Alpaca JSONL (instruction, input, output; optional id, task);
+        cot/critique-revise/counterfactual: {"id","question","answer","choices"} or CommonsenseQA or Alpaca rows.
+        --teacher takes a base URL or a preset (\(Endpoint.presetNames.joined(separator: ", "))); the key is read from --key-env.
+        Subcommand: 'distill harvest merge' joins the journals of --shard runs.
+        """,
+        options: [
+            .value("recipe", "R", help: "answer | cot | critique-revise | counterfactual | self-instruct | icl | generate-data"),
+            .value("data", "FILE", help: "input items (JSONL or a JSON array); for self-instruct the seed tasks"),
+            .value("pool", "FILE", help: "icl: worked examples to draw demonstrations from (default: --data)"),
+            .value("task", "TEXT", help: "generate-data: the task description"),
+            .value("task-file", "FILE", help: "generate-data: read the task description from a file"),
+            .value("out", "RUN", help: "run directory (default: runs/harvest-RECIPE)"),
+            .value("teacher", "URL", help: "base URL of an OpenAI-compatible API, or a preset name"),
+            .value("model", "M", help: "teacher model name (a preset has a default)"),
+            .value("key-env", "NAME", help: "environment variable holding the API key (none for local servers)"),
+            .value("prompts", "DIR", help: "prompt templates folder (default: $DISTILL_PROMPT_DIR, then prompts/)"),
+            .value("system", "TEXT", help: "system message (default: prompts/system.txt; '' for none)"),
+            .value("temperature", "T", default: "0.7", help: "sampling temperature"),
+            .value("top-p", "P", help: "nucleus sampling (server default if unset)"),
+            .value("max-tokens", "N", default: "512", help: "most tokens per reply"),
+            .value("seed", "N", help: "base seed; sample i is sent with seed+i (unset: no seed)"),
+            .value("samples", "N", default: "1", help: "answer: replies per instruction"),
+            .value("top-logprobs", "K", help: "answer: keep per-token logprobs with the top K alternatives"),
+            .value("paths", "N", default: "4", help: "cot: reasoning paths sampled per question"),
+            .value("min-correct", "K", default: "1", help: "cot: keep sampling until K paths are correct …"),
+            .value("max-paths", "M", default: "8", help: "cot: … or M paths were tried"),
+            .value("shots", "K", help: "icl / self-instruct: demonstrations per prompt (default 4 / 3)"),
+            .value("icl-mode", "MODE", default: "same-task", help: "icl: same-task | mixed (meta-ICL / multitask-ICL)"),
+            .value("num-instructions", "N", default: "100", help: "self-instruct: instructions to keep"),
+            .value("num-samples", "N", default: "100", help: "generate-data: samples to keep"),
+            .value("per-request", "N", help: "self-instruct / generate-data: items asked for per request (default 8 / 5)"),
+            .value("rouge-threshold", "F", default: "0.7", help: "self-instruct: drop instructions with ROUGE-L above this"),
+            .value("max-rounds", "N", help: "self-instruct / generate-data: give up after N requests (default 3× needed)"),
+            .value("concurrency", "N", default: "16", help: "requests in flight"),
+            .value("rpm", "N", help: "requests per minute allowed (else learnt from x-ratelimit headers)"),
+            .value("tpm", "N", help: "tokens per minute allowed"),
+            .value("attempts", "N", default: "8", help: "attempts per request for retryable failures"),
+            .value("retry-base", "SECONDS", default: "1", help: "backoff base (full jitter, capped at 60 s)"),
+            .value("timeout", "SECONDS", default: "300", help: "give up on one attempt after this long"),
+            .flag("fsync", help: "fsync the journal after every line (survives power loss; slower)"),
+            .flag("retry-failed", help: "send again the requests in failures.jsonl"),
+            .flag("new", help: "start over when the run directory was made with a different configuration"),
+            .flag("dry-run", help: "send nothing: print requests, estimated tokens and cost"),
+            .flag("offline", help: "send nothing: write outputs from the journal only (e.g. after 'harvest merge')"),
+            .value("budget", "USD", help: "refuse to start above this estimate; stop cleanly when spending reaches it"),
+            .value("price-in", "USD", help: "price per 1M prompt tokens (default: built-in table, else 0)"),
+            .value("price-out", "USD", help: "price per 1M completion tokens"),
+            .value("expected-output-tokens", "N", help: "completion tokens to assume per request in estimates (default: max-tokens)"),
+            .value("tokenizer", "FILE", help: "GGUF or tokenizer.json to count prompt tokens for estimates (default: heuristic)"),
+            .flag("batch", help: "send through the OpenAI Batch API (half price, results within 24 h; resumable)"),
+            .value("batch-poll", "SECONDS", default: "60", help: "batch status polling interval"),
+            .value("shard", "I/N", help: "work only on shard I of N (1-based, by item id); merge with 'harvest merge'"),
+            .value("progress-every", "SECONDS", default: "10", help: "progress line interval when stderr is not a terminal"),
+        ],
+        subcommands: [HarvestMergeCommand.self])
 
-    init(_ args: ParsedArguments) throws {}
+    let arguments: ParsedArguments
+    let recipe: String
+    let endpoint: Endpoint
+    let out: String
+
+    init(_ args: ParsedArguments) throws {
+        _ = try args.positionals(max: 0)
+        arguments = args
+        recipe = try args.required("recipe")
+        guard Self.recipes.contains(recipe) else {
+            throw UsageError("unknown recipe '\(recipe)'; one of: \(Self.recipes.joined(separator: ", "))")
+        }
+        endpoint = try Self.endpoint(args)
+        out = args.string("out") ?? "runs/harvest-\(recipe)"
+        if recipe == "generate-data" {
+            guard args.isSet("task") || args.isSet("task-file") else {
+                throw UsageError("generate-data needs --task TEXT or --task-file FILE")
+            }
+        } else if args.string("data") == nil {
+            throw UsageError("recipe \(recipe) needs --data FILE")
+        }
+        if let shard = args.string("shard") {
+            guard HarvestShard(parsing: shard) != nil else { throw UsageError("--shard wants I/N with 1 ≤ I ≤ N, got '\(shard)'") }
+            guard !["self-instruct", "generate-data"].contains(recipe) else {
+                throw UsageError("--shard splits input items; \(recipe) generates its items, so it cannot be sharded")
+            }
+        }
+        for name in ["concurrency", "attempts", "samples", "paths", "max-tokens"] {
+            if let v = try args.int(name), v < 1 { throw UsageError("--\(name) must be at least 1") }
+        }
+        if let t = try args.double("temperature"), t < 0 { throw UsageError("--temperature must not be negative") }
+        if recipe == "cot", (try args.double("temperature") ?? 0.7) == 0, (try args.int("paths") ?? 4) > 1 {
+            throw UsageError("cot samples several paths: give --temperature above 0 (or --paths 1)")
+        }
+        if args.flag("batch"), ["self-instruct", "generate-data"].contains(recipe) {
+            throw UsageError("--batch runs fixed requests; \(recipe) decides each round from the last, so run it online")
+        }
+        _ = try args.double("batch-poll")
+        if let mode = args.string("icl-mode"), ICLRecipe.Mode(rawValue: mode) == nil {
+            throw UsageError("--icl-mode is same-task or mixed, got '\(mode)'")
+        }
+        _ = try args.double("budget")
+        _ = try args.double("price-in")
+        _ = try args.double("price-out")
+        _ = try args.int("seed")
+        _ = try args.int("top-logprobs")
+        _ = try args.double("timeout")
+        _ = try args.double("retry-base")
+    }
+
+    static func endpoint(_ args: ParsedArguments) throws -> Endpoint {
+        let teacher = try args.required("teacher")
+        let model = args.string("model")
+        var endpoint: Endpoint
+        if teacher.contains("://") {
+            guard let model else { throw UsageError("--model is required with a teacher URL") }
+            endpoint = Endpoint(baseURL: teacher, model: model, keyEnv: nil)
+        } else if let preset = Endpoint.preset(named: teacher, model: model) {
+            endpoint = preset
+        } else {
+            throw UsageError("--teacher '\(teacher)' is neither a URL nor a preset (\(Endpoint.presetNames.joined(separator: ", ")))")
+        }
+        if let keyEnv = args.string("key-env") { endpoint.keyEnv = keyEnv.isEmpty ? nil : keyEnv }
+        return endpoint
+    }
 
     func run() async throws {
-        throw NotBuiltYet("distill harvest", plannedIn: "the harvest issue (#4)")
+        let plan = try HarvestPlan(arguments, recipe: recipe, endpoint: endpoint)
+        let args = arguments
+        var options = HarvestSession.Options()
+        options.concurrency = try args.int("concurrency") ?? 16
+        options.retryFailed = args.flag("retry-failed")
+        options.dryRun = args.flag("dry-run")
+        options.offline = args.flag("offline")
+        options.budget = try args.double("budget")
+        options.expectedOutputTokens = try args.int("expected-output-tokens")
+        options.shard = args.string("shard").flatMap(HarvestShard.init(parsing:))
+        options.price = try Self.price(args, model: endpoint.model)
+        if args.flag("batch") {
+            // The Batch API bills half the online price.
+            options.price = TeacherPrice(inputPerMillion: options.price.inputPerMillion / 2,
+                                         outputPerMillion: options.price.outputPerMillion / 2)
+        }
+        options.estimator = try Self.estimator(args)
+        options.stopsRun = Self.stopsRun
+
+        if options.dryRun {
+            try await dryRun(plan, options: options)
+            return
+        }
+        var manifest = plan.manifest
+        manifest.shard = options.shard?.description
+        let directory = try HarvestRunDirectory.open(out, manifest: manifest, startNew: args.flag("new"))
+        if let aside = directory.movedAside { DistillCLI.printError("the earlier run in \(out) was moved to \(aside)") }
+        if args.flag("batch") {
+            try await runBatch(plan, directory: directory, options: options)
+            return
+        }
+        let stats = HarvestStats()
+        let client = try makeClient(stats: stats, concurrency: options.concurrency)
+        let reporter = ProgressReporter(interval: try args.double("progress-every") ?? 10)
+        let rpm = try args.int("rpm"), tpm = try args.int("tpm")
+        let summary = try await HarvestRunner.run(
+            plan.recipe, in: directory, client: client, options: options, sync: args.flag("fsync") ? .fsync : .flush,
+            stats: stats, rpmLimit: rpm, tpmLimit: tpm) { line, final in
+                final ? reporter.finish(line) : reporter.update(line)
+            }
+        report(summary)
+        if let stopped = summary.stopped {
+            throw HarvestError(.stopped, "stopped early: \(stopped). Results so far are in \(out); "
+                + "run the same command again to continue.")
+        }
+    }
+
+    private func dryRun(_ plan: HarvestPlan, options: HarvestSession.Options) async throws {
+        // Reuse the run's journal when it is this run, so finished requests count as free; else a scratch one.
+        var journalDirectory = NSTemporaryDirectory() + "distill-dry-run-\(getpid())"
+        var scratch = true
+        if let data = FileManager.default.contents(atPath: out + "/manifest.json"),
+           let old = try? JSONDecoder().decode(HarvestManifest.self, from: data), old.differences(from: plan.manifest).isEmpty {
+            journalDirectory = out
+            scratch = false
+        } else {
+            try FileManager.default.createDirectory(atPath: journalDirectory, withIntermediateDirectories: true)
+        }
+        defer { if scratch { try? FileManager.default.removeItem(atPath: journalDirectory) } }
+        let journal = try HarvestJournal(directory: journalDirectory)
+        let e = try await HarvestRunner.estimate(plan.recipe, journal: journal, options: options)
+        let calibrated = e.calibratedStages.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        let completion = options.expectedOutputTokens.map { "\($0) per request (--expected-output-tokens)" }
+            ?? (calibrated.isEmpty ? "\(plan.generation.maxTokens ?? 256) per request (--max-tokens; replies are often shorter)"
+                                   : "mean of the replies in the journal: \(calibrated) per request")
+        print("""
+            dry run of \(plan.recipe.name) against \(endpoint.baseURL) (model \(endpoint.model)); nothing was sent
+              requests to send:   \(e.requests)\(e.cachedRequests > 0 ? " (\(e.cachedRequests) more already in \(out)/journal.jsonl)" : "")
+              prompt tokens:      \(e.tokensIn) (counted with \(options.estimator.name))
+              completion tokens:  \(e.tokensOut) (\(completion))
+              estimated cost:     \(String(format: "$%.4f", e.cost)) at \(String(format: "$%.3f", options.price.inputPerMillion)) in / \(String(format: "$%.3f", options.price.outputPerMillion)) out per 1M tokens
+            """)
+        if let budget = options.budget, e.cost > budget {
+            throw HarvestError(.overBudget, String(format: "the estimate $%.4f is above --budget $%.4f", e.cost, budget))
+        }
+    }
+
+    private func runBatch(_ plan: HarvestPlan, directory: HarvestRunDirectory, options: HarvestSession.Options) async throws {
+        if let budget = options.budget {
+            let journal = try HarvestJournal(directory: directory.path)
+            let e = try await HarvestRunner.estimate(plan.recipe, journal: journal, options: options)
+            if e.cost > budget {
+                throw HarvestError(.overBudget, String(format: "the batch estimate $%.4f is above --budget $%.4f; nothing was sent",
+                                                       e.cost, budget))
+            }
+        }
+        let poll = try arguments.double("batch-poll") ?? 60
+        let runner = try HarvestBatchRunner(endpoint: endpoint, http: try HTTPClient(), directory: directory,
+                                            pollInterval: .milliseconds(Int64(poll * 1000)), log: { DistillCLI.printError($0) })
+        let rows = try await runner.run(plan.recipe, options: options, sync: arguments.flag("fsync") ? .fsync : .flush)
+        for (file, count) in rows.sorted(by: { $0.key < $1.key }) { DistillCLI.printError("  \(out)/\(file): \(count) rows") }
+    }
+
+    private func report(_ s: HarvestRunner.Summary) {
+        var lines = ["harvest \(recipe): \(s.stats.sent) requests sent, \(s.stats.resumed) answered from the journal, "
+            + "\(s.stats.tokensIn) tokens in, \(s.stats.tokensOut) out" + String(format: ", $%.4f", s.stats.cost)]
+        for (file, count) in s.outputs.sorted(by: { $0.key < $1.key }) { lines.append("  \(out)/\(file): \(count) rows") }
+        if !s.failedItems.isEmpty {
+            lines.append("  \(s.failedItems.count) items failed (requests in \(out)/failures.jsonl; --retry-failed sends them again); first: "
+                + (s.failedItems.first.map { "\($0.id): \($0.reason)" } ?? ""))
+        }
+        if s.skippedByShard > 0 { lines.append("  \(s.skippedByShard) items belong to other shards") }
+        FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+    }
+
+    private func makeClient(stats: HarvestStats, concurrency: Int) throws -> any ChatCompleting {
+        let args = arguments
+        let seconds = try args.double("timeout") ?? 300
+        let http = try HTTPClient(configuration: .init(
+            timeouts: HTTPTimeouts(connect: .seconds(10), total: .milliseconds(Int64(seconds * 1000)), idle: .seconds(120))))
+        let retry = RetryPolicy(maxAttempts: try args.int("attempts") ?? 8,
+                                base: .milliseconds(Int64((try args.double("retry-base") ?? 1) * 1000)))
+        let limits = RateLimiter<ContinuousClock>.Limits(requestsPerMinute: try args.int("rpm"), tokensPerMinute: try args.int("tpm"))
+        return TeacherClient(openAI: OpenAIClient(endpoint: endpoint, http: http),
+                             options: .init(retry: retry, limits: limits, maxConcurrent: concurrency),
+                             clock: ContinuousClock()) { event in
+            switch event {
+            case .retrying: stats.noteRetry()
+            case .rateLimited: stats.noteRateLimited()
+            default: break
+            }
+        }
+    }
+
+    /// Errors after which every further request would fail too: stop the run instead of failing items one by one.
+    static func stopsRun(_ error: any Error) -> String? {
+        guard let e = error as? TeacherError else { return nil }
+        switch e.kind {
+        case .insufficientQuota, .missingKey: return e.description
+        case .http(let status) where status == 401 || status == 403: return e.description + " (check the key and --key-env)"
+        default: return nil
+        }
+    }
+
+    static func price(_ args: ParsedArguments, model: String) throws -> TeacherPrice {
+        let table = TeacherPrice.lookup(model) ?? .free
+        return TeacherPrice(inputPerMillion: try args.double("price-in") ?? table.inputPerMillion,
+                            outputPerMillion: try args.double("price-out") ?? table.outputPerMillion)
+    }
+
+    static func estimator(_ args: ParsedArguments) throws -> TokenEstimator {
+        guard let path = args.string("tokenizer") else { return .heuristic }
+        let tokenizer: Tokenizer
+        do {
+            tokenizer = path.hasSuffix(".json") ? try Tokenizer(tokenizerJSONAt: path) : try Tokenizer(ggufAt: path)
+        } catch {
+            throw DataError(file: path, "cannot load a tokenizer from it (\(error)); give a GGUF model or a tokenizer.json")
+        }
+        return TokenEstimator(name: "the tokenizer and chat template of \((path as NSString).lastPathComponent)",
+                              countText: { tokenizer.encode($0, addSpecial: false).count },
+                              countPrompt: { tokenizer.encodeChat($0.map { (role: $0.role, content: $0.content) }).count })
     }
 }

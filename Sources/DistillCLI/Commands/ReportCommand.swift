@@ -1,13 +1,66 @@
+import DistillData
+import DistillJudge
 import Foundation
 
+/// `distill report`: rebuilds the Markdown, HTML and CSV report from judgments, without calling any judge.
 struct ReportCommand: DistillCommand {
     static let spec = CommandSpec(
         name: "report",
-        abstract: "Markdown, HTML and CSV report from judgments")
+        abstract: "Markdown, HTML and CSV report from judgments",
+        usage: "DIR | --inputs JUDGMENTS.jsonl … [--out DIR] [options]",
+        discussion: """
+        DIR is a folder written by 'distill judge' (judgments.jsonl and judge-manifest.json). With --inputs, any
+        judgment files are combined (e.g. two judge runs over different models). Writes report.md, report.html
+        (self-contained: inline SVG charts and a per-item drill-down), report.csv and summary.json.
+        """,
+        options: [
+            .list("inputs", "FILE", help: "judgment files instead of a judge folder"),
+            .value("out", "DIR", help: "where to write the report (default: DIR, or the first input's folder)"),
+            .value("teacher", "LABEL", help: "the teacher's label, for retention (default: from the manifest)"),
+            .value("baseline", "LABEL", help: "label to measure gap closed against (default: from the manifest)"),
+            .value("title", "TEXT", default: "Evaluation report", help: "report title"),
+            .value("resamples", "N", default: "10000", help: "bootstrap resamples for the confidence intervals"),
+            .value("seed", "N", default: "20240601", help: "bootstrap seed (same judgments and seed give the same report)"),
+        ])
 
-    init(_ args: ParsedArguments) throws {}
+    var directory: String?
+    var files: [String]
+    var outDir: String
+    var teacher: String?
+    var baseline: String?
+    var title: String
+    var bootstrap: Bootstrap
+
+    init(_ args: ParsedArguments) throws {
+        let positionals = try args.positionals(max: 1)
+        directory = positionals.first
+        files = args.list("inputs")
+        guard (directory == nil) != files.isEmpty else {
+            throw UsageError(directory == nil ? "give a judge folder (DIR) or --inputs FILES" : "give either DIR or --inputs, not both")
+        }
+        outDir = args.string("out") ?? directory ?? URL(fileURLWithPath: files[0]).deletingLastPathComponent().path
+        teacher = args.string("teacher")
+        baseline = args.string("baseline")
+        title = try args.required("title")
+        guard let resamples = try args.int("resamples"), resamples >= 100 else { throw UsageError("--resamples must be at least 100") }
+        guard let seed = try args.int("seed"), seed >= 0 else { throw UsageError("--seed must be a non-negative integer") }
+        bootstrap = Bootstrap(resamples: resamples, seed: UInt64(seed))
+    }
 
     func run() async throws {
-        throw NotBuiltYet("distill report", plannedIn: "the judge issue (#6)")
+        var writer: ReportWriter
+        if let directory {
+            writer = try ReportWriter(directory: directory)
+        } else {
+            let manifestDir = URL(fileURLWithPath: files[0]).deletingLastPathComponent().path
+            writer = ReportWriter(judgmentFiles: files, manifest: try JudgeManifest.read(from: manifestDir))
+        }
+        if let teacher { writer.teacherLabel = teacher }
+        if let baseline { writer.baselineLabel = baseline }
+        writer.title = title
+        writer.bootstrap = bootstrap
+        let written = try writer.write(to: outDir)
+        print(MarkdownReport.resultsOnly(written.summary))
+        print("report: \(written.markdown), \(written.html), \(written.csv), \(written.json)")
     }
 }

@@ -1,0 +1,69 @@
+import DistillData
+import DistillTeacher
+import Foundation
+
+/// `distill harvest merge`: joins the run directories of `--shard i/n` runs into one, by content key.
+struct HarvestMergeCommand: DistillCommand {
+    static let spec = CommandSpec(
+        name: "merge",
+        abstract: "join the journals of sharded harvest runs into one run directory",
+        usage: "--out RUN SHARD_RUN…",
+        discussion: """
+        Every shard must come from the same command (same manifest fingerprint). The merged journal holds each
+        completed request once (by content key); failures that another shard made good are dropped. Then run the
+        original harvest command with --out RUN --offline to write the outputs from the merged journal (nothing is sent).
+        """,
+        options: [
+            .value("out", "RUN", help: "the merged run directory (created; must not hold another run)"),
+        ])
+
+    let out: String
+    let shards: [String]
+
+    init(_ args: ParsedArguments) throws {
+        out = try args.required("out")
+        shards = args.positionals
+        guard !shards.isEmpty else { throw UsageError("give the shard run directories to merge") }
+    }
+
+    func run() async throws {
+        var manifests: [HarvestManifest] = []
+        for dir in shards {
+            let path = dir + "/manifest.json"
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw DataError(file: path, "missing; \(dir) is not a harvest run directory")
+            }
+            do {
+                manifests.append(try JSONDecoder().decode(HarvestManifest.self, from: data))
+            } catch {
+                throw DataError(file: path, "not a harvest manifest: \(JSONLines.describe(error))")
+            }
+        }
+        guard var merged = manifests.first else { return }
+        for (dir, m) in zip(shards, manifests).dropFirst() {
+            let changes = merged.differences(from: m)
+            if !changes.isEmpty {
+                throw HarvestError(.fingerprintChanged, "\(dir) was made by a different command than \(shards[0]):\n  "
+                    + changes.joined(separator: "\n  "))
+            }
+        }
+        merged.shard = nil
+        let directory = try HarvestRunDirectory.open(out, manifest: merged)
+        let target = try HarvestJournal(directory: directory.path)
+        var added = 0
+        var failures = 0
+        for dir in shards {
+            let source = try HarvestJournal(directory: dir)
+            for entry in source.allEntries.sorted(by: { $0.at < $1.at }) where target.entry(entry.key) == nil {
+                try target.record(entry)
+                added += 1
+            }
+            for failure in source.outstandingFailures where target.entry(failure.key) == nil && target.failure(failure.key) == nil {
+                try target.recordFailure(failure)
+                failures += 1
+            }
+        }
+        DistillCLI.printError("merged \(shards.count) shards into \(out): \(added) requests added (\(target.count) in all), "
+            + "\(failures) failures carried over. Now run the same harvest command with --out \(out) --offline to write the outputs.")
+    }
+}

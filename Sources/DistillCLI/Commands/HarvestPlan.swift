@@ -1,0 +1,91 @@
+import DistillData
+import DistillTeacher
+import Foundation
+
+/// What a `distill harvest` command line asks for, resolved: the recipe with its items and prompt templates, the
+/// generation parameters, and the manifest that fingerprints them.
+struct HarvestPlan {
+    let recipe: any HarvestRecipe
+    let generation: HarvestGeneration
+    let manifest: HarvestManifest
+
+    init(_ args: ParsedArguments, recipe name: String, endpoint: Endpoint) throws {
+        let library = try PromptLibrary(directory: args.string("prompts"))
+        let system = try args.string("system") ?? library.template("system").text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let generation = HarvestGeneration(model: endpoint.model, system: system, temperature: try args.double("temperature"),
+                                           topP: try args.double("top-p"), maxTokens: try args.int("max-tokens"),
+                                           seed: try args.int("seed"))
+        self.generation = generation
+        // Fingerprinted parameters: what changes the requests. Quantities (samples, paths, targets) are left out: a
+        // resumed run may ask for more, and the journal's per-request keys keep what was already paid for.
+        var parameters: [String: String] = [:]
+        for key in ["temperature", "top-p", "max-tokens", "seed", "top-logprobs", "shots", "icl-mode", "per-request",
+                    "rouge-threshold", "task"] {
+            if let v = args.string(key) { parameters[key] = v }
+        }
+        var inputs: [HarvestManifest.Input] = []
+        func input(_ role: String, _ path: String) throws -> String {
+            inputs.append(try HarvestManifest.Input(role: role, path: path))
+            return path
+        }
+        let data = try args.string("data").map { try input("data", $0) }
+        let recipe: any HarvestRecipe
+        var templates: [String]
+        switch name {
+        case "answer":
+            templates = AnswerRecipe.templateNames
+            recipe = AnswerRecipe(items: try HarvestInput.instructions(data ?? ""), prompts: try .load(templates, from: library),
+                                  generation: generation, samples: try args.int("samples") ?? 1,
+                                  topLogprobs: try args.int("top-logprobs"))
+        case "cot":
+            templates = CoTRecipe.templateNames
+            recipe = CoTRecipe(items: try HarvestInput.questions(data ?? ""), prompts: try .load(templates, from: library),
+                               generation: generation, paths: try args.int("paths") ?? 4,
+                               minCorrect: try args.int("min-correct") ?? 1, maxPaths: try args.int("max-paths") ?? 8)
+        case "critique-revise":
+            templates = CritiqueReviseRecipe.templateNames
+            recipe = CritiqueReviseRecipe(items: try HarvestInput.questions(data ?? ""),
+                                          prompts: try .load(templates, from: library), generation: generation)
+        case "counterfactual":
+            templates = CounterfactualRecipe.templateNames
+            recipe = CounterfactualRecipe(items: try HarvestInput.questions(data ?? ""),
+                                          prompts: try .load(templates, from: library), generation: generation)
+        case "icl":
+            templates = ICLRecipe.templateNames
+            let queries = try HarvestInput.instructions(data ?? "")
+            let pool = try args.string("pool").map { try HarvestInput.instructions(try input("pool", $0)) } ?? queries
+            recipe = ICLRecipe(queries: queries, pool: pool, prompts: try .load(templates, from: library), generation: generation,
+                               shots: try args.int("shots") ?? 4,
+                               mode: ICLRecipe.Mode(rawValue: args.string("icl-mode") ?? "same-task") ?? .sameTask,
+                               seed: try args.int("seed") ?? 0)
+        case "self-instruct":
+            templates = SelfInstructRecipe.templateNames
+            recipe = SelfInstructRecipe(seeds: try HarvestInput.instructions(data ?? ""), prompts: try .load(templates, from: library),
+                                        generation: generation, target: try args.int("num-instructions") ?? 100,
+                                        shots: try args.int("shots") ?? 3, perRequest: try args.int("per-request") ?? 8,
+                                        threshold: try args.double("rouge-threshold") ?? 0.7,
+                                        maxRounds: try args.int("max-rounds"), seed: try args.int("seed") ?? 0)
+        case "generate-data":
+            templates = GenerateDataRecipe.templateNames
+            var task = args.string("task") ?? ""
+            if let file = args.string("task-file") {
+                guard let text = try? String(contentsOfFile: try input("task", file), encoding: .utf8) else {
+                    throw DataError(file: file, "cannot read the task description (UTF-8 text expected)")
+                }
+                task = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let examples = try data.map { try HarvestInput.instructions($0) } ?? []
+            recipe = GenerateDataRecipe(task: task, examples: examples, prompts: try .load(templates, from: library),
+                                        generation: generation, target: try args.int("num-samples") ?? 100,
+                                        perRequest: try args.int("per-request") ?? 5, maxRounds: try args.int("max-rounds"),
+                                        report: { DistillCLI.printError($0) })
+        default:
+            throw UsageError("unknown recipe '\(name)'")
+        }
+        self.recipe = recipe
+        var prompts = try HarvestPrompts.load(templates, from: library).texts
+        prompts["system (sent)"] = system
+        manifest = HarvestManifest(recipe: name, inputs: inputs, prompts: prompts, baseURL: endpoint.baseURL,
+                                   model: endpoint.model, parameters: parameters)
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// Writes dataset items to a temporary file beside `path` and renames it into place on `finish()`, so a reader
+/// never sees half a file and a failed run leaves the old file intact. Streams: items are not held in memory.
+public final class DatasetWriter {
+    public let path: String
+    public let container: DatasetReader.Container
+    private let tmp: String
+    private let handle: FileHandle
+    private var count = 0
+    private var pending = Data()
+    private var finished = false
+
+    /// The container a file name implies: `.json` → JSON array, anything else → JSONL.
+    public static func container(forPath path: String) -> DatasetReader.Container {
+        path.lowercased().hasSuffix(".json") ? .jsonArray : .jsonLines
+    }
+
+    public init(path: String, container: DatasetReader.Container? = nil) throws {
+        self.path = path
+        self.container = container ?? Self.container(forPath: path)
+        let url = URL(fileURLWithPath: path)
+        tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
+        guard FileManager.default.createFile(atPath: tmp, contents: nil),
+              let handle = FileHandle(forWritingAtPath: tmp) else {
+            throw DataError(file: path, "cannot create (does the folder exist and is it writable?)")
+        }
+        self.handle = handle
+        if self.container == .jsonArray { pending.append(contentsOf: "[\n".utf8) }
+    }
+
+    deinit {
+        if !finished {
+            try? handle.close()
+            try? FileManager.default.removeItem(atPath: tmp)
+        }
+    }
+
+    /// Appends one item given as compact JSON bytes (no newline inside).
+    public func append(json: Data) throws {
+        if container == .jsonArray, count > 0 { pending.append(contentsOf: ",\n".utf8) }
+        pending.append(json)
+        if container == .jsonLines { pending.append(0x0A) }
+        count += 1
+        if pending.count >= 1 << 20 { try flush() }
+    }
+
+    /// Appends one `Encodable` item (sorted keys, as `JSONLines.encoder` writes).
+    public func append<T: Encodable>(_ value: T, encoder: JSONEncoder = JSONLines.encoder) throws {
+        try append(json: try encoder.encode(value))
+    }
+
+    /// Appends a `JSONValue` with its members in their order.
+    public func append(_ value: JSONValue) throws { try append(json: value.compactData()) }
+
+    private func flush() throws {
+        do { try handle.write(contentsOf: pending) } catch {
+            throw DataError(file: path, "write failed: \(error.localizedDescription)")
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Completes the file and renames it into place. Returns the number of items written.
+    @discardableResult
+    public func finish() throws -> Int {
+        if container == .jsonArray { pending.append(contentsOf: (count > 0 ? "\n]\n" : "]\n").utf8) }
+        try flush()
+        try handle.close()
+        guard rename(tmp, path) == 0 else {
+            throw DataError(file: path, "rename failed: \(String(cString: strerror(errno)))")
+        }
+        finished = true
+        return count
+    }
+}

@@ -1,0 +1,22 @@
+/// SplitMix64 (Steele, Lea & Flood 2014): a tiny PRNG whose sequence is fixed by its seed on every platform, so
+/// generated datasets are reproducible. Not for cryptography.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A uniform integer in `range` (Lemire's multiply-shift; the tiny bias is irrelevant here and keeps the
+    /// sequence independent of the standard library's algorithm, which may change between Swift versions).
+    public mutating func int(_ range: ClosedRange<Int>) -> Int {
+        let span = UInt64(range.upperBound - range.lowerBound) + 1
+        return range.lowerBound + Int(next().multipliedFullWidth(by: span).high)
+    }
+}

@@ -1,1 +1,0 @@
-// DistillJudge: see DESIGN.md for what this module owns.

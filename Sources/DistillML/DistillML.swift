@@ -1,1 +1,0 @@
-// DistillML: see DESIGN.md for what this module owns.

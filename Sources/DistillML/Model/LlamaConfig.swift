@@ -1,0 +1,142 @@
+import Foundation
+
+/// Hyper-parameters of a Llama-family decoder (`llama`: SmolLM2, Llama 3.x, TinyLlama; `qwen2`: Qwen2.5).
+///
+/// The file keys are mapped here and nowhere else: GGUF `{arch}.*` metadata and HF `config.json` names.
+public struct LlamaConfig: Sendable, Equatable, Codable {
+    public var architecture: String
+    public var layers: Int
+    /// d_model (C).
+    public var dim: Int
+    /// d_ff of the SwiGLU block.
+    public var hiddenDim: Int
+    public var heads: Int
+    public var kvHeads: Int
+    public var headDim: Int
+    public var vocabSize: Int
+    public var contextLength: Int
+    public var ropeTheta: Float
+    public var rmsNormEps: Float
+    /// q/k/v projections carry biases (qwen2).
+    public var attentionBias: Bool
+    /// The output head shares the token embedding (no separate `output.weight` / `lm_head.weight`).
+    public var tiedEmbeddings: Bool
+
+    public init(architecture: String, layers: Int, dim: Int, hiddenDim: Int, heads: Int, kvHeads: Int, headDim: Int? = nil,
+                vocabSize: Int, contextLength: Int = 2048, ropeTheta: Float = 10_000, rmsNormEps: Float = 1e-5,
+                attentionBias: Bool = false, tiedEmbeddings: Bool = true) {
+        self.architecture = architecture
+        self.layers = layers
+        self.dim = dim
+        self.hiddenDim = hiddenDim
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.headDim = headDim ?? dim / heads
+        self.vocabSize = vocabSize
+        self.contextLength = contextLength
+        self.ropeTheta = ropeTheta
+        self.rmsNormEps = rmsNormEps
+        self.attentionBias = attentionBias
+        self.tiedEmbeddings = tiedEmbeddings
+    }
+
+    public var qDim: Int { heads * headDim }
+    public var kvDim: Int { kvHeads * headDim }
+
+    static let supportedArchitectures = ["llama", "qwen2"]
+
+    /// Reads `{arch}.*` hyper-parameters from GGUF metadata (llama.cpp `llm_load_hparams`).
+    public init(gguf f: GGUFFile) throws {
+        guard let arch = f.architecture else {
+            throw DistillMLError(file: f.path, at: "key 'general.architecture'", "missing: this GGUF does not say what model it holds")
+        }
+        guard Self.supportedArchitectures.contains(arch) else {
+            throw DistillMLError(file: f.path, at: "key 'general.architecture'",
+                "architecture '\(arch)' is not supported (supported: \(Self.supportedArchitectures.joined(separator: ", ")))")
+        }
+        func req(_ key: String) throws -> Int {
+            guard let v = f.int("\(arch).\(key)"), v > 0 else {
+                throw DistillMLError(file: f.path, at: "key '\(arch).\(key)'", "missing or not a positive integer")
+            }
+            return v
+        }
+        let dim = try req("embedding_length"), heads = try req("attention.head_count")
+        guard let embd = f.tensor(named: "token_embd.weight"), embd.dims.count == 2 else {
+            throw DistillMLError(file: f.path, at: "tensor 'token_embd.weight'", "missing or not 2-D")
+        }
+        self.init(architecture: arch, layers: try req("block_count"), dim: dim, hiddenDim: try req("feed_forward_length"),
+                  heads: heads, kvHeads: f.int("\(arch).attention.head_count_kv") ?? heads,
+                  headDim: f.int("\(arch).attention.key_length") ?? f.int("\(arch).rope.dimension_count") ?? dim / heads,
+                  vocabSize: embd.dims[1], contextLength: f.int("\(arch).context_length") ?? 2048,
+                  ropeTheta: f.float("\(arch).rope.freq_base") ?? 10_000,
+                  rmsNormEps: f.float("\(arch).attention.layer_norm_rms_epsilon") ?? 1e-5,
+                  attentionBias: f.tensor(named: "blk.0.attn_q.bias") != nil,
+                  tiedEmbeddings: f.tensor(named: "output.weight") == nil)
+        try validate(file: f.path)
+    }
+
+    /// Reads an HF `config.json` (`LlamaForCausalLM`, `Qwen2ForCausalLM`).
+    public init(hfConfigPath path: String) throws {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw DistillMLError(file: path, "cannot read: \(error.localizedDescription)")
+        }
+        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw DistillMLError(file: path, "not a JSON object")
+        }
+        func int(_ key: String) throws -> Int {
+            guard let v = json[key] as? Int, v > 0 else {
+                throw DistillMLError(file: path, at: "field '\(key)'", "missing or not a positive integer")
+            }
+            return v
+        }
+        func float(_ key: String, _ def: Float) -> Float { (json[key] as? Double).map(Float.init) ?? def }
+        let modelType = json["model_type"] as? String ?? ""
+        guard Self.supportedArchitectures.contains(modelType) else {
+            throw DistillMLError(file: path, at: "field 'model_type'",
+                "'\(modelType)' is not supported (supported: \(Self.supportedArchitectures.joined(separator: ", ")))")
+        }
+        // transformers ≥ 5 nests RoPE settings in `rope_parameters`; older files have `rope_theta` / `rope_scaling`.
+        let ropeParameters = json["rope_parameters"] as? [String: Any] ?? [:]
+        let ropeType = ropeParameters["rope_type"] as? String ?? "default"
+        if let scaling = json["rope_scaling"], !(scaling is NSNull) {
+            throw DistillMLError(file: path, at: "field 'rope_scaling'", "RoPE scaling is not supported yet")
+        }
+        if ropeType != "default" {
+            throw DistillMLError(file: path, at: "field 'rope_parameters'", "RoPE type '\(ropeType)' is not supported yet (only 'default')")
+        }
+        if json["use_sliding_window"] as? Bool == true {
+            throw DistillMLError(file: path, at: "field 'use_sliding_window'", "sliding-window attention is not supported")
+        }
+        let ropeTheta = (ropeParameters["rope_theta"] as? Double) ?? (json["rope_theta"] as? Double) ?? 10_000
+        let dim = try int("hidden_size"), heads = try int("num_attention_heads")
+        self.init(architecture: modelType, layers: try int("num_hidden_layers"), dim: dim, hiddenDim: try int("intermediate_size"),
+                  heads: heads, kvHeads: (json["num_key_value_heads"] as? Int) ?? heads,
+                  headDim: (json["head_dim"] as? Int) ?? dim / heads, vocabSize: try int("vocab_size"),
+                  contextLength: (json["max_position_embeddings"] as? Int) ?? 2048,
+                  ropeTheta: Float(ropeTheta), rmsNormEps: float("rms_norm_eps", 1e-6),
+                  attentionBias: (json["attention_bias"] as? Bool) ?? (modelType == "qwen2"),
+                  tiedEmbeddings: (json["tie_word_embeddings"] as? Bool) ?? true)
+        try validate(file: path)
+    }
+
+    func validate(file: String) throws {
+        guard heads % kvHeads == 0 else {
+            throw DistillMLError(file: file, "\(heads) attention heads are not a multiple of \(kvHeads) key/value heads")
+        }
+        guard headDim % 2 == 0 else { throw DistillMLError(file: file, "head dimension \(headDim) is odd; RoPE needs pairs") }
+    }
+
+    /// The HF `config.json` for this configuration (what the safetensors writer puts beside the weights).
+    public func hfConfigJSON() -> [String: Any] {
+        [
+            "architectures": [architecture == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"],
+            "model_type": architecture, "num_hidden_layers": layers, "hidden_size": dim, "intermediate_size": hiddenDim,
+            "num_attention_heads": heads, "num_key_value_heads": kvHeads, "head_dim": headDim, "vocab_size": vocabSize,
+            "max_position_embeddings": contextLength, "rope_theta": Double(ropeTheta),
+            "rope_parameters": ["rope_theta": Double(ropeTheta), "rope_type": "default"], "rms_norm_eps": Double(rmsNormEps),
+            "attention_bias": attentionBias, "tie_word_embeddings": tiedEmbeddings, "hidden_act": "silu",
+            "torch_dtype": "float32",
+        ]
+    }
+}

@@ -1,0 +1,45 @@
+import DistillML
+import DistillTestSupport
+import Foundation
+import Testing
+@testable import DistillCLI
+
+@Suite struct ModelsCommandTests {
+    @Test func modelArgumentsAcceptAPathOrAKnownName() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("models-\(UUID().uuidString).gguf").path
+        try TinyModel.writeGGUF(to: path)
+        #expect(try ModelStore.resolve(path) == path)
+        do {
+            _ = try ModelStore.resolve("no-such-model")
+            Issue.record("an unknown name resolved")
+        } catch {
+            #expect("\(error)".contains("smollm2-135m"))
+        }
+        // The default name resolves to the cache, or says how to fill it.
+        do {
+            let p = try ModelStore.resolve("smollm2-135m")
+            #expect(p.hasSuffix("SmolLM2-135M-Instruct.Q4_1.gguf"))
+        } catch {
+            #expect("\(error)".contains("distill models pull"))
+        }
+    }
+
+    @Test func pullRejectsUnknownNamesAndListRunsWithoutAModel() async {
+        #expect(await DistillCLI.main(["models", "pull", "gpt-5"]) == 64)
+        #expect(await DistillCLI.main(["models", "list", "extra"]) == 64)
+        #expect(await DistillCLI.main(["models", "list"]) == 0)
+        #expect(await DistillCLI.main(["models"]) == 64)
+    }
+
+    @Test func benchGenerateParsesItsOptions() throws {
+        guard case .command(let c, _) = try DistillCLI.resolve(["bench", "generate", "--batches", "1,16", "--tokens", "8"]),
+              let bench = c as? BenchGenerateCommand else {
+            Issue.record("bench generate did not resolve")
+            return
+        }
+        #expect(bench.batches == [1, 16] && bench.tokens == 8 && bench.torchPython == nil)
+        #expect(throws: UsageError.self) { try DistillCLI.resolve(["bench", "generate", "--batches", "1,x"]) }
+        #expect(BenchGenerateCommand.number(after: "tok/s=", in: "load s 1\ngen B=16 tokens=2048 tok/s=90.5\n", line: "gen B=") == 90.5)
+        #expect(BenchGenerateCommand.number(after: "tok/s", in: "llama.cpp decode (incl. prompt): 128 tokens in 1.74s = 73.5 tok/s", line: "decode") == 73.5)
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+@testable import DistillML
+
+/// SmolLM2-135M-Instruct (the embedded default, Q4_1 GGUF dequantised to fp32) against transformers loading the same
+/// file (fixture: scripts/fixtures/make_logits_fixture.py). Skipped when the 98 MB model is not cached.
+@Suite(.serialized, .enabled(if: ModelFixtures.hasSmolLM2, "SmolLM2-135M-Instruct.Q4_1.gguf not cached; run `distill models pull`"))
+struct SmolLM2ParityTests {
+    struct Fixture: Decodable {
+        struct Prompt: Decodable {
+            var prompt: String
+            var ids: [Int]
+            var last_offset: Int
+            var vocab: Int
+            var strided_positions: [Int]
+            var strided_offset: Int
+            var stride: Int
+            var strided_count: Int
+            var greedy: [Int]
+            var greedy_margins: [Float]
+        }
+        var prompts: [Prompt]
+    }
+
+    /// The model is loaded once for the suite (dequantising 135M weights takes a second or two).
+    nonisolated(unsafe) static var shared: (LlamaModel, GGUFFile)?
+
+    static func model() throws -> (LlamaModel, GGUFFile) {
+        if let shared { return shared }
+        let file = try GGUFFile(path: try #require(ModelFixtures.smolLM2Path))
+        let loaded = (LlamaModel(parameters: try LlamaParameters(gguf: file)), file)
+        shared = loaded
+        return loaded
+    }
+
+    static func fixture() throws -> (Fixture, [Float]) {
+        let base = ModelFixtures.fixturesDir + "/logits_smollm2"
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: URL(fileURLWithPath: base + ".json")))
+        let floats = try Data(contentsOf: URL(fileURLWithPath: base + ".bin")).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        return (fixture, floats)
+    }
+
+    @Test func configMatchesTheReferenceTable() throws {
+        let c = try Self.model().0.config
+        #expect(c.layers == 30 && c.dim == 576 && c.hiddenDim == 1536 && c.heads == 9 && c.kvHeads == 3 && c.headDim == 64)
+        #expect(c.vocabSize == 49152 && c.tiedEmbeddings && !c.attentionBias && c.ropeTheta == 100_000 && c.rmsNormEps == 1e-5)
+    }
+
+    @Test func logitsMatchTransformersWithin1e4() throws {
+        let (model, _) = try Self.model()
+        let (fixture, floats) = try Self.fixture()
+        let V = model.config.vocabSize
+        for p in fixture.prompts {
+            let cache = KVCache(config: model.config, slots: 1, capacity: p.ids.count)
+            try model.forward([.init(slot: 0, tokens: p.ids)], cache: cache, logits: .all)
+            let last = model.logitsArray(p.ids.count - 1)
+            let want = Array(floats[p.last_offset..<(p.last_offset + V)])
+            let err = TinyModelParityTests.relativeError(last, want)
+            print("SmolLM2 parity '\(p.prompt.prefix(24))': last-position relative logit error \(err)")
+            #expect(err < 1e-4, "'\(p.prompt)': last-position relative error \(err)")
+            for (k, pos) in p.strided_positions.enumerated() {
+                let row = model.logitsArray(pos)
+                let got = stride(from: 0, to: V, by: p.stride).map { row[$0] }
+                let at = p.strided_offset + k * p.strided_count
+                let e = TinyModelParityTests.relativeError(got, Array(floats[at..<(at + p.strided_count)]))
+                #expect(e < 1e-4, "'\(p.prompt)' position \(pos): relative error \(e)")
+            }
+        }
+    }
+
+    /// 64 greedy tokens per prompt, all 5 prompts decoded together in one batch, equal transformers' one by one.
+    @Test func greedyContinuationsMatchTransformers() throws {
+        let (model, _) = try Self.model()
+        let (fixture, _) = try Self.fixture()
+        let gen = Generator(model: model, slots: fixture.prompts.count, capacity: 256, endTokens: []) { _ in "" }
+        var got: [Int: [Int]] = [:]
+        try gen.generate(fixture.prompts.enumerated().map { GenerationRequest(id: $0.offset, prompt: $0.element.ids, maxTokens: 64) }) {
+            got[$0.id] = $0.tokens
+        }
+        for (i, p) in fixture.prompts.enumerated() {
+            let g = got[i] ?? []
+            let agree = zip(g, p.greedy).prefix { $0 == $1 }.count
+            #expect(g == p.greedy, "'\(p.prompt)': first \(agree) of 64 tokens agree")
+        }
+    }
+
+    /// The quantised-weight path (the file's own Q4_1/Q8_0 blocks, fp32 activations) against the exact path: the same
+    /// weights, summed in another order, so logits agree to float rounding and greedy text should not move.
+    @Test func quantisedPathAgreesWithExactPath() throws {
+        let (model, file) = try Self.model()
+        let (fixture, _) = try Self.fixture()
+        model.quantized = try QuantizedLinears(gguf: file, parameters: model.parameters)
+        model.quantizedMaxRows = 4096
+        defer { model.quantized = nil; model.quantizedMaxRows = 16 }
+        var worst: Float = 0
+        for p in fixture.prompts {
+            let cache = KVCache(config: model.config, slots: 1, capacity: p.ids.count)
+            try model.forward([.init(slot: 0, tokens: p.ids)], cache: cache)
+            let quantised = model.logitsArray(0)
+            let saved = model.quantized
+            model.quantized = nil
+            cache.resetAll()
+            try model.forward([.init(slot: 0, tokens: p.ids)], cache: cache)
+            let exact = model.logitsArray(0)
+            model.quantized = saved
+            worst = max(worst, TinyModelParityTests.relativeError(quantised, exact))
+        }
+        print("quantised path: worst last-position relative logit error vs fp32 = \(worst)")
+        #expect(worst < 1e-4)
+        let gen = Generator(model: model, slots: 1, capacity: 256, endTokens: []) { _ in "" }
+        var agreeing = 0
+        for p in fixture.prompts {
+            var tokens: [Int] = []
+            try gen.generate([GenerationRequest(id: 0, prompt: p.ids, maxTokens: 64)]) { tokens = $0.tokens }
+            agreeing += zip(tokens, p.greedy).prefix { $0 == $1 }.count
+        }
+        print("quantised path: \(agreeing) of \(64 * fixture.prompts.count) greedy tokens agree with transformers (prefix agreement)")
+        #expect(agreeing == 64 * fixture.prompts.count)
+    }
+}

@@ -1,0 +1,32 @@
+# Items for datasets/instructions.jsonl, written by hand for this project (CC0). Part 3: translate, summarise.
+ITEMS = [
+ # --- translate
+ ("Translate the sentence into Chinese.", "Knowledge distillation makes small models smarter.", "知识蒸馏让小模型变得更聪明。"),
+ ("Translate the sentence into Chinese.", "The meeting has been moved to Friday afternoon.", "会议改到了星期五下午。"),
+ ("Translate into English.", "今天天气很好，我们去公园散步吧。", "The weather is lovely today, let's go for a walk in the park."),
+ ("Translate into English.", "这本书我已经看了三遍了。", "I have read this book three times."),
+ ("Translate into French.", "Where is the train station?", "Où est la gare ?"),
+ ("Translate into Spanish.", "Thank you very much for your help.", "Muchas gracias por tu ayuda."),
+ ("把下面的英文翻译成中文。", "Practice makes perfect.", "熟能生巧。"),
+ ("把下面的中文翻译成英文。", "欢迎来到北京！🎉", "Welcome to Beijing! 🎉"),
+ ("把下面的中文翻译成英文。", "学而不思则罔，思而不学则殆。", "Learning without thinking leads to confusion; thinking without learning is dangerous."),
+ ("Translate into German.", "I would like a cup of coffee, please. ☕", "Ich hätte gern eine Tasse Kaffee, bitte. ☕"),
+ ("Translate the phrase into Japanese.", "Good morning", "おはようございます"),
+ ("将下面的句子翻译成英文，并保持口语化。", "你吃饭了吗？", "Have you eaten yet?"),
+ # --- summarise
+ ("Summarise the paragraph in one sentence.", "Honeybees communicate the location of food through a behaviour called the waggle dance. A forager returning to the hive moves in a figure-eight pattern, and the angle of the straight run relative to vertical tells other bees the direction of the food relative to the sun, while the length of the run signals the distance.", "Honeybees use the waggle dance, whose angle and length encode direction and distance, to tell hive-mates where food is."),
+ ("Summarise the email in one short sentence.", "Hi team, just a reminder that the office will be closed on Monday for the public holiday. Please make sure any urgent tickets are handed over by Friday at 5 pm. Thanks, Sam", "The office is closed Monday for the holiday, so hand over urgent tickets by Friday 5 pm."),
+ ("Give a title for this news text.", "After three years of construction, the city's new library opened on Saturday with 300,000 books, a children's floor and a rooftop reading garden. More than 5,000 visitors came on the first day.", "New City Library Opens, Drawing 5,000 Visitors on Day One"),
+ ("Summarise the story in two sentences. 📚", "A young fox wanted to reach the grapes hanging high on a vine. He jumped again and again but could not reach them. At last he walked away, saying the grapes were probably sour anyway.", "A fox tried many times to reach some grapes but failed. He gave up and told himself the grapes were sour anyway."),
+ ("List the three key points of the text.", "Regular exercise strengthens the heart, helps control weight, and improves mood by releasing endorphins. Experts suggest at least 150 minutes of moderate activity per week.", "1. Exercise strengthens the heart. 2. It helps control weight. 3. It improves mood; about 150 minutes of moderate activity a week is recommended."),
+ ("用一句话概括下面这段话。", "随着智能手机的普及，越来越多的人通过手机阅读新闻、购物和支付。与此同时，长时间使用手机也带来了视力下降、睡眠不足等问题。", "智能手机方便了阅读、购物和支付，但长时间使用也会损害视力和睡眠。"),
+ ("为下面这段新闻拟一个标题。", "本市今年共新建公园十二座，新增绿地面积超过两百万平方米，市民步行十五分钟即可到达附近公园的比例提高到百分之八十五。", "本市新建十二座公园，八成五市民步行十五分钟可达"),
+ ("概括这段对话的主要内容。", "甲：周末我们去爬山吧？\n乙：好啊，不过天气预报说周六有雨。\n甲：那就改到周日早上八点出发。\n乙：没问题。", "两人约好周末爬山，因周六有雨，改为周日早上八点出发。"),
+ ("用三个关键词总结这段话。", "人工智能正在改变医疗行业：它可以帮助医生分析影像、预测疾病风险，并为患者提供个性化的治疗方案。", "人工智能、医疗、个性化治疗"),
+ ("Summarise the review in five words or fewer.", "The hotel was spotless, the staff were friendly, and breakfast was delicious, but the walls were thin and we could hear traffic all night.", "Great service, noisy rooms."),
+ ("TL;DR this message.", "So I tried restarting the router, then unplugging it for ten minutes, then resetting it to factory settings, and it turned out the cable was just loose the whole time 🤦", "The internet problem was just a loose cable."),
+ ("Write a one-sentence summary of the process.", "To make tea, boil water, put a tea bag in a cup, pour the hot water over it, wait three to five minutes, then remove the bag and add milk or sugar if you like.", "Steep a tea bag in freshly boiled water for three to five minutes, then remove it and add milk or sugar to taste."),
+ ("用一句话总结这个故事的道理。", "龟兔赛跑中，兔子觉得自己跑得快，中途睡了一觉，结果被坚持不懈的乌龟超过了。", "骄傲使人落后，坚持不懈才能取得成功。"),
+ ("Explain the difference between a virus and a bacterium in two sentences.", "", "Bacteria are single-celled living organisms that can reproduce on their own, and many are harmless or useful. Viruses are much smaller, are not cells, and can only reproduce inside the cells of a host, which is why antibiotics work on bacteria but not on viruses."),
+ ("“画蛇添足”是什么意思？", "", "比喻做了多余的事，非但无益，反而坏事。出自古代故事：有人先画好了蛇，却又给蛇添上脚，结果输掉了比赛。"),
+]
