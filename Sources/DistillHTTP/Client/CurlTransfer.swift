@@ -6,7 +6,7 @@ import Synchronization
 /// shared with the caller's task.
 ///
 /// Everything but `lifecycle` is touched only by the driver thread (libcurl calls the callbacks from inside
-/// `curl_multi_perform` on that thread), hence `@unchecked Sendable`.
+/// `curl_multi_socket_action` on that thread), hence `@unchecked Sendable`.
 final class CurlTransfer: @unchecked Sendable {
     typealias Continuation = CheckedContinuation<HTTPResponse, any Error>
 
