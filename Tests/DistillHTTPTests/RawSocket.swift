@@ -13,7 +13,7 @@ final class RawSocket {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-        var tv = timeval(tv_sec: 5, tv_usec: 0)
+        var tv = timeval(tv_sec: 30, tv_usec: 0)  // generous: other suites may hold the cooperative pool for seconds
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let r = withUnsafePointer(to: &addr) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -28,7 +28,7 @@ final class RawSocket {
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// Reads until `predicate` holds on everything read so far, EOF, or the 5-second receive timeout.
+    /// Reads until `predicate` holds on everything read so far, EOF, or the 30-second receive timeout.
     func read(until predicate: (String) -> Bool) -> String {
         var all: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 4096)

@@ -1,11 +1,14 @@
 import CCurl
 import Foundation
+import Glibc
 import Synchronization
 
 /// The one thread that owns the curl multi handle and performs every transfer.
 ///
-/// Callers never block: they post commands to the inbox and `curl_multi_wakeup` interrupts `curl_multi_poll`
-/// ("can be called from any thread", libcurl docs). Finished transfers resume their caller's continuation from here.
+/// Callers never block: they post commands to the inbox and a byte on a wake pipe interrupts `epoll_wait`.
+/// The loop is libcurl's event API: libcurl says which sockets to watch (socket callback) and when to call back
+/// (timer callback); `curl_multi_socket_action` is told which socket is ready, so a wake-up costs the same with 1,000
+/// transfers in flight as with one. Finished transfers resume their caller's continuation from here.
 /// The multi handle keeps the connection cache, so keep-alive connections (and HTTP/2 streams) are reused across
 /// requests; finished easy handles are reset and kept for reuse.
 final class CurlDriver: @unchecked Sendable {
@@ -22,17 +25,44 @@ final class CurlDriver: @unchecked Sendable {
     private let config: HTTPClient.Configuration
     private let inbox = Mutex<[Command]>([])
     private let stopped = DispatchSemaphore(value: 0)
+    private let epoll: Int32
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+    /// Set when a wake byte is in the pipe, so posting many commands writes one byte.
+    private let wakePending = Mutex(false)
 
     // Driver-thread state.
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     private var spareHandles: [UnsafeMutableRawPointer] = []
+    /// Sockets registered with epoll, so the socket callback knows ADD from MOD.
+    private var watched: Set<Int32> = []
+    /// When libcurl wants `socket_action(CURL_SOCKET_TIMEOUT)` next (monotonic ns), if at all.
+    private var timerDeadline: UInt64?
 
     init(config: HTTPClient.Configuration) throws(HTTPClientError) {
         guard Self.globalInit, let multi = curl_multi_init() else { throw .other("libcurl failed to initialise") }
+        let ep = ccurl_epoll_create()
+        var fds: [Int32] = [0, 0]
+        guard ep >= 0, pipe(&fds) == 0 else {
+            curl_multi_cleanup(multi)
+            throw .other("epoll/pipe: \(String(cString: strerror(errno)))")
+        }
+        setNonBlocking(fds[0])
+        setNonBlocking(fds[1])
         self.multi = multi
         self.config = config
+        epoll = ep
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+        _ = ccurl_epoll_ctl(ep, EPOLL_CTL_ADD, wakeRead, EPOLLIN.rawValue)
         _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, config.maxConnections)
         _ = ccurl_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
+        // The driver outlives the multi handle's callbacks: both end in run() before `stopped` is signalled.
+        let me = UnsafeMutableRawPointer(Unmanaged.passUnretained(self).toOpaque())
+        _ = ccurl_multi_setopt_socket_cb(multi, curlSocketCallback)
+        _ = ccurl_multi_setopt_ptr(multi, CURLMOPT_SOCKETDATA, me)
+        _ = ccurl_multi_setopt_timer_cb(multi, curlTimerCallback)
+        _ = ccurl_multi_setopt_ptr(multi, CURLMOPT_TIMERDATA, me)
         let thread = Thread { [self] in run() }
         thread.name = "distill-curl"
         thread.start()
@@ -40,7 +70,11 @@ final class CurlDriver: @unchecked Sendable {
 
     func post(_ command: Command) {
         inbox.withLock { $0.append(command) }
-        curl_multi_wakeup(multi)
+        let wake = wakePending.withLock { p in defer { p = true }; return !p }
+        if wake {
+            var byte: UInt8 = 1
+            _ = Glibc.write(wakeWrite, &byte, 1)
+        }
     }
 
     /// Aborts everything in flight and waits for the thread to end.
@@ -52,7 +86,25 @@ final class CurlDriver: @unchecked Sendable {
     private func run() {
         var running: Int32 = 0
         var alive = true
+        var readyFDs = [Int32](repeating: 0, count: 256)
+        var readyEvents = [UInt32](repeating: 0, count: 256)
+        var sink = [UInt8](repeating: 0, count: 64)
         while alive {
+            let n = ccurl_epoll_wait(epoll, &readyFDs, &readyEvents, 256, waitMillis())
+            for i in 0..<max(0, Int(n)) {
+                let fd = readyFDs[i]
+                if fd == wakeRead {
+                    while Glibc.read(wakeRead, &sink, sink.count) > 0 {}
+                    wakePending.withLock { $0 = false }
+                    continue
+                }
+                let ev = readyEvents[i]
+                var mask: Int32 = 0
+                if ev & EPOLLIN.rawValue != 0 { mask |= CURL_CSELECT_IN }
+                if ev & EPOLLOUT.rawValue != 0 { mask |= CURL_CSELECT_OUT }
+                if ev & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 { mask |= CURL_CSELECT_ERR }
+                curl_multi_socket_action(multi, fd, mask, &running)
+            }
             let commands = inbox.withLock { box in defer { box.removeAll(keepingCapacity: true) }; return box }
             for command in commands {
                 switch command {
@@ -61,11 +113,12 @@ final class CurlDriver: @unchecked Sendable {
                 case .shutdown: alive = false
                 }
             }
-            if !alive { break }
-            curl_multi_perform(multi, &running)
+            if let deadline = timerDeadline, monotonicNanos() >= deadline {
+                timerDeadline = nil
+                curl_multi_socket_action(multi, -1, 0, &running)  // CURL_SOCKET_TIMEOUT
+            }
             collectFinished()
             expireIdle()
-            curl_multi_poll(multi, nil, 0, active.isEmpty ? 1000 : Int32(Self.idleCheckMillis), nil)
         }
         for transfer in Array(active.values) { stop(transfer, with: .shutdown) }
         // Commands that raced with shutdown still get an answer.
@@ -74,7 +127,45 @@ final class CurlDriver: @unchecked Sendable {
         }
         for h in spareHandles { curl_easy_cleanup(h) }
         curl_multi_cleanup(multi)
+        Glibc.close(epoll)
+        Glibc.close(wakeRead)
+        Glibc.close(wakeWrite)
         stopped.signal()
+    }
+
+    /// How long epoll may sleep: until libcurl's timer, the next idle check, or a second.
+    private func waitMillis() -> Int32 {
+        var ms: Int64 = active.isEmpty ? 1000 : Int64(Self.idleCheckMillis)
+        if let deadline = timerDeadline {
+            let now = monotonicNanos()
+            ms = min(ms, deadline > now ? Int64((deadline - now + 999_999) / 1_000_000) : 0)
+        }
+        return Int32(ms)
+    }
+
+    /// libcurl's socket callback: watch `fd` for `what` (CURL_POLL_IN 1, OUT 2, INOUT 3) or stop (REMOVE 4).
+    fileprivate func watch(_ fd: Int32, _ what: Int32) {
+        if what == 4 {  // CURL_POLL_REMOVE
+            if watched.remove(fd) != nil { _ = ccurl_epoll_ctl(epoll, EPOLL_CTL_DEL, fd, 0) }
+            return
+        }
+        var events: UInt32 = 0
+        if what & 1 != 0 { events |= EPOLLIN.rawValue }
+        if what & 2 != 0 { events |= EPOLLOUT.rawValue }
+        if watched.contains(fd) {
+            _ = ccurl_epoll_ctl(epoll, EPOLL_CTL_MOD, fd, events)
+        } else if ccurl_epoll_ctl(epoll, EPOLL_CTL_ADD, fd, events) == 0 {
+            watched.insert(fd)
+        } else if errno == EEXIST {
+            // libcurl reused a descriptor number we still had registered: update it instead.
+            _ = ccurl_epoll_ctl(epoll, EPOLL_CTL_MOD, fd, events)
+            watched.insert(fd)
+        }
+    }
+
+    /// libcurl's timer callback: call back in `ms` milliseconds (0: at once), or never (-1).
+    fileprivate func setTimer(_ ms: Int) {
+        timerDeadline = ms < 0 ? nil : monotonicNanos() + UInt64(ms) * 1_000_000
     }
 
     private func start(_ transfer: CurlTransfer) {
@@ -174,4 +265,18 @@ final class CurlDriver: @unchecked Sendable {
             return HTTPClientError.other(detail)
         }
     }
+}
+
+/// CURLMOPT_SOCKETFUNCTION, called from inside libcurl on the driver thread.
+private let curlSocketCallback: ccurl_socket_callback = { _, fd, what, user, _ in
+    guard let user else { return 0 }
+    Unmanaged<CurlDriver>.fromOpaque(user).takeUnretainedValue().watch(fd, what)
+    return 0
+}
+
+/// CURLMOPT_TIMERFUNCTION, called from inside libcurl on the driver thread.
+private let curlTimerCallback: ccurl_timer_callback = { _, ms, user in
+    guard let user else { return 0 }
+    Unmanaged<CurlDriver>.fromOpaque(user).takeUnretainedValue().setTimer(ms)
+    return 0
 }

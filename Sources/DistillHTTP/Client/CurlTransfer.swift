@@ -6,7 +6,7 @@ import Synchronization
 /// shared with the caller's task.
 ///
 /// Everything but `lifecycle` is touched only by the driver thread (libcurl calls the callbacks from inside
-/// `curl_multi_perform` on that thread), hence `@unchecked Sendable`.
+/// `curl_multi_socket_action` on that thread), hence `@unchecked Sendable`.
 final class CurlTransfer: @unchecked Sendable {
     typealias Continuation = CheckedContinuation<HTTPResponse, any Error>
 
@@ -23,13 +23,14 @@ final class CurlTransfer: @unchecked Sendable {
     /// Monotonic time of the last byte received (or of the start), for the idle timeout.
     var lastActivity: UInt64 = monotonicNanos()
     /// The idle limit in nanoseconds, or 0 for none.
-    var idleLimit: UInt64 { timeouts.idle.map { UInt64(max(1, milliseconds($0))) * 1_000_000 } ?? 0 }
+    let idleLimit: UInt64
     /// libcurl writes its detailed error message here (CURLOPT_ERRORBUFFER needs CURL_ERROR_SIZE bytes).
     let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
 
     init(request: HTTPRequest, timeouts: HTTPTimeouts) {
         self.request = request
         self.timeouts = timeouts
+        idleLimit = timeouts.idle.map { UInt64(max(1, milliseconds($0))) * 1_000_000 } ?? 0
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
 

@@ -27,7 +27,7 @@ public struct HTTPServerRequest: Sendable {
 
     /// The first header with this name (case-insensitive), if any.
     public func header(_ name: String) -> String? {
-        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        headers.first { asciiCaseInsensitiveEqual($0.name, name) }?.value
     }
 
     /// Whether the connection stays open after this request (HTTP/1.1 default yes; 1.0 only if asked).
@@ -79,7 +79,7 @@ public struct HTTPServerResponse: Sendable {
     }
 
     func header(_ name: String) -> String? {
-        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        headers.first { asciiCaseInsensitiveEqual($0.name, name) }?.value
     }
 
     /// The status line and headers, with framing and connection headers added.
@@ -119,6 +119,21 @@ public struct HTTPServerResponse: Sendable {
         case 503: "Service Unavailable"
         case 504: "Gateway Timeout"
         default: "Status \(status)"
+        }
+    }
+}
+
+/// Header names are ASCII (RFC 9110 §5.1); comparing bytes avoids Foundation's locale-aware compare on a hot path.
+func asciiCaseInsensitiveEqual(_ a: String, _ b: String) -> Bool {
+    var i = a.utf8.makeIterator()
+    var j = b.utf8.makeIterator()
+    while true {
+        switch (i.next(), j.next()) {
+        case (nil, nil): return true
+        case (let x?, let y?):
+            if x != y && (x | 0x20) != (y | 0x20) { return false }
+            if x != y && !((x | 0x20) >= 0x61 && (x | 0x20) <= 0x7A) { return false }
+        default: return false
         }
     }
 }
