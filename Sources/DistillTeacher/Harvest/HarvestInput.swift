@@ -79,6 +79,11 @@ public enum HarvestInput {
             return out
         }
         for line in JSONLinesReader(path: path) {
+            if let bad = UTF8Validation.firstInvalidByte(in: line.bytes) {
+                throw DataError(file: path, line: line.number, String(format:
+                    "invalid UTF-8 at byte %d of the line (byte 0x%02X); the file is not UTF-8 — re-save it as UTF-8",
+                    bad.offset, bad.byte))
+            }
             guard let object = (try? JSONSerialization.jsonObject(with: line.bytes)) as? [String: Any] else {
                 throw DataError(file: path, line: line.number,
                                 line.complete ? "not a JSON object; each line must be one object"
@@ -110,6 +115,9 @@ public enum HarvestInput {
                                 "missing; each record needs an \"instruction\" (Alpaca format: instruction, input, output)")
             }
             let output = string(object, "output")
+            // Seed 003's lesson: text arrives double-encoded; say so rather than send mojibake to a paid teacher.
+            try DatasetReader.checkMojibake([("instruction", instruction), ("input", string(object, "input") ?? ""),
+                                             ("output", output ?? "")], file: path, line: line)
             if requireOutput && output == nil {
                 throw DataError(file: path, line: line, field: "output", "missing; this recipe needs worked examples")
             }
@@ -143,6 +151,8 @@ public enum HarvestInput {
                                 "missing or empty; give \"question\" (or \"instruction\"), with \"answer\" as the gold answer")
             }
             let choices = try parseChoices(choicesValue, path: path, line: line)
+            try DatasetReader.checkMojibake([("question", question), ("answer", gold ?? "")]
+                                            + choices.map { ("choices", $0.text) }, file: path, line: line)
             if !choices.isEmpty, let g = gold, !choices.contains(where: { $0.label == g }) {
                 throw DataError(file: path, line: line, field: "answer",
                                 "'\(g)' is not one of the choice labels \(choices.map(\.label).joined(separator: ", "))")
