@@ -57,7 +57,9 @@ enum HelpFormatter {
         if spec.subcommands.isEmpty {
             out += "Usage: \(full) \(spec.usage)\n"
         } else {
-            out += "Usage: \(full) <subcommand> [options]\n\nSubcommands:\n"
+            // A command that runs and also has subcommands (`distill harvest`, `distill harvest merge`) shows both.
+            if spec.usage != "[options]" { out += "Usage: \(full) \(spec.usage)\n   or: \(full) <subcommand> [options]\n\nSubcommands:\n" }
+            else { out += "Usage: \(full) <subcommand> [options]\n\nSubcommands:\n" }
             let width = spec.subcommands.map { $0.spec.name.count }.max() ?? 0
             for sub in spec.subcommands {
                 out += "  " + sub.spec.name.padding(toLength: width + 3, withPad: " ", startingAt: 0) + sub.spec.abstract + "\n"

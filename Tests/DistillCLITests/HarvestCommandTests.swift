@@ -130,6 +130,24 @@ import Testing
         #expect(moved.count == 1)
     }
 
+    @Test func batchModeRunsFromTheCLI() async throws {
+        let dir = try Self.temporaryDirectory()
+        let provider = BatchAPIStandIn()
+        let standIn = try TeacherStandIn { provider.handle($0) }
+        defer { standIn.stop() }
+        let (instructions, _, _) = try Self.inputs(dir)
+        let args = ["harvest", "--recipe", "answer", "--data", instructions, "--batch", "--batch-poll", "0.02"]
+            + Self.common(standIn, out: dir + "/run")
+        #expect(await Self.run(args) == 0)
+        let out = Self.rows(dir + "/run/answer.jsonl")
+        #expect(out.count == 6 && out.allSatisfy { $0["output"] as? String == "answer 🍎" })
+        // The first batch expired with half its lines answered; only the other half was submitted again.
+        #expect(provider.state.withLock { $0.submittedIDs.map(\.count) } == [6, 3])
+        #expect(FileManager.default.fileExists(atPath: dir + "/run/batches.json"))
+        #expect(await Self.run(["harvest", "--recipe", "self-instruct", "--data", instructions, "--batch",
+                                "--teacher", standIn.baseURL, "--model", "m"]) == 64)
+    }
+
     @Test func usageErrorsExit64() async throws {
         #expect(await Self.run(["harvest", "--recipe", "nope", "--teacher", "http://127.0.0.1:9/v1", "--model", "m"]) == 64)
         #expect(await Self.run(["harvest", "--recipe", "answer", "--teacher", "http://127.0.0.1:9/v1", "--model", "m"]) == 64)

@@ -127,6 +127,38 @@ import Testing
         #expect(log.count >= Self.items)
     }
 
+    @Test(.timeLimit(.minutes(1))) func ctrlCStopsSendingAndWritesWhatWasHarvested() async throws {
+        guard let binary = Self.binary else {
+            Issue.record("the distill binary was not found next to the tests")
+            return
+        }
+        let dir = try HarvestCommandTests.temporaryDirectory()
+        let data = dir + "/items.jsonl"
+        try HarvestCommandTests.write((1...Self.items).map { #"{"id": "\#($0)", "instruction": "Item #\#($0): 你好"}"# }, data)
+        let standIn = try TeacherStandIn { _ in .delayed(.milliseconds(5), .chat("ok 🙂")) }
+        defer { standIn.stop() }
+        let run = dir + "/run"
+        let args = ["harvest", "--recipe", "answer", "--data", data, "--out", run, "--teacher", standIn.baseURL,
+                    "--model", "stand-in", "--prompts", HarvestCommandTests.promptsDirectory, "--concurrency", "8"]
+        let process = try Self.launch(binary, args, log: dir + "/stderr.log")
+        while Self.journalLineCount(run) < 300, process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(process.isRunning)
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 1)
+        let stderr = try String(contentsOfFile: dir + "/stderr.log", encoding: .utf8)
+        #expect(stderr.contains("interrupted") && stderr.contains("run the same command again"))
+        let journaled = Self.journalItems(run)
+        let written = HarvestCommandTests.rows(run + "/answer.jsonl").compactMap { $0["id"] as? String }
+        #expect(written.count == journaled.count && written.count < Self.items, "outputs = what the journal held at the stop")
+        #expect(Set(written) == Set(journaled))
+        let resume = try Self.launch(binary, args, log: dir + "/stderr-2.log")
+        resume.waitUntilExit()
+        #expect(resume.terminationStatus == 0)
+        #expect(HarvestCommandTests.rows(run + "/answer.jsonl").count == Self.items)
+        #expect(standIn.requestCount == Self.items)
+    }
+
     static func journalLineCount(_ run: String) -> Int {
         guard let data = FileManager.default.contents(atPath: run + "/journal.jsonl") else { return 0 }
         return data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }

@@ -60,7 +60,7 @@ import Testing
         #expect(try error("{\(base)}") == "accepted")
         #expect(try error(#"{"model_type": "gpt2"}"#).contains("'gpt2' is not supported"))
         #expect(try error(#"{"model_type": "llama", "hidden_size": 64}"#).contains("field 'num_attention_heads'"))
-        #expect(try error("{\(base), \"rope_scaling\": {\"type\": \"linear\"}}").contains("rope_scaling"))
+        #expect(try error("{\(base), \"rope_scaling\": {\"type\": \"linear\"}}").contains("RoPE type 'linear' is not supported"))
         #expect(try error("{\(base), \"num_key_value_heads\": 3}").contains("not a multiple"))
         #expect(try error("not json").contains("not a JSON object"))
     }

@@ -40,11 +40,12 @@ import Testing
         return out
     }
 
-    @Test(arguments: ["tiny_qwen2", "tiny_llama"])
+    @Test(arguments: ["tiny_qwen2", "tiny_llama", "tiny_llama3"])
     func logitsAndGreedyMatchTransformers(name: String) throws {
         let (model, expected, want) = try Self.load(name)
         #expect(model.config.attentionBias == (name == "tiny_qwen2"))
         #expect(model.config.tiedEmbeddings == (name == "tiny_llama"))
+        #expect((model.config.ropeFreqFactors != nil) == (name == "tiny_llama3"))
         let got = try Self.fullLogits(model, expected.ids)
         #expect(got.count == expected.shape[0] * expected.shape[1])
         let err = Self.relativeError(got, want)
@@ -54,14 +55,16 @@ import Testing
 
     /// The same weights through safetensors and through a GGUF our writer made (llama q/k permuted on write,
     /// un-permuted on read) give the same logits; Q8_0 gives close ones.
-    @Test(arguments: ["tiny_qwen2", "tiny_llama"])
+    @Test(arguments: ["tiny_qwen2", "tiny_llama", "tiny_llama3"])
     func ggufAndSafetensorsCopiesAgree(name: String) throws {
         let (model, expected, _) = try Self.load(name)
         let reference = try Self.fullLogits(model, expected.ids)
         let path = ModelFixtures.temporaryPath("\(name).gguf")
         try model.parameters.writeGGUF(to: path, type: .f32)
         let fromGGUF = LlamaModel(parameters: try LlamaParameters(gguf: GGUFFile(path: path)))
-        #expect(fromGGUF.config == model.config)
+        var expectedConfig = model.config
+        expectedConfig.llama3RopeScaling = nil  // GGUF keeps only the factors (rope_freqs.weight)
+        #expect(fromGGUF.config == expectedConfig)
         #expect(try Self.fullLogits(fromGGUF, expected.ids) == reference)
         let q8Path = ModelFixtures.temporaryPath("\(name)-q8.gguf")
         try model.parameters.writeGGUF(to: q8Path, type: .q8_0)
@@ -71,7 +74,13 @@ import Testing
         #expect(q8Error < 0.06, "Q8_0 relative logit error \(q8Error)")
         // And back out to safetensors: the round trip is exact.
         let dir = ModelFixtures.temporaryPath("\(name)-hf")
-        try fromGGUF.parameters.writeHuggingFace(to: dir)
+        if fromGGUF.config.ropeFreqFactors != nil {
+            // Factors without their llama3 parameters have no config.json form: refused, not silently dropped.
+            #expect(throws: DistillMLError.self) { try fromGGUF.parameters.writeHuggingFace(to: dir) }
+            try model.parameters.writeHuggingFace(to: dir)
+        } else {
+            try fromGGUF.parameters.writeHuggingFace(to: dir)
+        }
         let again = LlamaModel(parameters: try LlamaParameters(huggingFaceDirectory: dir))
         #expect(try Self.fullLogits(again, expected.ids) == reference)
     }

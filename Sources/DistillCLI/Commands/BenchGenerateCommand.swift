@@ -63,20 +63,22 @@ struct BenchGenerateCommand: DistillCommand {
             let f = try GenerationBenchmark.run(lm, batch: b, newTokens: tokens)
             rows.append(("distill", b, f.tokensPerSecond))
             if b == 1 { text = f.sampleText }
-            Self.say(String(format: "  distill       batch %3d: %5d tokens in %6.2fs = %7.1f tok/s", b, f.tokens, f.seconds, f.tokensPerSecond))
+            Self.say(String(format: "  distill       batch %3d: %5d tokens in %6.2fs = %7.1f tok/s  (%.1f CPU-s, load %.1f)", b, f.tokens,
+                            f.seconds, f.tokensPerSecond, f.cpuSeconds, Self.loadAverage()))
             if exact && b <= lm.model.quantizedMaxRows {
                 let saved = lm.model.quantized
                 lm.model.quantized = nil
                 defer { lm.model.quantized = saved }
                 let e = try GenerationBenchmark.run(lm, batch: b, newTokens: tokens)
                 rows.append(("distill fp32", b, e.tokensPerSecond))
-                Self.say(String(format: "  distill fp32  batch %3d: %5d tokens in %6.2fs = %7.1f tok/s", b, e.tokens, e.seconds, e.tokensPerSecond))
+                Self.say(String(format: "  distill fp32  batch %3d: %5d tokens in %6.2fs = %7.1f tok/s  (%.1f CPU-s, load %.1f)", b, e.tokens,
+                                e.seconds, e.tokensPerSecond, e.cpuSeconds, Self.loadAverage()))
             }
         }
         Self.say("  distill text (batch 1): \(String(text.prefix(160)).debugDescription)")
         if let py = llamaPython {
             let out = try Self.anchor(py, anchors + "/llamacpp_gen_bench.py", [path, "\(threads)"])
-            Self.say("\n  llama.cpp (llamacpp_gen_bench.py):\n" + out.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+            Self.say(String(format: "\n  llama.cpp (llamacpp_gen_bench.py), load %.1f:", Self.loadAverage()) + "\n" + out.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
             if let v = Self.number(after: "tok/s", in: out, line: "decode"), let mine = rows.first(where: { $0.0 == "distill" && $0.1 == 1 })?.2 {
                 Self.say(String(format: "  batch 1: distill / llama.cpp = %.2f×", mine / v))
             }
@@ -84,12 +86,18 @@ struct BenchGenerateCommand: DistillCommand {
         if let py = torchPython {
             for b in [1, 16] {
                 let out = try Self.anchor(py, anchors + "/torch_bench.py", ["gen", "\(b)", "0", path])
-                Self.say("\n  PyTorch (torch_bench.py gen \(b)):\n" + out.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+                Self.say(String(format: "\n  PyTorch (torch_bench.py gen %d), load %.1f:", b, Self.loadAverage()) + "\n" + out.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
                 if let v = Self.number(after: "tok/s=", in: out, line: "gen B="), let mine = rows.first(where: { $0.0 == "distill" && $0.1 == b })?.2 {
                     Self.say(String(format: "  batch %d: distill / PyTorch = %.2f×", b, mine / v))
                 }
             }
         }
+    }
+
+    /// The 1-minute load average: figures taken on a busy machine say so.
+    static func loadAverage() -> Double {
+        var l = [Double](repeating: 0, count: 3)
+        return getloadavg(&l, 3) > 0 ? l[0] : .nan
     }
 
     /// Writes a line to stdout at once (print is block-buffered when piped; figures should appear as measured).

@@ -28,7 +28,7 @@ struct GenerateCommand: DistillCommand {
             .value("limit", "N", help: "only the first N items"),
             .list("stop", "TEXT", help: "extra stop strings (the chat template's end-of-turn always stops)"),
             .value("threads", "N", default: "\(ProcessInfo.processInfo.activeProcessorCount)", help: "threads for kernels and BLAS"),
-            .flag("exact", help: "use only the fp32 path (no quantised weights); slower, bit-for-bit the parity-tested path"),
+            .flag("exact", help: "use only the exact fp32 path that the parity tests check (no quantised weights)"),
         ])
 
     var model: String

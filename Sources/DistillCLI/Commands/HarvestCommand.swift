@@ -177,11 +177,13 @@ struct HarvestCommand: DistillCommand {
         let client = try makeClient(stats: stats, concurrency: options.concurrency)
         let reporter = ProgressReporter(interval: try args.double("progress-every") ?? 10)
         let rpm = try args.int("rpm"), tpm = try args.int("tpm")
+        let interrupt = InterruptHandler()
         let summary = try await HarvestRunner.run(
             plan.recipe, in: directory, client: client, options: options, sync: args.flag("fsync") ? .fsync : .flush,
-            stats: stats, rpmLimit: rpm, tpmLimit: tpm) { line, final in
+            stats: stats, rpmLimit: rpm, tpmLimit: tpm, onStart: { interrupt.install(for: $0) }) { line, final in
                 final ? reporter.finish(line) : reporter.update(line)
             }
+        interrupt.remove()
         report(summary)
         if let stopped = summary.stopped {
             throw HarvestError(.stopped, "stopped early: \(stopped). Results so far are in \(out); "
@@ -293,5 +295,38 @@ struct HarvestCommand: DistillCommand {
         return TokenEstimator(name: "the tokenizer and chat template of \((path as NSString).lastPathComponent)",
                               countText: { tokenizer.encode($0, addSpecial: false).count },
                               countPrompt: { tokenizer.encodeChat($0.map { (role: $0.role, content: $0.content) }).count })
+    }
+}
+
+/// Ctrl-C during a harvest: the first stops sending (requests in flight finish and are journaled, outputs are
+/// written); a second one exits at once (the journal is still safe: at most the requests in flight are lost).
+final class InterruptHandler: @unchecked Sendable {
+    // Touched only on `queue`.
+    private var source: (any DispatchSourceSignal)?
+    private var count = 0
+    private let queue = DispatchQueue(label: "distill.harvest.interrupt")
+
+    func install(for session: HarvestSession) {
+        queue.sync {
+            signal(SIGINT, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: queue)
+            source.setEventHandler { [self] in
+                count += 1
+                if count > 1 { exit(130) }
+                FileHandle.standardError.write(Data(("\ndistill: interrupted: finishing the requests in flight and writing "
+                    + "the outputs (Ctrl-C again to quit now)\n").utf8))
+                session.stop("interrupted (Ctrl-C)")
+            }
+            source.resume()
+            self.source = source
+        }
+    }
+
+    func remove() {
+        queue.sync {
+            source?.cancel()
+            source = nil
+            signal(SIGINT, SIG_DFL)
+        }
     }
 }

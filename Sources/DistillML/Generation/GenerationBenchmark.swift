@@ -8,6 +8,8 @@ public enum GenerationBenchmark {
         public var batch: Int
         public var tokens: Int
         public var seconds: Double
+        /// CPU time (user + system, all threads) spent: on a shared machine, tokens per CPU-second is steadier than wall time.
+        public var cpuSeconds: Double
         public var tokensPerSecond: Double { Double(tokens) / seconds }
         public var sampleText: String
     }
@@ -25,12 +27,19 @@ public enum GenerationBenchmark {
         let requests = (0..<batch).map { GenerationRequest(id: $0, prompt: ids, maxTokens: newTokens) }
         var tokens = 0
         var sample = ""
+        let cpu0 = Self.processCPUSeconds()
         let t0 = DispatchTime.now().uptimeNanoseconds
         try gen.generate(requests) { r in
             tokens += r.tokens.count
             if r.id == 0 { sample = r.text }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        return Figure(batch: batch, tokens: tokens, seconds: seconds, sampleText: sample)
+        return Figure(batch: batch, tokens: tokens, seconds: seconds, cpuSeconds: Self.processCPUSeconds() - cpu0, sampleText: sample)
+    }
+
+    static func processCPUSeconds() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
     }
 }

@@ -21,6 +21,31 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
     public var attentionBias: Bool
     /// The output head shares the token embedding (no separate `output.weight` / `lm_head.weight`).
     public var tiedEmbeddings: Bool
+    /// Llama 3.1-style RoPE scaling: rotation frequency i is divided by factor i (GGUF `rope_freqs.weight`).
+    public var ropeFreqFactors: [Float]?
+    /// The HF parameters those factors came from, when they came from a config.json (written back on export).
+    public var llama3RopeScaling: Llama3RopeScaling?
+
+    /// HF `rope_type: "llama3"` parameters (transformers `_compute_llama3_parameters`).
+    public struct Llama3RopeScaling: Sendable, Equatable, Codable {
+        public var factor: Double
+        public var lowFreqFactor: Double
+        public var highFreqFactor: Double
+        public var originalContextLength: Double
+
+        /// inv_freq / inv_freq_llama3 for each of the `half` frequencies.
+        public func freqFactors(theta: Float, headDim: Int) -> [Float] {
+            let lowWavelen = originalContextLength / lowFreqFactor, highWavelen = originalContextLength / highFreqFactor
+            return (0..<(headDim / 2)).map { i in
+                let invFreq = Double(1 / powf(theta, Float(2 * i) / Float(headDim)))
+                let wavelen = 2 * Double.pi / invFreq
+                if wavelen < highWavelen { return 1 }
+                if wavelen > lowWavelen { return Float(factor) }
+                let smooth = (originalContextLength / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor)
+                return Float(1 / ((1 - smooth) / factor + smooth))
+            }
+        }
+    }
 
     public init(architecture: String, layers: Int, dim: Int, hiddenDim: Int, heads: Int, kvHeads: Int, headDim: Int? = nil,
                 vocabSize: Int, contextLength: Int = 2048, ropeTheta: Float = 10_000, rmsNormEps: Float = 1e-5,
@@ -72,6 +97,12 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
                   rmsNormEps: f.float("\(arch).attention.layer_norm_rms_epsilon") ?? 1e-5,
                   attentionBias: f.tensor(named: "blk.0.attn_q.bias") != nil,
                   tiedEmbeddings: f.tensor(named: "output.weight") == nil)
+        if let freqs = f.tensor(named: "rope_freqs.weight") {
+            guard freqs.dims == [headDim / 2] else {
+                throw DistillMLError(file: f.path, at: "tensor 'rope_freqs.weight'", "shape \(freqs.dims), expected [\(headDim / 2)]")
+            }
+            ropeFreqFactors = try GGMLDequantize.tensor(freqs, in: f)
+        }
         try validate(file: f.path)
     }
 
@@ -97,13 +128,21 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
                 "'\(modelType)' is not supported (supported: \(Self.supportedArchitectures.joined(separator: ", ")))")
         }
         // transformers ≥ 5 nests RoPE settings in `rope_parameters`; older files have `rope_theta` / `rope_scaling`.
-        let ropeParameters = json["rope_parameters"] as? [String: Any] ?? [:]
-        let ropeType = ropeParameters["rope_type"] as? String ?? "default"
-        if let scaling = json["rope_scaling"], !(scaling is NSNull) {
-            throw DistillMLError(file: path, at: "field 'rope_scaling'", "RoPE scaling is not supported yet")
-        }
-        if ropeType != "default" {
-            throw DistillMLError(file: path, at: "field 'rope_parameters'", "RoPE type '\(ropeType)' is not supported yet (only 'default')")
+        let ropeParameters = json["rope_parameters"] as? [String: Any] ?? json["rope_scaling"] as? [String: Any] ?? [:]
+        let ropeType = ropeParameters["rope_type"] as? String ?? ropeParameters["type"] as? String ?? "default"
+        var llama3: Llama3RopeScaling?
+        switch ropeType {
+        case "default": break
+        case "llama3":
+            guard let factor = ropeParameters["factor"] as? Double, let low = ropeParameters["low_freq_factor"] as? Double,
+                  let high = ropeParameters["high_freq_factor"] as? Double, high > low,
+                  let original = ropeParameters["original_max_position_embeddings"] as? Double else {
+                throw DistillMLError(file: path, at: "field 'rope_parameters'",
+                    "llama3 RoPE needs factor, low_freq_factor < high_freq_factor and original_max_position_embeddings")
+            }
+            llama3 = Llama3RopeScaling(factor: factor, lowFreqFactor: low, highFreqFactor: high, originalContextLength: original)
+        default:
+            throw DistillMLError(file: path, at: "field 'rope_parameters'", "RoPE type '\(ropeType)' is not supported (default and llama3 are)")
         }
         if json["use_sliding_window"] as? Bool == true {
             throw DistillMLError(file: path, at: "field 'use_sliding_window'", "sliding-window attention is not supported")
@@ -117,6 +156,8 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
                   ropeTheta: Float(ropeTheta), rmsNormEps: float("rms_norm_eps", 1e-6),
                   attentionBias: (json["attention_bias"] as? Bool) ?? (modelType == "qwen2"),
                   tiedEmbeddings: (json["tie_word_embeddings"] as? Bool) ?? true)
+        llama3RopeScaling = llama3
+        ropeFreqFactors = llama3?.freqFactors(theta: self.ropeTheta, headDim: headDim)
         try validate(file: path)
     }
 
@@ -128,13 +169,21 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
     }
 
     /// The HF `config.json` for this configuration (what the safetensors writer puts beside the weights).
-    public func hfConfigJSON() -> [String: Any] {
-        [
+    public func hfConfigJSON() throws -> [String: Any] {
+        var rope: [String: Any] = ["rope_theta": Double(ropeTheta), "rope_type": "default"]
+        if let s = llama3RopeScaling {
+            rope = ["rope_theta": Double(ropeTheta), "rope_type": "llama3", "factor": s.factor, "low_freq_factor": s.lowFreqFactor,
+                    "high_freq_factor": s.highFreqFactor, "original_max_position_embeddings": s.originalContextLength]
+        } else if ropeFreqFactors != nil {
+            throw DistillMLError(file: "config.json", at: "field 'rope_parameters'",
+                "this model's RoPE frequency factors came from a GGUF and have no config.json form; export it as GGUF")
+        }
+        return [
             "architectures": [architecture == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"],
             "model_type": architecture, "num_hidden_layers": layers, "hidden_size": dim, "intermediate_size": hiddenDim,
             "num_attention_heads": heads, "num_key_value_heads": kvHeads, "head_dim": headDim, "vocab_size": vocabSize,
             "max_position_embeddings": contextLength, "rope_theta": Double(ropeTheta),
-            "rope_parameters": ["rope_theta": Double(ropeTheta), "rope_type": "default"], "rms_norm_eps": Double(rmsNormEps),
+            "rope_parameters": rope, "rms_norm_eps": Double(rmsNormEps),
             "attention_bias": attentionBias, "tie_word_embeddings": tiedEmbeddings, "hidden_act": "silu",
             "torch_dtype": "float32",
         ]

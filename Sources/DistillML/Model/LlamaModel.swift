@@ -16,7 +16,9 @@ public final class LlamaModel {
     private var state: LlamaRunState?
     private var ropeCos: [Float] = []
     private var ropeSin: [Float] = []
-    private var logitStore: [Float] = []
+    /// Logit rows of the last forward; a raw allocation so `logits(_:)` can hand out views that outlive a closure.
+    private var logitStore = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private var logitCapacity = 1
     public private(set) var logitRowCount = 0
 
     public init(parameters: LlamaParameters, maxRows: Int = 256) {
@@ -25,6 +27,8 @@ public final class LlamaModel {
         self.maxRows = maxRows
         _ = Parallel.blasConfigured
     }
+
+    deinit { logitStore.deallocate() }
 
     /// Which rows of a batch need logits.
     public enum LogitRows: Sendable {
@@ -58,7 +62,11 @@ public final class LlamaModel {
             }
         }
         let wanted = chunks.reduce(0) { $0 + (logits == .all ? $1.tokens.count : ($1.tokens.isEmpty ? 0 : 1)) }
-        if logitStore.count < wanted * config.vocabSize { logitStore = [Float](repeating: 0, count: wanted * config.vocabSize) }
+        if logitCapacity < wanted * config.vocabSize {
+            logitStore.deallocate()
+            logitCapacity = wanted * config.vocabSize
+            logitStore = .allocate(capacity: logitCapacity)
+        }
         logitRowCount = 0
         ensureRope(upTo: cache.capacity)
         // Split into passes of at most maxRows tokens; a chunk may straddle passes.
@@ -85,7 +93,7 @@ public final class LlamaModel {
     /// Row `i` of the last forward's logits (vocabSize floats), valid until the next `forward`.
     public func logits(_ i: Int) -> UnsafeBufferPointer<Float> {
         precondition(i < logitRowCount, "logit row \(i) of \(logitRowCount)")
-        return logitStore.withUnsafeBufferPointer { UnsafeBufferPointer(rebasing: $0[(i * config.vocabSize)..<((i + 1) * config.vocabSize)]) }
+        return UnsafeBufferPointer(start: logitStore + i * config.vocabSize, count: config.vocabSize)
     }
 
     public func logitsArray(_ i: Int) -> [Float] { Array(logits(i)) }
@@ -165,23 +173,22 @@ public final class LlamaModel {
         guard R > 0 else { return }
         for (i, r) in logitRows.enumerated() { (s.xb2 + i * C).update(from: s.x + r * C, count: C) }
         Kernels.rmsnorm(s.xb, s.rstd, s.xb2, p.view(.finalNorm), N: R, C: C, eps: c.rmsNormEps)
-        logitStore.withUnsafeMutableBufferPointer { store in
-            let out = store.baseAddress! + logitRowCount * c.vocabSize
-            if useQuantized, let qw = quantized, R <= quantizedMaxRows {
-                qw.matmul(out, s.xb, .output, layer: 0, bias: nil, N: R)
-            } else {
-                Kernels.matmul(out, s.xb, p.head, nil, N: R, C: C, OC: c.vocabSize)
-            }
+        let out = logitStore + logitRowCount * c.vocabSize
+        if useQuantized, let qw = quantized, R <= quantizedMaxRows {
+            qw.matmul(out, s.xb, .output, layer: 0, bias: nil, N: R)
+        } else {
+            Kernels.matmul(out, s.xb, p.head, nil, N: R, C: C, OC: c.vocabSize)
         }
         logitRowCount += R
     }
 
     /// cos/sin tables (positions, headDim/2) computed as HF LlamaRotaryEmbedding does, in float32:
-    /// inv_freq = 1 / base^(2i/d), angle = float32(pos · inv_freq).
+    /// inv_freq = 1 / base^(2i/d) (divided by the Llama 3.1 factors if any), angle = float32(pos · inv_freq).
     private func ensureRope(upTo positions: Int) {
         let half = config.headDim / 2
         guard ropeCos.count < positions * half else { return }
-        let invFreq = (0..<half).map { i in 1 / powf(config.ropeTheta, Float(2 * i) / Float(config.headDim)) }
+        let factors = config.ropeFreqFactors ?? [Float](repeating: 1, count: half)
+        let invFreq = (0..<half).map { i in 1 / powf(config.ropeTheta, Float(2 * i) / Float(config.headDim)) / factors[i] }
         ropeCos = [Float](repeating: 0, count: positions * half)
         ropeSin = ropeCos
         for pos in 0..<positions {

@@ -24,6 +24,9 @@ extension LlamaParameters {
         w.set("\(a).attention.layer_norm_rms_epsilon", .float32(c.rmsNormEps))
         w.set("\(a).vocab_size", .uint32(UInt32(c.vocabSize)))
         for (k, v) in extraMetadata where !k.hasPrefix("general.") && !k.hasPrefix("\(a).") { w.set(k, v) }
+        if let factors = c.ropeFreqFactors {
+            try w.addTensor("rope_freqs.weight", dims: [factors.count], values: factors)
+        }
         for (kind, l) in entries {
             let (rows, cols) = kind.shape(c)
             var values = self.values(kind, layer: l)
@@ -50,7 +53,7 @@ extension LlamaParameters {
             w.add(kind.hfName(layer: l), shape: rows == 1 ? [cols] : [rows, cols], values: values(kind, layer: l))
         }
         try w.write(to: directory + "/model.safetensors")
-        let json = try JSONSerialization.data(withJSONObject: config.hfConfigJSON(), options: [.prettyPrinted, .sortedKeys])
+        let json = try JSONSerialization.data(withJSONObject: try config.hfConfigJSON(), options: [.prettyPrinted, .sortedKeys])
         try json.write(to: URL(fileURLWithPath: directory + "/config.json"), options: .atomic)
     }
 }

@@ -32,11 +32,12 @@ public enum HarvestRunner {
         return session.dryRunEstimate
     }
 
-    /// Runs `recipe` in `directory` through `client`. `progress` receives the progress line about every
-    /// `progressInterval` seconds and once at the end.
+    /// Runs `recipe` in `directory` through `client`. `onStart` receives the session (to stop it on a signal);
+    /// `progress` receives the progress line about every `progressInterval` seconds and once at the end.
     public static func run(_ recipe: any HarvestRecipe, in directory: HarvestRunDirectory, client: any ChatCompleting,
                            options: HarvestSession.Options, sync: SyncPolicy = .flush, stats: HarvestStats = HarvestStats(),
                            rpmLimit: Int? = nil, tpmLimit: Int? = nil, progressInterval: Double = 0.5,
+                           onStart: @Sendable (HarvestSession) -> Void = { _ in },
                            progress: @escaping @Sendable (String, _ final: Bool) -> Void = { _, _ in }) async throws -> Summary {
         let journal = try HarvestJournal(directory: directory.path, sync: sync)
         if options.dryRun || options.budget != nil {
@@ -55,6 +56,7 @@ public enum HarvestRunner {
             }
         }
         let session = HarvestSession(client: client, journal: journal, stats: stats, options: options)
+        onStart(session)
         stats.plan(recipe.plannedRequests)
         let label = "harvest \(recipe.name)"
         let ticker = Task {

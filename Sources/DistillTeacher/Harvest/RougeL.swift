@@ -27,17 +27,36 @@ public enum RougeL {
     }
 
     /// Length of the longest common subsequence (two-row dynamic programme, O(n·m) time, O(m) space).
-    public static func lcs<T: Equatable>(_ a: [T], _ b: [T]) -> Int {
+    /// Works on token ids (not strings) so the inner loop compares integers.
+    public static func lcs(_ a: [Int32], _ b: [Int32]) -> Int {
         guard !a.isEmpty, !b.isEmpty else { return 0 }
         var previous = [Int32](repeating: 0, count: b.count + 1)
         var current = previous
-        for x in a {
-            for (j, y) in b.enumerated() {
-                current[j + 1] = x == y ? previous[j] + 1 : max(previous[j + 1], current[j])
+        b.withUnsafeBufferPointer { b in
+            for x in a {
+                previous.withUnsafeBufferPointer { prev in
+                    current.withUnsafeMutableBufferPointer { cur in
+                        for j in 0..<b.count {
+                            cur[j + 1] = x == b[j] ? prev[j] + 1 : max(prev[j + 1], cur[j])
+                        }
+                    }
+                }
+                swap(&previous, &current)
             }
-            swap(&previous, &current)
         }
         return Int(previous[b.count])
+    }
+
+    /// The LCS of two token lists, via ids.
+    public static func lcs(_ a: [String], _ b: [String]) -> Int {
+        var ids: [String: Int32] = [:]
+        func id(_ t: String) -> Int32 {
+            if let i = ids[t] { return i }
+            let i = Int32(ids.count)
+            ids[t] = i
+            return i
+        }
+        return lcs(a.map(id), b.map(id))
     }
 
     /// F-measure from an LCS length and the two lengths: 2·P·R / (P + R) = 2·LCS / (n + m).
