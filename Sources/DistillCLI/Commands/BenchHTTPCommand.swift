@@ -23,7 +23,7 @@ struct BenchHTTPCommand: DistillCommand {
             .value("requests", "N", default: "5000", help: "requests to send (latency mode: default 3 × concurrency)"),
             .value("concurrency", "C", default: "64", help: "requests in flight (latency mode default: 1000)"),
             .value("vs-openai", "PYTHON", help: "a Python with the openai package, to run the SDK anchor"),
-            .value("anchors", "DIR", help: "folder with openai_client_bench.py and nginx-teacher.conf (default: ../shared/anchors)"),
+            .value("anchors", "DIR", help: "folder with openai_client_bench.py and nginx-teacher.conf (default: ../shared/anchors, searched upwards)"),
             .flag("latency", help: "the latency scenario instead of throughput"),
             .value("delay", "SECONDS", default: "2", help: "server answer delay in the latency scenario"),
             .flag("own-server", help: "use distill's own HTTP server even if nginx is installed"),
@@ -48,8 +48,7 @@ struct BenchHTTPCommand: DistillCommand {
         if let dir = args.string("anchors") {
             anchors = URL(fileURLWithPath: dir)
         } else {
-            anchors = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-                .appendingPathComponent("../shared/anchors").standardized
+            anchors = Self.findAnchors()
         }
         if python != nil && latency { throw UsageError("--vs-openai goes with the throughput scenario, not --latency") }
     }
@@ -103,6 +102,21 @@ struct BenchHTTPCommand: DistillCommand {
 }
 
 extension BenchHTTPCommand {
+    /// `../shared/anchors` beside the repository (from the working directory or any folder above it, so a git
+    /// worktree nested one level deeper finds it too); the first candidate if none exists.
+    static func findAnchors() -> URL {
+        var dir = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardized
+        let first = dir.appendingPathComponent("../shared/anchors").standardized
+        while dir.path != "/" {
+            let candidate = dir.deletingLastPathComponent().appendingPathComponent("shared/anchors")
+            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("nginx-teacher.conf").path) {
+                return candidate
+            }
+            dir = dir.deletingLastPathComponent()
+        }
+        return first
+    }
+
     /// Prints a line at once (stdout to a pipe is block-buffered, and a bench reports as it goes).
     static func say(_ line: String) {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))

@@ -108,17 +108,35 @@ final class CurlTransfer: @unchecked Sendable {
         if method != "POST" { try check(ccurl_setopt_str(h, CURLOPT_CUSTOMREQUEST, method), "CUSTOMREQUEST") }
     }
 
-    /// A header line from libcurl: a status line starts a new response (1xx interim, redirects); others are fields.
-    func receiveHeaderLine(_ line: String) {
-        if line.hasPrefix("HTTP/") {
-            responseHeaders.removeAll()
-            let parts = line.split(separator: " ", maxSplits: 2)
-            status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+    /// A header line from libcurl (CRLF included): a status line starts a new response (1xx interim, redirects);
+    /// others are fields. Works on the bytes: this runs for every header of every response.
+    func receiveHeaderLine(_ line: UnsafeBufferPointer<UInt8>) {
+        var end = line.count
+        while end > 0, line[end - 1] == 10 || line[end - 1] == 13 { end -= 1 }
+        if end >= 5, line[0] == UInt8(ascii: "H"), line[1] == UInt8(ascii: "T"), line[2] == UInt8(ascii: "T"),
+           line[3] == UInt8(ascii: "P"), line[4] == UInt8(ascii: "/") {
+            responseHeaders.removeAll(keepingCapacity: true)
+            // "HTTP/1.1 200 OK": the three digits after the first space.
+            var i = 5
+            while i < end, line[i] != 32 { i += 1 }
+            var code = 0
+            var digits = 0
+            i += 1
+            while i < end, digits < 3, line[i] >= 48, line[i] <= 57 {
+                code = code * 10 + Int(line[i] - 48)
+                digits += 1
+                i += 1
+            }
+            status = code
             return
         }
-        guard let colon = line.firstIndex(of: ":") else { return }
-        let name = String(line[..<colon])
-        let value = line[line.index(after: colon)...].trimming(" \t\r\n")
+        guard let colon = line[0..<end].firstIndex(of: UInt8(ascii: ":")) else { return }
+        var valueStart = colon + 1
+        while valueStart < end, line[valueStart] == 32 || line[valueStart] == 9 { valueStart += 1 }
+        var valueEnd = end
+        while valueEnd > valueStart, line[valueEnd - 1] == 32 || line[valueEnd - 1] == 9 { valueEnd -= 1 }
+        let name = String(decoding: UnsafeBufferPointer(rebasing: line[0..<colon]), as: UTF8.self)
+        let value = String(decoding: UnsafeBufferPointer(rebasing: line[valueStart..<valueEnd]), as: UTF8.self)
         responseHeaders.append((name, value))
     }
 
@@ -157,21 +175,12 @@ private let curlWriteHeader: ccurl_data_callback = { ptr, size, count, user in
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue()
     let n = size * count
     transfer.lastActivity = monotonicNanos()
-    let line = ptr.withMemoryRebound(to: UInt8.self, capacity: n) {
-        String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self)
+    ptr.withMemoryRebound(to: UInt8.self, capacity: n) {
+        transfer.receiveHeaderLine(UnsafeBufferPointer(start: $0, count: n))
     }
-    transfer.receiveHeaderLine(line)
     return n
 }
 
-extension StringProtocol {
-    func trimming(_ set: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s.removeFirst() }
-        while let l = s.last, set.contains(l) { s.removeLast() }
-        return String(s)
-    }
-}
 
 /// CLOCK_MONOTONIC in nanoseconds (cheap enough for every callback).
 func monotonicNanos() -> UInt64 {
