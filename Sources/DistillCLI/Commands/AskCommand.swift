@@ -37,18 +37,7 @@ struct AskCommand: DistillCommand {
     let caBundle: String?
 
     init(_ args: ParsedArguments) throws {
-        let teacher = try args.required("teacher")
-        let model = args.string("model")
-        var endpoint: Endpoint
-        if teacher.contains("://") {
-            guard let model else { throw UsageError("--model is required with a teacher URL") }
-            endpoint = Endpoint(baseURL: teacher, model: model, keyEnv: nil)
-        } else if let preset = Endpoint.preset(named: teacher, model: model) {
-            endpoint = preset
-        } else {
-            throw UsageError("--teacher '\(teacher)' is neither a URL nor a preset (\(Endpoint.presetNames.joined(separator: ", ")))")
-        }
-        if let keyEnv = args.string("key-env") { endpoint.keyEnv = keyEnv.isEmpty ? nil : keyEnv }
+        let endpoint = try TeacherEndpointArguments.endpoint(args)
         self.endpoint = endpoint
         let positionals = try args.positionals(max: 1)
         guard var prompt = positionals.first else { throw UsageError("give the prompt as the last argument ('-' reads stdin)") }

@@ -87,7 +87,7 @@ struct HarvestCommand: DistillCommand {
         guard Self.recipes.contains(recipe) else {
             throw UsageError("unknown recipe '\(recipe)'; one of: \(Self.recipes.joined(separator: ", "))")
         }
-        endpoint = try Self.endpoint(args)
+        endpoint = try TeacherEndpointArguments.endpoint(args)
         out = args.string("out") ?? "runs/harvest-\(recipe)"
         if recipe == "generate-data" {
             guard args.isSet("task") || args.isSet("task-file") else {
@@ -123,22 +123,6 @@ struct HarvestCommand: DistillCommand {
         _ = try args.int("top-logprobs")
         _ = try args.double("timeout")
         _ = try args.double("retry-base")
-    }
-
-    static func endpoint(_ args: ParsedArguments) throws -> Endpoint {
-        let teacher = try args.required("teacher")
-        let model = args.string("model")
-        var endpoint: Endpoint
-        if teacher.contains("://") {
-            guard let model else { throw UsageError("--model is required with a teacher URL") }
-            endpoint = Endpoint(baseURL: teacher, model: model, keyEnv: nil)
-        } else if let preset = Endpoint.preset(named: teacher, model: model) {
-            endpoint = preset
-        } else {
-            throw UsageError("--teacher '\(teacher)' is neither a URL nor a preset (\(Endpoint.presetNames.joined(separator: ", ")))")
-        }
-        if let keyEnv = args.string("key-env") { endpoint.keyEnv = keyEnv.isEmpty ? nil : keyEnv }
-        return endpoint
     }
 
     func run() async throws {
