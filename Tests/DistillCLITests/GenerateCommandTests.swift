@@ -53,6 +53,9 @@ import Testing
         let first = try #require(try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").first)
         let keys = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any]).keys.sorted()
         #expect(keys == ["generate_output", "input", "instruction", "reference_output"])
+        // In seed 000's order, not sorted.
+        #expect(first.hasPrefix(#"{"instruction":"#) && first.contains(#""reference_output":"#) && first.hasSuffix("\"}"))
+        #expect(try #require(first.range(of: "\"reference_output\"")).lowerBound < #require(first.range(of: "\"generate_output\"")).lowerBound)
     }
 
     /// Greedy answers do not depend on the batch size or on being interrupted and resumed.

@@ -142,8 +142,8 @@ struct GenerateCommand: DistillCommand {
             // Lines go out in input order, so the output's first k lines are always the first k items (resume relies on it).
             while let r = finished.removeValue(forKey: nextToWrite) {
                 let item = items[nextToWrite].value
-                try appender.append(json: GenerationRecord(instruction: item.instruction, input: item.input,
-                                                           referenceOutput: item.reference, generateOutput: r.text))
+                try appender.append(GenerationRecord(instruction: item.instruction, input: item.input,
+                                                     referenceOutput: item.reference, generateOutput: r.text).seedOrderJSON)
                 nextToWrite += 1
             }
         }

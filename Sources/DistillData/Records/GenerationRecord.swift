@@ -15,10 +15,21 @@ public struct GenerationRecord: DatasetRecord, Hashable {
         self.generateOutput = generateOutput
     }
 
+    /// In seed 000's order, which `seedOrderJSON` writes.
     enum CodingKeys: String, CodingKey {
         case instruction, input
         case referenceOutput = "reference_output"
         case generateOutput = "generate_output"
+    }
+
+    /// One compact JSON line in seed 000's key order (`instruction`, `input`, `reference_output`, `generate_output`)
+    /// rather than sorted, so `distill generate` output reads like the files users already have. (Foundation's
+    /// JSONEncoder keeps no order without `.sortedKeys`; everything else uses the sorted `JSONLines.encoder`.)
+    public var seedOrderJSON: Data {
+        JSONValue.object([.init(CodingKeys.instruction.rawValue, .string(instruction)),
+                          .init(CodingKeys.input.rawValue, .string(input)),
+                          .init(CodingKeys.referenceOutput.rawValue, .string(referenceOutput)),
+                          .init(CodingKeys.generateOutput.rawValue, .string(generateOutput))]).compactData()
     }
 
     public static let kindDescription = "generation record"
