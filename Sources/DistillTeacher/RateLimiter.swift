@@ -57,7 +57,8 @@ public actor RateLimiter<C: Clock> where C.Duration == Duration {
         /// Seconds until `amount` is available (an amount over capacity waits for a full bucket).
         func wait(for amount: Double) -> Double {
             let need = min(amount, capacity) - level
-            return need <= 0 ? 0 : need / perSecond
+            // A shortfall of a billionth is rounding, not a reason to sleep (a sleep that short never moves time).
+            return need <= 1e-9 ? 0 : need / perSecond
         }
     }
 
@@ -92,7 +93,7 @@ public actor RateLimiter<C: Clock> where C.Duration == Duration {
                 tokens?.level -= Double(estimatedTokens)
                 return Reservation(tokens: estimatedTokens)
             }
-            try await clock.sleep(until: now.advanced(by: .nanoseconds(Int64(wait * 1e9))), tolerance: nil)
+            try await clock.sleep(until: now.advanced(by: .nanoseconds(max(1000, Int64((wait * 1e9).rounded(.up))))), tolerance: nil)
         }
     }
 

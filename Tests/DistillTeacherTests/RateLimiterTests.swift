@@ -1,3 +1,4 @@
+import DistillHTTP
 @testable import DistillTeacher
 import Testing
 
@@ -76,6 +77,37 @@ import Testing
             return try await limiter.acquire(estimatedTokens: 1)
         }
         await #expect(throws: CancellationError.self) { try await task.value }
+    }
+
+    /// Ten simulated minutes against a provider metering 600 requests per sliding 60-second window, the limit
+    /// learned from the `x-ratelimit-*` headers it sends: at least 97% of the limit, and never over it.
+    @Test func simulatedSlidingWindowForTenMinutes() async throws {
+        let clock = VirtualClock()
+        let limiter = RateLimiter(limits: .init(), clock: clock)
+        let limit = 600
+        let window = Duration.seconds(60)
+        var admitted: [Duration] = []  // arrival times inside the window
+        var served = 0
+        var refused = 0
+        while clock.elapsed < .seconds(600) {
+            _ = try await limiter.acquire(estimatedTokens: 10)
+            let now = clock.elapsed
+            admitted.removeAll { now - $0 >= window }
+            if admitted.count >= limit {
+                refused += 1
+                await limiter.cooldown(for: (admitted.first ?? now) + window - now)
+                continue
+            }
+            admitted.append(now)
+            served += 1
+            await limiter.observe([("x-ratelimit-limit-requests", String(limit)),
+                                   ("x-ratelimit-remaining-requests", String(limit - admitted.count)),
+                                   ("x-ratelimit-reset-requests", GoDuration.format((admitted.first ?? now) + window - now))])
+            clock.advance(by: .milliseconds(1))  // the request itself
+        }
+        #expect(refused == 0)
+        #expect(Double(served) >= 0.97 * 6000, "served \(served) in 10 minutes at 600/min")
+        #expect(served <= 6000 + 1)
     }
 
     @Test func tokenEstimateCoversCJKAndMaxTokens() {

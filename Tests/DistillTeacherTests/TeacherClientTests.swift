@@ -22,31 +22,35 @@ import Testing
         { $0.sequence == 1 ? failure : .chat("晴朗的天空是蓝色的。") }
     }
 
-    /// Each transient failure, and a phrase its retry reason must contain (so the right failure was seen).
-    static let transient: [(String, StandInReply)] = [
-        ("HTTP 500", .error(status: 500, type: "server_error")),
-        ("HTTP 502", .raw(status: 502, body: Data("<html>bad gateway</html>".utf8))),
-        ("HTTP 503", .error(status: 503, type: "overloaded")),
-        ("HTTP 408", .error(status: 408, type: "timeout")),
-        ("HTTP 409", .error(status: 409, type: "conflict")),
-        ("HTTP 429", .error(status: 429, type: "requests", code: "rate_limit_exceeded")),
-        ("reset", .resetMidBody(.chat("cut short"))),
-        ("Empty reply", .hangUp),
-        ("not a chat completion", .raw(status: 200, headers: [("Content-Type", "application/json")], body: Data("{\"id\": ".utf8))),
-        ("no data received", .delayed(.seconds(3), .chat("silent too long"))),
-        ("no data received", .trickle(bytes: 8, interval: .seconds(3), .chat("stalls after the first bytes"))),
-        ("timed out", .trickle(bytes: 4, interval: .milliseconds(150), .chat(String(repeating: "长", count: 60)))),
+    /// Each transient failure, a phrase its retry reason must contain (so the right failure was seen), and the
+    /// timeouts to use: generous unless the case is about a timeout (the suite may share two busy cores).
+    static let relaxed = HTTPTimeouts(connect: .seconds(10), total: .seconds(60), idle: .seconds(30))
+    static let transient: [(String, StandInReply, HTTPTimeouts)] = [
+        ("HTTP 500", .error(status: 500, type: "server_error"), relaxed),
+        ("HTTP 502", .raw(status: 502, body: Data("<html>bad gateway</html>".utf8)), relaxed),
+        ("HTTP 503", .error(status: 503, type: "overloaded"), relaxed),
+        ("HTTP 408", .error(status: 408, type: "timeout"), relaxed),
+        ("HTTP 409", .error(status: 409, type: "conflict"), relaxed),
+        ("HTTP 429", .error(status: 429, type: "requests", code: "rate_limit_exceeded"), relaxed),
+        ("reset", .resetMidBody(.chat("cut short")), relaxed),
+        ("Empty reply", .hangUp, relaxed),
+        ("not a chat completion", .raw(status: 200, headers: [("Content-Type", "application/json")], body: Data("{\"id\": ".utf8)), relaxed),
+        ("no data received", .delayed(.seconds(8), .chat("silent too long")),
+         HTTPTimeouts(connect: .seconds(10), total: .seconds(60), idle: .seconds(2))),
+        ("no data received", .trickle(bytes: 8, interval: .seconds(8), .chat("stalls after the first bytes")),
+         HTTPTimeouts(connect: .seconds(10), total: .seconds(60), idle: .seconds(2))),
+        ("timed out", .trickle(bytes: 4, interval: .milliseconds(200), .chat(String(repeating: "长", count: 100))),
+         HTTPTimeouts(connect: .seconds(10), total: .seconds(2), idle: .seconds(30))),
     ]
 
     @Test(arguments: 0..<transient.count)
     func transientFailureIsRetriedThenSucceeds(_ index: Int) async throws {
-        let (reason, failure) = Self.transient[index]
+        let (reason, failure, timeouts) = Self.transient[index]
         let standIn = try TeacherStandIn(handler: Self.failOnce(failure))
         defer { standIn.stop() }
         let clock = VirtualClock()
         let events = EventLog()
-        let client = try Self.client(standIn, clock: clock, events: events,
-                                     timeouts: HTTPTimeouts(connect: .seconds(2), total: .milliseconds(1500), idle: .milliseconds(700)))
+        let client = try Self.client(standIn, clock: clock, events: events, timeouts: timeouts)
         let response = try await client.complete(Self.question)
         #expect(response.choices.first?.message.content == "晴朗的天空是蓝色的。", "\(reason)")
         #expect(standIn.requestCount == 2, "\(reason)")
@@ -162,7 +166,7 @@ import Testing
         defer { standIn.stop() }
         let events = EventLog()
         let client = try Self.client(standIn, clock: VirtualClock(), events: events,
-                                     timeouts: HTTPTimeouts(connect: .seconds(2), total: .seconds(20), idle: .milliseconds(500)))
+                                     timeouts: HTTPTimeouts(connect: .seconds(10), total: .seconds(60), idle: .seconds(5)))
         let r = try await client.complete(Self.question)
         #expect(r.choices.first?.message.content == "慢慢说，一点一点地。")
         #expect(events.retries == 0)
