@@ -169,7 +169,7 @@ import Testing
         defer { standIn.stop() }
         let events = EventLog()
         let client = try Self.client(standIn, clock: VirtualClock(), events: events,
-                                     timeouts: HTTPTimeouts(connect: .seconds(10), total: .seconds(60), idle: .seconds(5)))
+                                     timeouts: HTTPTimeouts(connect: .seconds(10), total: .seconds(120), idle: .seconds(30)))
         let r = try await client.complete(Self.question)
         #expect(r.choices.first?.message.content == "慢慢说，一点一点地。")
         #expect(events.retries == 0)
