@@ -40,7 +40,7 @@ import Testing
             case 7..<14: return .error(status: 429, type: "rate_limit_exceeded", message: "injected 429",
                                        headers: [("retry-after-ms", "20")])
             case 14..<20: return .resetMidBody(.chat("never arrives"))
-            default: return .delayed(.milliseconds(4), .chat("answer to item \(item) 🙂 答"))
+            default: return .delayed(.milliseconds(8), .chat("answer to item \(item) 🙂 答"))
             }
         }
     }
@@ -73,7 +73,7 @@ import Testing
         defer { standIn.stop() }
         let run = dir + "/run"
         let args = ["harvest", "--recipe", "answer", "--data", data, "--out", run, "--teacher", standIn.baseURL,
-                    "--model", "stand-in", "--prompts", HarvestCommandTests.promptsDirectory, "--concurrency", "24",
+                    "--model", "stand-in", "--prompts", HarvestCommandTests.promptsDirectory, "--concurrency", "8",
                     "--attempts", "2", "--retry-base", "0.02", "--progress-every", "1"]
 
         // Three runs killed with SIGKILL once the journal has grown past a mark; after each, the stand-in must never
@@ -84,18 +84,18 @@ import Testing
             let process = try Self.launch(binary, args, log: dir + "/stderr-\(n).log")
             let deadline = ContinuousClock.now + .seconds(25)
             while Self.journalLineCount(run) < mark, process.isRunning, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(10))
+                try await Task.sleep(for: .milliseconds(20))
             }
             #expect(process.isRunning, "run \(n) ended before it could be killed")
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            await Self.waitForExit(process)
             #expect(process.terminationReason == .uncaughtSignal)
             phases.append((requestStart, Set(Self.journalItems(run))))
         }
         // Resume to the end (some requests fail for good after 2 attempts), then retry those.
         let resumeStart = log.count
         let finish = try Self.launch(binary, args, log: dir + "/stderr-3.log")
-        finish.waitUntilExit()
+        await Self.waitForExit(finish)
         #expect(finish.terminationStatus == 0)
         phases.append((resumeStart, Set(Self.journalItems(run))))
 
@@ -109,7 +109,7 @@ import Testing
 
         let retryStart = log.count
         let retry = try Self.launch(binary, args + ["--attempts", "8", "--retry-failed"], log: dir + "/stderr-4.log")
-        retry.waitUntilExit()
+        await Self.waitForExit(retry)
         #expect(retry.terminationStatus == 0)
         let final = HarvestCommandTests.rows(run + "/answer.jsonl").compactMap { $0["id"] as? String }
         #expect(final.count == Self.items && Set(final).count == Self.items, "every item present exactly once")
@@ -134,33 +134,53 @@ import Testing
         }
         let dir = try HarvestCommandTests.temporaryDirectory()
         let data = dir + "/items.jsonl"
-        try HarvestCommandTests.write((1...Self.items).map { #"{"id": "\#($0)", "instruction": "Item #\#($0): 你好"}"# }, data)
-        let standIn = try TeacherStandIn { _ in .delayed(.milliseconds(5), .chat("ok 🙂")) }
+        let items = 600
+        try HarvestCommandTests.write((1...items).map { #"{"id": "\#($0)", "instruction": "Item #\#($0): 你好"}"# }, data)
+        let standIn = try TeacherStandIn { _ in .delayed(.milliseconds(8), .chat("ok 🙂")) }
         defer { standIn.stop() }
         let run = dir + "/run"
         let args = ["harvest", "--recipe", "answer", "--data", data, "--out", run, "--teacher", standIn.baseURL,
-                    "--model", "stand-in", "--prompts", HarvestCommandTests.promptsDirectory, "--concurrency", "8"]
+                    "--model", "stand-in", "--prompts", HarvestCommandTests.promptsDirectory, "--concurrency", "4"]
         let process = try Self.launch(binary, args, log: dir + "/stderr.log")
-        while Self.journalLineCount(run) < 300, process.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+        while Self.journalLineCount(run) < 150, process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
         #expect(process.isRunning)
         kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
+        await Self.waitForExit(process)
         #expect(process.terminationReason == .exit && process.terminationStatus == 1)
         let stderr = try String(contentsOfFile: dir + "/stderr.log", encoding: .utf8)
         #expect(stderr.contains("interrupted") && stderr.contains("run the same command again"))
         let journaled = Self.journalItems(run)
         let written = HarvestCommandTests.rows(run + "/answer.jsonl").compactMap { $0["id"] as? String }
-        #expect(written.count == journaled.count && written.count < Self.items, "outputs = what the journal held at the stop")
+        #expect(written.count == journaled.count && written.count < items, "outputs = what the journal held at the stop")
         #expect(Set(written) == Set(journaled))
         let resume = try Self.launch(binary, args, log: dir + "/stderr-2.log")
-        resume.waitUntilExit()
+        await Self.waitForExit(resume)
         #expect(resume.terminationStatus == 0)
-        #expect(HarvestCommandTests.rows(run + "/answer.jsonl").count == Self.items)
-        #expect(standIn.requestCount == Self.items)
+        #expect(HarvestCommandTests.rows(run + "/answer.jsonl").count == items)
+        #expect(standIn.requestCount == items)
     }
 
+    /// Waits for a child process without blocking a thread of the concurrency pool (other suites' timing tests
+    /// share its few threads).
+    static func waitForExit(_ process: Process) async {
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        process.waitUntilExit()
+    }
+
+    /// Lines in the journal so far (memchr: this is polled while the harvester runs).
     static func journalLineCount(_ run: String) -> Int {
         guard let data = FileManager.default.contents(atPath: run + "/journal.jsonl") else { return 0 }
-        return data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        return data.withUnsafeBytes { raw -> Int in
+            guard var p = raw.baseAddress else { return 0 }
+            var left = raw.count
+            var lines = 0
+            while left > 0, let hit = memchr(p, 0x0A, left) {
+                lines += 1
+                let next = UnsafeRawPointer(hit) + 1
+                left -= next - p
+                p = next
+            }
+            return lines
+        }
     }
 }

@@ -25,6 +25,12 @@ import Testing
         }
     }
 
+    static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { c in
+            DispatchQueue.global().async { c.resume(with: Result { try work() }) }
+        }
+    }
+
     func plan(_ args: [String]) throws -> HarvestPlan {
         let parsed = try ParsedArguments(args, specs: HarvestCommand.spec.options)
         return try HarvestPlan(parsed, recipe: "answer", endpoint: Endpoint(baseURL: "http://127.0.0.1:9/v1", model: "stand-in"))
@@ -32,7 +38,9 @@ import Testing
 
     @Test(.enabled(if: FileManager.default.fileExists(atPath: gguf), "needs the cached SmolLM2 GGUF"))
     func dryRunComesWithinTenPercentOfTokensUsed() async throws {
-        let tokenizer = try Tokenizer(ggufAt: Self.gguf)
+        // Loading a tokenizer is seconds of synchronous work: keep it off the concurrency pool, which other suites'
+        // timing tests share.
+        let tokenizer = try await Self.offPool { try Tokenizer(ggufAt: Self.gguf) }
         let standIn = try TeacherStandIn(handler: Self.realisticTeacher(tokenizer))
         defer { standIn.stop() }
         let dir = try HarvestCommandTests.temporaryDirectory()
@@ -45,7 +53,9 @@ import Testing
         heuristic.estimator = .heuristic
         let byHeuristic = try await HarvestRunner.estimate(plan.recipe, journal: scratch, options: heuristic)
         var exact = HarvestSession.Options()
-        exact.estimator = try HarvestCommand.estimator(try ParsedArguments(["--tokenizer", Self.gguf], specs: HarvestCommand.spec.options))
+        exact.estimator = try await Self.offPool {
+            try HarvestCommand.estimator(try ParsedArguments(["--tokenizer", Self.gguf], specs: HarvestCommand.spec.options))
+        }
         let byTokenizer = try await HarvestRunner.estimate(plan.recipe, journal: scratch, options: exact)
 
         // Harvest half (one shard), estimate the rest from the journal's replies, then harvest the rest.

@@ -17,6 +17,8 @@ struct AnswerScorerTests {
     @Test(arguments: [
         ("So the total is 1,234.5 dollars.", "1234.5", 1), ("答案是 42 个苹果 🍎", "#### 42", 1), ("x = 3/4", "0.75", 1),
         ("It is -7", "-7.0", 1), ("maybe 41 or 43", "42", 0), ("no idea", "42", 0),
+        // A date's hyphens are not minus signs: 2022-05-20 ends with 20, not -20.
+        ("Due 2022-05-20", "-20", 0), ("Due 2022-05-20", "20", 1),
     ])
     func numeric(out: String, ref: String, want: Int) {
         #expect(AnswerScorer.score(rec(out, ref), mode: .numeric).score == want)

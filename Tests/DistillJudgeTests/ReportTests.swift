@@ -6,7 +6,7 @@ import Testing
 /// A synthetic journal: 3 models × 200 items with seeded scores, a few unscored items, and hostile text.
 enum SyntheticJournal {
     static func make(items: Int = 200) -> [Judgment] {
-        var rng = SeededGenerator(seed: 42)
+        var rng = SplitMix64(seed: 42)
         var out: [Judgment] = []
         let models = [("Teacher(CE)", 4.2), ("Student(CE)", 3.6), ("Student(JS_KL)", 3.7)]
         for (mi, (label, centre)) in models.enumerated() {

@@ -1,3 +1,4 @@
+import DistillData
 import Foundation
 import Testing
 @testable import DistillML

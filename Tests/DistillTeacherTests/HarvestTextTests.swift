@@ -32,7 +32,11 @@ import Testing
         }
     }
 
-    @Test func indexFindsExactlyWhatBruteForceFinds() {
+    @Test func indexFindsExactlyWhatBruteForceFinds() async {
+        await offPool { Self.indexAgainstBruteForce() }
+    }
+
+    static func indexAgainstBruteForce() {
         var rng = HarvestRNG(seed: 42)
         let words = ["write", "a", "poem", "about", "the", "sea", "list", "three", "tips", "for", "health", "explain",
                      "why", "sky", "is", "blue", "翻", "译", "这", "句", "话", "summarize", "article", "in", "two"]
@@ -55,7 +59,11 @@ import Testing
         #expect(kept.count > 50)
     }
 
-    @Test func prefixFilterSkipsAlmostAllPairs() {
+    @Test func prefixFilterSkipsAlmostAllPairs() async {
+        await offPool { Self.prefixFilterWork() }
+    }
+
+    static func prefixFilterWork() {
         // 4,000 instructions from a 3,000-word vocabulary: a naive filter runs ~8 million LCS computations; the index
         // must verify only a small fraction. (Wall time is measured in release builds; see the harvest report.)
         var rng = HarvestRNG(seed: 1)
@@ -73,6 +81,17 @@ import Testing
         }
         #expect(kept > n * 9 / 10)
         #expect(index.verifiedPairs < n * (n - 1) / 2 / 10_000, "verified \(index.verifiedPairs) pairs")
+    }
+}
+
+/// Runs CPU-heavy test work on a GCD thread, not on the concurrency pool's few threads (which other suites' timing
+/// tests need).
+func offPool(_ work: @escaping @Sendable () -> Void) async {
+    await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+        DispatchQueue.global().async {
+            work()
+            c.resume()
+        }
     }
 }
 
@@ -135,5 +154,45 @@ import Testing
         #expect(line.contains("tokens in 1.5k out 500"))
         #expect(line.contains("$0.0100 → $0.1000"))
         #expect(line.contains("ETA 4m30s"))
+    }
+}
+
+@Suite struct HarvestInputTests {
+    @Test func badInputIsReportedWithFileLineAndField() throws {
+        let dir = try HarvestFixtures.temporaryDirectory()
+        // "中文" encoded as UTF-8, read as Windows-1252 and saved again: the mojibake seed 003 arrived in.
+        let mojibake = try #require(String(data: Data("中文说明".utf8), encoding: .windowsCP1252))
+        try HarvestFixtures.write([#"{"instruction": "ok"}"#, #"{"instruction": "\#(mojibake)"}"#], to: dir + "/m.jsonl")
+        #expect {
+            _ = try HarvestInput.instructions(dir + "/m.jsonl")
+        } throws: { error in
+            let text = String(describing: error)
+            return text.contains("m.jsonl:2: field 'instruction': looks double-encoded") && text.contains("中文")
+        }
+        try HarvestFixtures.write([#"{"question": "q?", "answer": "Z", "choices": ["a", "b"]}"#], to: dir + "/q.jsonl")
+        #expect(throws: DataError.self) { _ = try HarvestInput.questions(dir + "/q.jsonl") }
+        try HarvestFixtures.write([#"{"input": "no instruction"}"#], to: dir + "/n.jsonl")
+        #expect {
+            _ = try HarvestInput.instructions(dir + "/n.jsonl")
+        } throws: { String(describing: $0).contains("n.jsonl:1: field 'instruction': missing") }
+        var bytes = Data(#"{"instruction": ""#.utf8)
+        bytes.append(contentsOf: [0xC3, 0x28])
+        bytes.append(Data("\"}\n".utf8))
+        try bytes.write(to: URL(fileURLWithPath: dir + "/b.jsonl"))
+        #expect {
+            _ = try HarvestInput.instructions(dir + "/b.jsonl")
+        } throws: { String(describing: $0).contains("b.jsonl:1: invalid UTF-8") }
+    }
+
+    @Test func readsCommonsenseQAAndAlpacaQuestions() throws {
+        let dir = try HarvestFixtures.temporaryDirectory()
+        try HarvestFixtures.write([
+            #"{"id": "c1", "question": {"stem": "Where is milk kept?", "choices": [{"label": "A", "text": "oven"}, {"label": "B", "text": "fridge"}]}, "answerKey": "B"}"#,
+            #"{"instruction": "计算", "input": "6×7", "output": "42"}"#,
+        ], to: dir + "/q.jsonl")
+        let items = try HarvestInput.questions(dir + "/q.jsonl")
+        #expect(items[0] == QuestionItem(id: "c1", question: "Where is milk kept?", gold: "B",
+                                         choices: [.init(label: "A", text: "oven"), .init(label: "B", text: "fridge")]))
+        #expect(items[1] == QuestionItem(id: "2", question: "计算\n\n6×7", gold: "42"))
     }
 }

@@ -1,5 +1,7 @@
 /// SplitMix64 (Steele, Lea & Flood 2014): a tiny PRNG whose sequence is fixed by its seed on every platform, so
-/// generated datasets are reproducible. Not for cryptography.
+/// generated datasets, bootstrap intervals, k-shot picks and sampling are reproducible. Not for cryptography.
+///
+/// The one seeded generator of the package: DistillData, DistillTeacher, DistillML and DistillJudge all use it.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
@@ -19,4 +21,12 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         let span = UInt64(range.upperBound - range.lowerBound) + 1
         return range.lowerBound + Int(next().multipliedFullWidth(by: span).high)
     }
+
+    /// A uniform index in `0..<n` (n > 0), without modulo bias (the standard library's rejection sampling).
+    public mutating func index(below n: Int) -> Int {
+        Int(next(upperBound: UInt64(n)))
+    }
+
+    /// Uniform in [0, 1) with 53 bits.
+    public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1p-53 }
 }

@@ -8,7 +8,7 @@ import Foundation
 /// it, so it is not "invalid" the way an unparseable judge reply is.
 public enum AnswerScorer {
     public enum Mode: String, Sendable, CaseIterable {
-        /// Equal after trimming, case folding, collapsing whitespace and dropping trailing punctuation.
+        /// Equal after `AnswerExtraction.normalise`: case and width folding, punctuation, articles and extra spaces ignored.
         case exact
         /// The last number in the output equals the reference's number (relative tolerance 1e-6).
         case numeric
@@ -34,45 +34,14 @@ public enum AnswerScorer {
         }
     }
 
-    static func normalise(_ s: String) -> String {
-        let folded = s.lowercased().split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
-        let trailing: Set<Character> = [".", "。", "!", "！", "?", "？", ",", "，", ";", "；", ":", "："]
-        return String(folded.reversed().drop { trailing.contains($0) || $0 == " " }.reversed())
-    }
+    static func normalise(_ s: String) -> String { AnswerExtraction.normalise(s) }
 
-    /// The last number written in the text: `-1,234.5` → -1234.5, `3/4` → 0.75, `50%` → 50.
-    static func lastNumber(_ s: String) -> Double? {
-        let pattern = #"-?\d[\d,]*(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)?"#
-        guard let regex = try? NSRegularExpression(pattern: pattern) else { return nil }
-        let ns = s as NSString
-        guard let m = regex.matches(in: s, range: NSRange(location: 0, length: ns.length)).last else { return nil }
-        let text = ns.substring(with: m.range).replacingOccurrences(of: ",", with: "").replacingOccurrences(of: " ", with: "")
-        if let slash = text.firstIndex(of: "/") {
-            guard let a = Double(text[..<slash]), let b = Double(text[text.index(after: slash)...]), b != 0 else { return nil }
-            return a / b
-        }
-        return Double(text)
-    }
+    /// The last number written in the text (the judge's policy: a free answer ends with its result):
+    /// `-1,234.5` → -1234.5, `3/4` → 0.75, `50%` → 50, `2022-05-20` → 20.
+    static func lastNumber(_ s: String) -> Double? { AnswerExtraction.numbers(in: s).last }
 
-    /// The option letter a model chose: "B", "(B)", "B. Paris", "The answer is C", "答案是 D", "**Answer: A**".
-    /// The last explicit "answer is X" wins; otherwise a marked letter at a line start; otherwise none (no guessing).
-    static func choiceLetter(_ s: String) -> Character? {
-        let patterns = [
-            #"(?i:answer|option|choice)\s*(?i:is|:)?\s*[\(\[\*]*\s*([A-J])\b"#,
-            #"(?:答案|选项|选)\s*(?:是|为|：|:)?\s*[\(（]?\s*([A-J])"#,
-            #"^\s*[\(\[]([A-Ja-j])[\)\]]"#,
-            // A bare capital must be followed by ")", ".", ":" or end the line, so "A bank…" and "I think" are not answers.
-            #"^\s*\**([A-J])(?:[\)\.:：]|\**\s*$)"#,
-        ]
-        let ns = s as NSString
-        for p in patterns {
-            guard let regex = try? NSRegularExpression(pattern: p, options: [.anchorsMatchLines]) else { continue }
-            if let m = regex.matches(in: s, range: NSRange(location: 0, length: ns.length)).last, m.numberOfRanges > 1 {
-                return Character(ns.substring(with: m.range(at: 1)).uppercased())
-            }
-        }
-        return nil
-    }
+    /// The option letter a model chose (see `AnswerExtraction.choiceLetter(in:)`).
+    static func choiceLetter(_ s: String) -> Character? { AnswerExtraction.choiceLetter(in: s) }
 
     /// Scores every item of every input into journal lines (no network; repeats are pointless here).
     public static func judgments(inputs: [JudgeInput], mode: Mode) throws -> [Judgment] {

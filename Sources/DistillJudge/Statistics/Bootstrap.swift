@@ -1,3 +1,4 @@
+import DistillData
 import Foundation
 
 /// A confidence interval with the point estimate it belongs to.
@@ -45,7 +46,7 @@ public struct Bootstrap: Sendable {
 
     /// The bootstrap distribution of the mean, sorted.
     func resampledMeans(_ values: [Double]) -> [Double] {
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let n = values.count
         var means = [Double](repeating: 0, count: resamples)
         values.withUnsafeBufferPointer { v in

@@ -1,3 +1,4 @@
+import DistillData
 import Foundation
 
 /// How the next token is chosen. `temperature == 0` is greedy (argmax, lowest id on ties, as torch.argmax).

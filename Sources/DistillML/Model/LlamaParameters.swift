@@ -1,3 +1,4 @@
+import DistillData
 import Foundation
 
 /// All weights of a Llama-family model in one Float32 allocation with named views (llm.c `ParameterTensors`).

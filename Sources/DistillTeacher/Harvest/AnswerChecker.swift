@@ -1,3 +1,4 @@
+import DistillData
 import Foundation
 
 /// Checks a teacher's final answer against the gold one, the way Zero-shot-CoT (Kojima et al. 2022) cleans answers:
@@ -41,52 +42,22 @@ public enum AnswerChecker {
     }
 
     /// Parses a whole string as a number: `1,234.5`, `$12`, `45%`, `-3`, `3/4`.
-    static func number(_ s: String) -> Double? {
-        var t = s.replacingOccurrences(of: ",", with: "")
-        t = t.trimmingCharacters(in: CharacterSet(charactersIn: "$€£¥% "))
-        if let v = Double(t), v.isFinite { return v }
-        let parts = t.split(separator: "/")
-        if parts.count == 2, let a = Double(parts[0]), let b = Double(parts[1]), b != 0 { return a / b }
-        return nil
-    }
+    static func number(_ s: String) -> Double? { AnswerExtraction.number(s) }
 
-    /// The first number written in `text` (thousands separators allowed; a fraction `a/b` counts as a/b).
-    static func firstNumber(in text: String) -> Double? {
-        let scalars = Array(text.unicodeScalars)
-        var i = 0
-        while i < scalars.count {
-            let c = scalars[i]
-            let startsNumber = isDigit(c) || (c == "-" && i + 1 < scalars.count && isDigit(scalars[i + 1])
-                                              && (i == 0 || !isDigit(scalars[i - 1])))
-            if startsNumber {
-                var j = i + 1
-                while j < scalars.count, isDigit(scalars[j]) || ((scalars[j] == "," || scalars[j] == "." || scalars[j] == "/")
-                                                               && j + 1 < scalars.count && isDigit(scalars[j + 1])) {
-                    j += 1
-                }
-                var token = String(String.UnicodeScalarView(scalars[i..<j]))
-                // "1,5" is not a thousands group; read the comma as a separator only before three digits.
-                if token.contains(","), token.split(separator: ",").dropFirst().contains(where: { $0.count != 3 && !$0.contains(".") }) {
-                    token = String(token.prefix { $0 != "," })
-                }
-                return number(token)
-            }
-            i += 1
-        }
-        return nil
-    }
+    /// The first number written in `text` (the harvest's policy: the cleaned answer leads with it).
+    static func firstNumber(in text: String) -> Double? { AnswerExtraction.numbers(in: text).first }
 
-    static func isDigit(_ c: Unicode.Scalar) -> Bool { c.value >= 0x30 && c.value <= 0x39 }
-
-    /// The option an answer names: `(B)`, `B)`, `B.`, `B` alone, or the option's text.
+    /// The option an answer names: an explicit choice ("answer is B", `(B)`, `B.`, "答案是 B"), else the first
+    /// label standing alone, else the option's text.
     static func choiceLabel(in answer: String, choices: [QuestionItem.Choice]) -> String? {
         let labels = Set(choices.map(\.label))
+        if let letter = AnswerExtraction.choiceLetter(in: answer), labels.contains(String(letter)) { return String(letter) }
         let scalars = Array(answer.unicodeScalars)
         for (i, c) in scalars.enumerated() where labels.contains(String(c)) {
             let before = i > 0 ? scalars[i - 1] : " "
             let after = i + 1 < scalars.count ? scalars[i + 1] : " "
-            let boundaryBefore = !before.properties.isAlphabetic && !isDigit(before)
-            let boundaryAfter = !after.properties.isAlphabetic && !isDigit(after)
+            let boundaryBefore = !before.properties.isAlphabetic && !AnswerExtraction.isDigit(before)
+            let boundaryAfter = !after.properties.isAlphabetic && !AnswerExtraction.isDigit(after)
             if boundaryBefore && boundaryAfter { return String(c) }
         }
         let a = normalise(answer)
@@ -98,25 +69,5 @@ public enum AnswerChecker {
     }
 
     /// Case-folded, width-folded text without punctuation, English articles or extra spaces.
-    public static func normalise(_ s: String) -> String {
-        let folded = s.precomposedStringWithCompatibilityMapping.lowercased()
-        var kept = String.UnicodeScalarView()
-        for scalar in folded.unicodeScalars {
-            if scalar.properties.generalCategory.isPunctuationOrSymbol { kept.append(" ") } else { kept.append(scalar) }
-        }
-        let words = String(kept).split(whereSeparator: \.isWhitespace).filter { !["a", "an", "the"].contains($0) }
-        return words.joined(separator: " ")
-    }
-}
-
-extension Unicode.GeneralCategory {
-    var isPunctuationOrSymbol: Bool {
-        switch self {
-        case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation,
-             .finalPunctuation, .otherPunctuation, .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol:
-            true
-        default:
-            false
-        }
-    }
+    public static func normalise(_ s: String) -> String { AnswerExtraction.normalise(s) }
 }

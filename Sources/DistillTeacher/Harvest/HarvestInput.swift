@@ -21,14 +21,8 @@ public struct InstructionItem: Sendable, Equatable, Codable {
 
 /// A question with an optional gold answer and optional multiple-choice options.
 public struct QuestionItem: Sendable, Equatable {
-    public struct Choice: Sendable, Equatable, Codable {
-        public var label: String
-        public var text: String
-        public init(label: String, text: String) {
-            self.label = label
-            self.text = text
-        }
-    }
+    /// A labelled option: the same record `distill data` reads and writes for multiple-choice items.
+    public typealias Choice = MultipleChoiceItem.Choice
 
     public var id: String
     public var question: String
@@ -56,48 +50,49 @@ public struct QuestionItem: Sendable, Equatable {
 /// Reads recipe inputs: JSONL, or a JSON array (first non-space byte `[`). Each record is a JSON object; ids come
 /// from an `id` field or the 1-based record number. Errors name the file, line and field, and say what is expected.
 public enum HarvestInput {
-    /// Raw objects with their line (JSONL) or record (JSON array) number.
-    static func objects(_ path: String) throws -> [(line: Int, object: [String: Any])] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw DataError(file: path, "cannot open the input file; check the path")
+    /// Every record as a JSON object with its line, read by DistillData's streaming `DatasetReader` (JSONL or a JSON
+    /// array, detected by the first byte), which names the file, line and byte offset of invalid UTF-8 and bad JSON.
+    static func objects(_ path: String) throws -> [(line: Int, object: JSONValue)] {
+        let reader: DatasetReader
+        do {
+            reader = try DatasetReader(path: path)
+        } catch let e as DataError where e.line == nil && !FileManager.default.isReadableFile(atPath: path) {
+            throw DataError(file: path, "cannot open the input file (\(e.message)); check the path")
         }
-        let head = (try? handle.read(upToCount: 4096)) ?? Data()
-        try? handle.close()
-        let first = head.first { ![0x20, 0x09, 0x0A, 0x0D, 0xEF, 0xBB, 0xBF].contains($0) }
-        var out: [(Int, [String: Any])] = []
-        if first == UInt8(ascii: "[") {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            guard let array = try? JSONSerialization.jsonObject(with: data) as? [Any] else {
-                throw DataError(file: path, "not a valid JSON array; fix the JSON or convert it to JSONL (`distill data convert`)")
+        let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue
+        var items = try reader.makeRawIterator()
+        var out: [(Int, JSONValue)] = []
+        while let raw = try items.next() {
+            try reader.checkUTF8(raw)
+            let what = reader.container == .jsonArray ? "record \(out.count + 1) of the array" : "the line"
+            let value: JSONValue
+            switch Result(catching: { try JSONValue.parse(raw.bytes) }) {
+            case .success(let parsed):
+                value = parsed
+            case .failure(let error):
+                // A JSONL line that runs to the end of the file without a newline is a torn write, not a typo.
+                let torn = reader.container == .jsonLines && size == raw.offset + raw.bytes.count && raw.bytes.last != 0x0A
+                throw DataError(file: path, line: raw.line, torn
+                    ? "the last line is cut off (no newline, not valid JSON); complete or remove it"
+                    : "\(what) is not valid JSON (\(error)); each record must be one JSON object")
             }
-            for (i, element) in array.enumerated() {
-                guard let object = element as? [String: Any] else {
-                    throw DataError(file: path, line: i + 1, "record \(i + 1) of the array is not a JSON object")
-                }
-                out.append((i + 1, object))
+            guard case .object = value else {
+                throw DataError(file: path, line: raw.line, "\(what) is not a JSON object; each record must be one object")
             }
-            return out
-        }
-        for line in JSONLinesReader(path: path) {
-            guard let object = (try? JSONSerialization.jsonObject(with: line.bytes)) as? [String: Any] else {
-                throw DataError(file: path, line: line.number,
-                                line.complete ? "not a JSON object; each line must be one object"
-                                              : "the last line is cut off (no newline, not valid JSON); complete or remove it")
-            }
-            out.append((line.number, object))
+            out.append((raw.line, value))
         }
         return out
     }
 
-    static func string(_ object: [String: Any], _ key: String) -> String? {
+    static func string(_ object: JSONValue, _ key: String) -> String? {
         switch object[key] {
-        case let s as String: s
-        case let n as NSNumber: n.stringValue
+        case .string(let s): s
+        case .number(let n): n
         default: nil
         }
     }
 
-    static func id(_ object: [String: Any], index: Int) -> String {
+    static func id(_ object: JSONValue, index: Int) -> String {
         string(object, "id") ?? String(index)
     }
 
@@ -110,6 +105,9 @@ public enum HarvestInput {
                                 "missing; each record needs an \"instruction\" (Alpaca format: instruction, input, output)")
             }
             let output = string(object, "output")
+            // Seed 003's lesson: text arrives double-encoded; say so rather than send mojibake to a paid teacher.
+            try DatasetReader.checkMojibake([("instruction", instruction), ("input", string(object, "input") ?? ""),
+                                             ("output", output ?? "")], file: path, line: line)
             if requireOutput && output == nil {
                 throw DataError(file: path, line: line, field: "output", "missing; this recipe needs worked examples")
             }
@@ -128,7 +126,7 @@ public enum HarvestInput {
         for (n, (line, object)) in try objects(path).enumerated() {
             var question = string(object, "question")
             var choicesValue = object["choices"]
-            if let nested = object["question"] as? [String: Any] {
+            if let nested = object["question"], case .object = nested {
                 question = string(nested, "stem")
                 choicesValue = nested["choices"] ?? choicesValue
             }
@@ -143,6 +141,8 @@ public enum HarvestInput {
                                 "missing or empty; give \"question\" (or \"instruction\"), with \"answer\" as the gold answer")
             }
             let choices = try parseChoices(choicesValue, path: path, line: line)
+            try DatasetReader.checkMojibake([("question", question), ("answer", gold ?? "")]
+                                            + choices.map { ("choices", $0.text) }, file: path, line: line)
             if !choices.isEmpty, let g = gold, !choices.contains(where: { $0.label == g }) {
                 throw DataError(file: path, line: line, field: "answer",
                                 "'\(g)' is not one of the choice labels \(choices.map(\.label).joined(separator: ", "))")
@@ -153,15 +153,15 @@ public enum HarvestInput {
         return items
     }
 
-    static func parseChoices(_ value: Any?, path: String, line: Int) throws -> [QuestionItem.Choice] {
+    static func parseChoices(_ value: JSONValue?, path: String, line: Int) throws -> [QuestionItem.Choice] {
         guard let value else { return [] }
-        guard let array = value as? [Any] else {
+        guard case .array(let array) = value else {
             throw DataError(file: path, line: line, field: "choices", "should be an array of {\"label\",\"text\"} or strings")
         }
         let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ").map(String.init)
         return try array.enumerated().map { i, element in
-            if let text = element as? String, i < letters.count { return .init(label: letters[i], text: text) }
-            if let o = element as? [String: Any], let label = string(o, "label"), let text = string(o, "text") {
+            if case .string(let text) = element, i < letters.count { return .init(label: letters[i], text: text) }
+            if case .object = element, let label = string(element, "label"), let text = string(element, "text") {
                 return .init(label: label, text: text)
             }
             throw DataError(file: path, line: line, field: "choices[\(i)]", "should be {\"label\",\"text\"} or a string")

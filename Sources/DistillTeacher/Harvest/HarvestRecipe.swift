@@ -71,24 +71,15 @@ public struct HarvestGeneration: Sendable {
     }
 }
 
-/// A deterministic pseudo-random generator (SplitMix64) for k-shot sampling: the same seed picks the same
+/// The deterministic generator for k-shot sampling: DistillData's `SplitMix64`, so the same seed picks the same
 /// demonstrations on every machine and every resume.
-public struct HarvestRNG: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+public typealias HarvestRNG = SplitMix64
 
-    public init(seed: UInt64) { state = seed }
-
-    /// Seeded from a string (an item id, a round number) and a user seed.
+extension SplitMix64 {
+    /// Seeded from a string (an item id, a round number) and a user seed, via SHA-256 so nearby ids give
+    /// unrelated streams.
     public init(_ text: String, seed: Int = 0) {
         let hash = SHA256.hash(Data("\(seed)\u{1F}\(text)".utf8))
         self.init(seed: hash.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
-    }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
