@@ -66,7 +66,7 @@ import Testing
 
     @Test func cancellationMidTransferAbortsPromptly() async throws {
         let server = try Self.server { _ in
-            try? await Task.sleep(for: .seconds(10))
+            try? await Task.sleep(for: .seconds(60))
             return HTTPServerResponse(status: 200, text: "late")
         }
         defer { server.stop() }
@@ -79,7 +79,7 @@ import Testing
         task.cancel()
         let result = await task.result
         #expect(throws: HTTPClientError.cancelled) { try result.get() }
-        #expect(clock.now - start < .seconds(3))
+        #expect(clock.now - start < .seconds(30))  // far below the server's 60 s (bounds loose: the suite shares 2 cores)
     }
 
     @Test func cancelBeforeRegisterNeverSendsTheRequest() async throws {
@@ -110,7 +110,7 @@ import Testing
         let server = try Self.server { _ in
             HTTPServerResponse(status: 200, headers: [("Content-Length", "100")], body: .stream { writer in
                 writer.write("first bytes")
-                try? await Task.sleep(for: .seconds(6))
+                try? await Task.sleep(for: .seconds(40))
             })
         }
         defer { server.stop() }
@@ -118,8 +118,9 @@ import Testing
                                   timeouts: HTTPTimeouts(connect: .seconds(2), total: .seconds(30), idle: .milliseconds(500)))
         let clock = ContinuousClock()
         let start = clock.now
+        // Without the idle limit this would end at the 30 s total timeout, a different error.
         await #expect(throws: HTTPClientError.idleTimeout) { try await HTTPClient().send(request) }
-        #expect(clock.now - start < .seconds(2))
+        #expect(clock.now - start < .seconds(25))
     }
 
     @Test func connectTimeoutFiresAgainstAFullAcceptQueue() async throws {

@@ -124,7 +124,7 @@ import Testing
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
         #expect(answers == 200)
-        // Blocking sockets on the test's threads may serialise the clients a little, but never to 200 × 200 ms.
-        #expect(clock.now - start < .seconds(10))
+        // One at a time would take 200 × 200 ms = 40 s; the bound is loose because the suite shares two cores.
+        #expect(clock.now - start < .seconds(30))
     }
 }

@@ -20,17 +20,18 @@ import Testing
         var requests: Int
         /// From the first completion to the last: the steady rate, without start-up and wind-down.
         var seconds: Double
-        /// Median loopback round trip (send to response, limiter wait excluded). An instant local server answers in
-        /// about a millisecond; far more means the machine was too busy to say anything about pacing.
-        var medianLatency: Duration
+        /// How late a 20 ms sleep woke up, 90th percentile, measured beside the load. A few milliseconds normally;
+        /// far more means tasks (the limiter's waits among them) were not getting the CPU, and the run says nothing
+        /// about pacing.
+        var wakeLateness: Duration
         var rate: Double { Double(ok - 1) / seconds }
-        var starved: Bool { medianLatency > .milliseconds(50) }
+        var starved: Bool { wakeLateness > .milliseconds(25) }
 
         /// Undershooting the limit is a failure of the pacer only if requests were not held up elsewhere: on a
         /// starved machine (the whole test suite on two cores) the shortfall is recorded as a known issue instead.
         func expectNearLimit() {
             if starved {
-                withKnownIssue("machine too busy (median round trip \(medianLatency)); \(rate) req/s", isIntermittent: true) {
+                withKnownIssue("machine too busy (sleeps woke \(wakeLateness) late); \(rate) req/s", isIntermittent: true) {
                     #expect(rate >= 0.97 * 10)
                 }
             } else {
@@ -48,27 +49,37 @@ import Testing
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = start + duration
-        let results = try await withThrowingTaskGroup(of: [(ContinuousClock.Instant, Duration)].self) { group in
+        // A probe beside the workers: how late do short sleeps wake (see `wakeLateness`)?
+        let probe = Task {
+            var late: [Duration] = []
+            while clock.now < deadline {
+                let t0 = clock.now
+                try? await Task.sleep(for: .milliseconds(20))
+                late.append(clock.now - t0 - .milliseconds(20))
+            }
+            return late.sorted()
+        }
+        let results = try await withThrowingTaskGroup(of: [ContinuousClock.Instant].self) { group in
             for worker in 0..<16 {
                 group.addTask {
-                    var finished: [(ContinuousClock.Instant, Duration)] = []
+                    var finished: [ContinuousClock.Instant] = []
                     while clock.now < deadline {
-                        let e = try await client.exchange(ChatRequest(model: "", messages: [.user("q\(worker)-\(finished.count)")], maxTokens: 8))
-                        finished.append((clock.now, e.latency))
+                        _ = try await client.complete(ChatRequest(model: "", messages: [.user("q\(worker)-\(finished.count)")], maxTokens: 8))
+                        finished.append(clock.now)
                     }
                     return finished
                 }
             }
             return try await group.reduce(into: []) { $0 += $1 }
         }
-        let done = results.map(\.0).sorted()
-        let latencies = results.map(\.1).sorted()
+        let done = results.sorted()
+        let late = await probe.value
         let seconds = (done.first.map { done[done.count - 1] - $0 } ?? .zero) / .seconds(1)
         return Outcome(ok: done.count, rateLimited: standIn.rateLimitedCount, requests: standIn.requestCount,
-                       seconds: seconds, medianLatency: latencies.isEmpty ? .zero : latencies[latencies.count / 2])
+                       seconds: seconds, wakeLateness: late.isEmpty ? .zero : late[late.count * 9 / 10])
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func learnsA600RPMLimitFromHeadersAndRunsAtIt() async throws {
         let standIn = try TeacherStandIn(rpm: 600) { _ in .chat("ok") }
         defer { standIn.stop() }
@@ -77,7 +88,7 @@ import Testing
         #expect(Double(o.rateLimited) < 0.01 * Double(o.requests), "\(o.rateLimited) 429s in \(o.requests)")
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(3)))
     func configured600RPMNeverOvershootsASlidingWindow() async throws {
         let standIn = try TeacherStandIn(rpm: 100, window: .seconds(10)) { _ in .chat("ok") }
         defer { standIn.stop() }
