@@ -20,7 +20,7 @@ enum Kernels {
         }
         // Output channels are split over our own workers, each calling single-threaded BLAS on its slice: OpenBLAS's
         // own threads spin between calls and fight the kernels' threads on a small machine (see Parallel.configureBLAS).
-        let parts = min(Parallel.threads, max(1, OC / 64))
+        let parts = min(Parallel.threads * Parallel.chunksPerWorker, max(1, OC / 64))
         Parallel.forEach(parts) { part in
             let lo = OC * part / parts, hi = OC * (part + 1) / parts
             if N == 1 {
