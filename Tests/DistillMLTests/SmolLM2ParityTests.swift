@@ -90,8 +90,10 @@ struct SmolLM2ParityTests {
         let (model, file) = try Self.model()
         let (fixture, _) = try Self.fixture()
         model.quantized = try QuantizedLinears(gguf: file, parameters: model.parameters)
+        let (rows, headRows) = (model.quantizedMaxRows, model.quantizedHeadMaxRows)
         model.quantizedMaxRows = 4096
-        defer { model.quantized = nil; model.quantizedMaxRows = 16 }
+        model.quantizedHeadMaxRows = 4096
+        defer { model.quantized = nil; model.quantizedMaxRows = rows; model.quantizedHeadMaxRows = headRows }
         var worst: Float = 0
         for p in fixture.prompts {
             let cache = KVCache(config: model.config, slots: 1, capacity: p.ids.count)
@@ -116,5 +118,41 @@ struct SmolLM2ParityTests {
         }
         print("quantised path: \(agreeing) of \(64 * fixture.prompts.count) greedy tokens agree with transformers (prefix agreement)")
         #expect(agreeing == 64 * fixture.prompts.count)
+    }
+
+    /// The paths a batched decode takes with the default thresholds (12 rows: quantised layers and head; 16 rows:
+    /// sgemm layers, quantised head; 20 rows: all fp32 sgemm) against the exact path: a decode step's logits within
+    /// 1e-4 relative, and greedy tokens of 12, 16 and 20 sequences decoded together equal to transformers'
+    /// (fixture) continuations.
+    @Test func batchedDecodePathsAgreeWithExactPath() throws {
+        let (model, file) = try Self.model()
+        let (fixture, _) = try Self.fixture()
+        model.quantized = try QuantizedLinears(gguf: file, parameters: model.parameters)
+        defer { model.quantized = nil }
+        #expect(model.quantizedMaxRows < 16 && model.quantizedHeadMaxRows >= 16 && model.quantizedHeadMaxRows < 20)
+        let prompts = (0..<20).map { fixture.prompts[$0 % fixture.prompts.count] }
+        for rows in [12, 16] {
+            let cache = KVCache(config: model.config, slots: rows, capacity: 128)
+            try model.forward((0..<rows).map { .init(slot: $0, tokens: prompts[$0].ids) }, cache: cache)
+            let step = (0..<rows).map { LlamaModel.Chunk(slot: $0, tokens: [prompts[$0].greedy[0]]) }
+            try model.forward(step, cache: cache)
+            let fast = (0..<rows).map { model.logitsArray($0) }
+            let saved = model.quantized
+            model.quantized = nil
+            for slot in 0..<rows { cache.reset(slot: slot, keep: prompts[slot].ids.count) }
+            try model.forward(step, cache: cache)
+            model.quantized = saved
+            let worst = (0..<rows).map { TinyModelParityTests.relativeError(fast[$0], model.logitsArray($0)) }.max() ?? 0
+            print("\(rows)-row decode step: worst relative logit error vs fp32 = \(worst)")
+            #expect(worst < 1e-4)
+        }
+        for slots in [12, 16, 20] {
+            let gen = Generator(model: model, slots: slots, capacity: 128, endTokens: []) { _ in "" }
+            var got: [Int: [Int]] = [:]
+            try gen.generate((0..<slots).map { GenerationRequest(id: $0, prompt: prompts[$0].ids, maxTokens: 24) }) { got[$0.id] = $0.tokens }
+            for i in 0..<slots {
+                #expect(got[i] == Array(prompts[i].greedy.prefix(24)), "batch \(slots), sequence \(i)")
+            }
+        }
     }
 }

@@ -55,7 +55,7 @@ struct BenchGenerateCommand: DistillCommand {
         let bytes = lm.model.quantized?.bytes ?? 0
         Self.say("distill bench generate: \(path)")
         Self.say("  \(lm.model.config.layers) layers, dim \(lm.model.config.dim), \(threads) threads; quantised weights \(bytes / 1_000_000) MB"
-              + " (used up to \(lm.model.quantizedMaxRows) rows per pass), fp32 \(lm.model.parameters.count * 4 / 1_000_000) MB")
+              + " (used up to \(lm.model.quantizedMaxRows) rows per pass, \(lm.model.quantizedHeadMaxRows) for the head), fp32 \(lm.model.parameters.count * 4 / 1_000_000) MB")
         Self.say("  workload: batch × '\(GenerationBenchmark.prompt)' → \(tokens) greedy tokens each, incl. prefill\n")
         var rows: [(String, Int, Double)] = []
         var text = ""
@@ -65,7 +65,7 @@ struct BenchGenerateCommand: DistillCommand {
             if b == 1 { text = f.sampleText }
             Self.say(String(format: "  distill       batch %3d: %5d tokens in %6.2fs = %7.1f tok/s  (%.1f CPU-s, load %.1f)", b, f.tokens,
                             f.seconds, f.tokensPerSecond, f.cpuSeconds, Self.loadAverage()))
-            if exact && b <= lm.model.quantizedMaxRows {
+            if exact && b <= max(lm.model.quantizedMaxRows, lm.model.quantizedHeadMaxRows) {
                 let saved = lm.model.quantized
                 lm.model.quantized = nil
                 defer { lm.model.quantized = saved }

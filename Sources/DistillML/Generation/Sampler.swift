@@ -70,24 +70,52 @@ public struct Sampler: Sendable {
         return candidates.last?.id ?? Self.argmax(logits)
     }
 
-    /// Index of the largest logit (first one on ties).
+    /// Index of the largest logit (first one on ties). One vectorised pass for the maximum, then the first index
+    /// holding it (49152 logits per token per sequence: a scalar compare-and-branch loop showed in profiles).
     public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int {
-        var best = 0
-        var bestValue = -Float.infinity
-        for (i, l) in logits.enumerated() where l > bestValue {
-            best = i
-            bestValue = l
+        guard let base = logits.baseAddress, !logits.isEmpty else { return 0 }
+        let m = maximum(base, logits.count)
+        return logits.firstIndex(of: m) ?? 0
+    }
+
+    /// The largest value, 16 lanes per step.
+    static func maximum(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
+        let r = UnsafeRawPointer(x)
+        var m0 = SIMD8<Float>(repeating: -.infinity), m1 = m0
+        var i = 0
+        while i + 16 <= count {
+            m0 = Kernels.lanewiseMax(m0, r.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+            m1 = Kernels.lanewiseMax(m1, r.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self))
+            i += 16
         }
-        return best
+        var m = Kernels.lanewiseMax(m0, m1).max()
+        while i < count { m = max(m, x[i]); i += 1 }
+        return m
+    }
+
+    /// log Σ exp(x): e^x 8 lanes at a time, each block of 512 terms summed in Float and the blocks in Double.
+    static func logSumExp(_ x: UnsafePointer<Float>, _ count: Int, max m: Float) -> Float {
+        let r = UnsafeRawPointer(x)
+        var total: Double = 0
+        var i = 0
+        while i + 8 <= count {
+            var block = SIMD8<Float>()
+            let end = min(count, i + 512)
+            while i + 8 <= end {
+                block += Kernels.exp(r.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) - m)
+                i += 8
+            }
+            total += Double(block.sum())
+        }
+        while i < count { total += Double(expf(x[i] - m)); i += 1 }
+        return m + Float(log(total))
     }
 
     /// log-softmax of `logits` at `id` (temperature 1: the model's own distribution), and the `top` most likely
     /// (id, logprob) pairs, best first.
     public static func logprobs(_ logits: UnsafeBufferPointer<Float>, id: Int, top: Int) -> (Float, [(id: Int, logprob: Float)]) {
-        let m = logits[argmax(logits)]
-        var sum: Double = 0
-        for l in logits { sum += Double(expf(l - m)) }
-        let logZ = m + Float(log(sum))
+        guard let base = logits.baseAddress, !logits.isEmpty else { return (0, []) }
+        let logZ = logSumExp(base, logits.count, max: maximum(base, logits.count))
         var best: [(id: Int, logprob: Float)] = []
         if top > 0 {
             // Keep a small sorted list instead of sorting the vocabulary.

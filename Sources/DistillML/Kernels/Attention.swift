@@ -16,16 +16,57 @@ extension Kernels {
         let scale = 1 / Float(hd).squareRoot()
         Parallel.forEach(N * heads) { job in
             let n = job / heads, h = job % heads
-            let kvh = h / group
             let length = Int(positions[n]) + 1
-            let slotBase = Int(slots[n]) * capacity * kvDim + kvh * hd
-            let qh = q + n * qDim + h * hd
+            let keys = kCache + Int(slots[n]) * capacity * kvDim + (h / group) * hd
+            let values = vCache + Int(slots[n]) * capacity * kvDim + (h / group) * hd
+            let qh = q + n * qDim + h * hd, o = out + n * qDim + h * hd
             let att = scores + job * capacity
-            for t in 0..<length { att[t] = dot(qh, kCache + slotBase + t * kvDim, hd) * scale }
+            if hd == 64 {
+                attendHead64(o, qh, keys: keys, values: values, stride: kvDim, length: length, scale: scale, att: att)
+                return
+            }
+            for t in 0..<length { att[t] = dot(qh, keys + t * kvDim, hd) * scale }
             softmax(att, count: length)
-            let o = out + n * qDim + h * hd
             o.update(repeating: 0, count: hd)
-            for t in 0..<length { axpy(o, att[t], vCache + slotBase + t * kvDim, hd) }
+            for t in 0..<length { axpy(o, att[t], values + t * kvDim, hd) }
         }
+    }
+
+    /// One head of width 64 (SmolLM2, Qwen2.5-0.5B, Llama 3.2 1B, TinyLlama): the query and the output accumulators
+    /// stay in registers across all positions, where the generic loop reloads and re-stores them per position.
+    @inline(__always) private static func attendHead64(_ o: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>,
+                                                       keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int,
+                                                       length: Int, scale: Float, att: UnsafeMutablePointer<Float>) {
+        typealias V = SIMD8<Float>
+        let rq = UnsafeRawPointer(q)
+        let q0 = rq.loadUnaligned(as: V.self), q1 = rq.loadUnaligned(fromByteOffset: 32, as: V.self)
+        let q2 = rq.loadUnaligned(fromByteOffset: 64, as: V.self), q3 = rq.loadUnaligned(fromByteOffset: 96, as: V.self)
+        let q4 = rq.loadUnaligned(fromByteOffset: 128, as: V.self), q5 = rq.loadUnaligned(fromByteOffset: 160, as: V.self)
+        let q6 = rq.loadUnaligned(fromByteOffset: 192, as: V.self), q7 = rq.loadUnaligned(fromByteOffset: 224, as: V.self)
+        for t in 0..<length {
+            let k = UnsafeRawPointer(keys + t * stride)
+            var a = q0 * k.loadUnaligned(as: V.self), b = q4 * k.loadUnaligned(fromByteOffset: 128, as: V.self)
+            a.addProduct(q1, k.loadUnaligned(fromByteOffset: 32, as: V.self))
+            b.addProduct(q5, k.loadUnaligned(fromByteOffset: 160, as: V.self))
+            a.addProduct(q2, k.loadUnaligned(fromByteOffset: 64, as: V.self))
+            b.addProduct(q6, k.loadUnaligned(fromByteOffset: 192, as: V.self))
+            a.addProduct(q3, k.loadUnaligned(fromByteOffset: 96, as: V.self))
+            b.addProduct(q7, k.loadUnaligned(fromByteOffset: 224, as: V.self))
+            att[t] = (a + b).sum() * scale
+        }
+        softmax(att, count: length)
+        var o0 = V(), o1 = V(), o2 = V(), o3 = V(), o4 = V(), o5 = V(), o6 = V(), o7 = V()
+        for t in 0..<length {
+            let v = UnsafeRawPointer(values + t * stride), p = V(repeating: att[t])
+            o0.addProduct(p, v.loadUnaligned(as: V.self)); o1.addProduct(p, v.loadUnaligned(fromByteOffset: 32, as: V.self))
+            o2.addProduct(p, v.loadUnaligned(fromByteOffset: 64, as: V.self)); o3.addProduct(p, v.loadUnaligned(fromByteOffset: 96, as: V.self))
+            o4.addProduct(p, v.loadUnaligned(fromByteOffset: 128, as: V.self)); o5.addProduct(p, v.loadUnaligned(fromByteOffset: 160, as: V.self))
+            o6.addProduct(p, v.loadUnaligned(fromByteOffset: 192, as: V.self)); o7.addProduct(p, v.loadUnaligned(fromByteOffset: 224, as: V.self))
+        }
+        let ro = UnsafeMutableRawPointer(o)
+        ro.storeBytes(of: o0, as: V.self); ro.storeBytes(of: o1, toByteOffset: 32, as: V.self)
+        ro.storeBytes(of: o2, toByteOffset: 64, as: V.self); ro.storeBytes(of: o3, toByteOffset: 96, as: V.self)
+        ro.storeBytes(of: o4, toByteOffset: 128, as: V.self); ro.storeBytes(of: o5, toByteOffset: 160, as: V.self)
+        ro.storeBytes(of: o6, toByteOffset: 192, as: V.self); ro.storeBytes(of: o7, toByteOffset: 224, as: V.self)
     }
 }

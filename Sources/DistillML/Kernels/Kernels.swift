@@ -20,7 +20,7 @@ enum Kernels {
         }
         // Output channels are split over our own workers, each calling single-threaded BLAS on its slice: OpenBLAS's
         // own threads spin between calls and fight the kernels' threads on a small machine (see Parallel.configureBLAS).
-        let parts = min(Parallel.threads, max(1, OC / 64))
+        let parts = min(Parallel.threads * Parallel.chunksPerWorker, max(1, OC / 64))
         Parallel.forEach(parts) { part in
             let lo = OC * part / parts, hi = OC * (part + 1) / parts
             if N == 1 {
@@ -72,9 +72,18 @@ enum Kernels {
     static func swiglu(_ out: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
         let chunks = max(1, min(count / 4096, Parallel.threads * 4))
         Parallel.forEach(chunks) { c in
-            for i in (count * c / chunks)..<(count * (c + 1) / chunks) {
+            var i = count * c / chunks
+            let hi = count * (c + 1) / chunks
+            while i + 8 <= hi {
+                let g = UnsafeRawPointer(gate + i).loadUnaligned(as: SIMD8<Float>.self)
+                let u = UnsafeRawPointer(up + i).loadUnaligned(as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(out + i).storeBytes(of: g / (1 + exp(-g)) * u, as: SIMD8<Float>.self)
+                i += 8
+            }
+            while i < hi {
                 let g = gate[i]
                 out[i] = g / (1 + expf(-g)) * up[i]
+                i += 1
             }
         }
     }
@@ -91,18 +100,35 @@ enum Kernels {
         while i < count { x[i] += y[i]; i += 1 }
     }
 
-    /// In-place numerically stable softmax of one row; returns nothing, the row sums to 1.
+    /// In-place numerically stable softmax of one row; returns nothing, the row sums to 1. Vectorised (max, e^x with
+    /// `exp(SIMD8)`, sum, scale), 8 lanes at a time, then a scalar tail.
     static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        var m = -Float.infinity
-        for i in 0..<count { m = max(m, x[i]) }
-        var sum: Float = 0
-        for i in 0..<count {
+        let r = UnsafeMutableRawPointer(x)
+        var m8 = SIMD8<Float>(repeating: -.infinity)
+        var i = 0
+        while i + 8 <= count {
+            m8 = lanewiseMax(m8, r.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
+            i += 8
+        }
+        var m = m8.max()
+        while i < count { m = max(m, x[i]); i += 1 }
+        var s8 = SIMD8<Float>()
+        i = 0
+        while i + 8 <= count {
+            let e = exp(r.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) - m)
+            r.storeBytes(of: e, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            s8 += e
+            i += 8
+        }
+        var sum = s8.sum()
+        while i < count {
             let e = expf(x[i] - m)
             x[i] = e
             sum += e
+            i += 1
         }
         let inv = 1 / sum
-        for i in 0..<count { x[i] *= inv }
+        for j in 0..<count { x[j] *= inv }
     }
 
     // MARK: - SIMD reductions (Swift will not reassociate a scalar float loop, so these keep 4 accumulators)

@@ -9,7 +9,11 @@ public enum Parallel {
     /// Worker threads for our own kernels; BLAS gets the same count so the two never oversubscribe the cores.
     public nonisolated(unsafe) static var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    /// Runs `body(i)` for i in 0..<n, split over `threads` workers in contiguous chunks.
+    /// Contiguous chunks per worker in `forEach`: more than one, so that when the OS deschedules one worker (a shared
+    /// machine) the others take its remaining chunks instead of waiting for it at the join.
+    static let chunksPerWorker = 4
+
+    /// Runs `body(i)` for i in 0..<n over `threads` workers, in contiguous chunks handed out as workers free up.
     /// `body` must only write memory that no other `i` touches.
     public static func forEach(_ n: Int, _ body: (Int) -> Void) {
         let workers = min(threads, n)
@@ -17,10 +21,11 @@ public enum Parallel {
             for i in 0..<n { body(i) }
             return
         }
+        let chunks = min(n, workers * chunksPerWorker)
         withoutActuallyEscaping(body) { body in
             let box = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                let lo = n * w / workers, hi = n * (w + 1) / workers
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                let lo = n * c / chunks, hi = n * (c + 1) / chunks
                 for i in lo..<hi { box.value(i) }
             }
         }
