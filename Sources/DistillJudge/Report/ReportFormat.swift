@@ -33,8 +33,12 @@ enum ReportFormat {
     /// The header facts: judge, rubric, format, repeats.
     static func provenance(_ s: EvaluationSummary) -> [String] {
         guard let m = s.manifest else { return ["Judge: unknown (no \(JudgeManifest.fileName) next to the judgments)"] }
-        var lines = ["Judge: `\(m.judgeModel)` at \(m.endpoint) · reply format \(m.replyFormat) · temperature \(m.temperature)"
-                     + " · repeats \(m.repeats)",
+        // Rule-based scoring has no endpoint, and neither sampling settings nor repeats mean anything for it.
+        let judgeLine = m.endpoint.isEmpty
+            ? "Judge: `\(m.judgeModel)` (scored by rule, no judge model)"
+            : "Judge: `\(m.judgeModel)` at \(m.endpoint) · reply format \(m.replyFormat) · temperature \(m.temperature)"
+                + " · repeats \(m.repeats)"
+        var lines = [judgeLine,
                      "Rubric: \(m.rubric) (\(m.criteria.joined(separator: ", ")); \(m.scaleMin)–\(m.scaleMax)) · version \(m.rubricVersion.prefix(12))"]
         if let t = s.teacherLabel {
             lines.append("Teacher: \(t)" + (m.teacherModel.map { " (`\($0)`)" } ?? "") + (s.baselineLabel.map { " · baseline: \($0)" } ?? ""))
