@@ -1,19 +1,11 @@
+import DistillData
 import Foundation
 
 /// The OpenAI chat-completions wire types that every teacher, judge and `distill serve` speak.
 /// Field names map to the wire format in one place (the CodingKeys below).
 
-public struct ChatMessage: Codable, Sendable, Equatable {
-    public var role: String
-    public var content: String
-    public init(role: String, content: String) {
-        self.role = role
-        self.content = content
-    }
-    public static func system(_ s: String) -> ChatMessage { ChatMessage(role: "system", content: s) }
-    public static func user(_ s: String) -> ChatMessage { ChatMessage(role: "user", content: s) }
-    public static func assistant(_ s: String) -> ChatMessage { ChatMessage(role: "assistant", content: s) }
-}
+/// A chat message on the wire is the same `{"role","content"}` turn the datasets hold.
+public typealias ChatMessage = ChatTurn
 
 /// `response_format`: plain text, any JSON object, or JSON matching a schema (given as raw JSON text).
 public enum ResponseFormat: Sendable, Equatable {

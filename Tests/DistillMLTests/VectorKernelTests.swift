@@ -1,4 +1,5 @@
 import Foundation
+import DistillData
 import Testing
 @testable import DistillML
 

@@ -9,6 +9,10 @@ public struct ChatTurn: Codable, Sendable, Hashable {
         self.role = role
         self.content = content
     }
+
+    public static func system(_ s: String) -> ChatTurn { ChatTurn(role: "system", content: s) }
+    public static func user(_ s: String) -> ChatTurn { ChatTurn(role: "user", content: s) }
+    public static func assistant(_ s: String) -> ChatTurn { ChatTurn(role: "assistant", content: s) }
 }
 
 /// A conversation: `{"messages":[{"role","content"},…]}` (OpenAI chat / fine-tuning format).
