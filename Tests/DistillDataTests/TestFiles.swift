@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// A temporary folder per test, removed when the value goes away.
 final class TestFolder {
@@ -19,7 +20,8 @@ final class TestFolder {
     @discardableResult
     func write(_ name: String, _ data: Data) -> String {
         let p = path + "/" + name
-        FileManager.default.createFile(atPath: p, contents: data)
+        let written = FileManager.default.createFile(atPath: p, contents: data)
+        #expect(written, "could not write the test file \(p)")
         return p
     }
 
