@@ -77,7 +77,7 @@ struct BenchGenerateCommand: DistillCommand {
         }
         Self.say("  distill text (batch 1): \(String(text.prefix(160)).debugDescription)")
         if let py = llamaPython {
-            let out = try Self.anchor(py, anchors + "/llamacpp_gen_bench.py", [path, "\(threads)"])
+            let out = try await Self.anchor(py, anchors + "/llamacpp_gen_bench.py", [path, "\(threads)"])
             Self.say(String(format: "\n  llama.cpp (llamacpp_gen_bench.py), load %.1f:", Self.loadAverage()) + "\n" + out.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
             if let v = Self.number(after: "tok/s", in: out, line: "decode"), let mine = rows.first(where: { $0.0 == "distill" && $0.1 == 1 })?.2 {
                 Self.say(String(format: "  batch 1: distill / llama.cpp = %.2f×", mine / v))
@@ -85,7 +85,7 @@ struct BenchGenerateCommand: DistillCommand {
         }
         if let py = torchPython {
             for b in [1, 16] {
-                let out = try Self.anchor(py, anchors + "/torch_bench.py", ["gen", "\(b)", "0", path])
+                let out = try await Self.anchor(py, anchors + "/torch_bench.py", ["gen", "\(b)", "0", path])
                 Self.say(String(format: "\n  PyTorch (torch_bench.py gen %d), load %.1f:", b, Self.loadAverage()) + "\n" + out.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
                 if let v = Self.number(after: "tok/s=", in: out, line: "gen B="), let mine = rows.first(where: { $0.0 == "distill" && $0.1 == b })?.2 {
                     Self.say(String(format: "  batch %d: distill / PyTorch = %.2f×", b, mine / v))
@@ -106,22 +106,13 @@ struct BenchGenerateCommand: DistillCommand {
     }
 
     /// Runs an anchor script and returns its stdout (stderr dropped: transformers' progress bars).
-    static func anchor(_ python: String, _ script: String, _ args: [String]) throws -> String {
+    static func anchor(_ python: String, _ script: String, _ args: [String]) async throws -> String {
         guard FileManager.default.fileExists(atPath: script) else {
             throw UsageError("anchor script \(script) not found; pass --anchors DIR")
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [script] + args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard p.terminationStatus == 0 else {
-            throw AnchorFailed(description: "\(python) \(script) exited \(p.terminationStatus): \(text.suffix(400))")
+        let (status, text) = try await BenchProcess.run(python, [script] + args, stderr: false)
+        guard status == 0 else {
+            throw AnchorFailed(description: "\(python) \(script) exited \(status): \(text.suffix(400))")
         }
         return text
     }

@@ -160,13 +160,15 @@ enum BenchLoad {
 /// Runs a helper process off the cooperative pool and collects its output.
 enum BenchProcess {
     /// `capture: false` for a daemon: its children inherit the output, so reading it to EOF would never end.
-    static func run(_ executable: String, _ arguments: [String], capture: Bool = true) async throws -> (Int32, String) {
+    /// `stderr: false` drops the standard error (progress bars) instead of capturing it with the output.
+    static func run(_ executable: String, _ arguments: [String], capture: Bool = true,
+                    stderr: Bool = true) async throws -> (Int32, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
         let pipe = Pipe()
         p.standardOutput = capture ? pipe : FileHandle.nullDevice
-        p.standardError = capture ? pipe : FileHandle.nullDevice
+        p.standardError = capture && stderr ? pipe : FileHandle.nullDevice
         try p.run()
         let data = !capture ? Data() : await withCheckedContinuation { (c: CheckedContinuation<Data, Never>) in
             Thread { c.resume(returning: pipe.fileHandleForReading.readDataToEndOfFile()) }.start()
