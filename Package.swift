@@ -4,8 +4,9 @@ import PackageDescription
 
 // The engine's kernels are written for 8-wide SIMD: on x86-64 they are compiled for AVX2+FMA (Haswell, 2013, and
 // every x86 server since). DISTILL_PORTABLE=1 builds for the x86-64 baseline instead (about half the decode speed).
+// AVX2 builds also get the int8-activation kernels (DISTILL_AVX2), which use the AVX2 intrinsics directly.
 #if arch(x86_64)
-let engineCPU: [String] = ProcessInfo.processInfo.environment["DISTILL_PORTABLE"] == "1" ? [] : ["-target-cpu", "haswell"]
+let engineCPU: [String] = ProcessInfo.processInfo.environment["DISTILL_PORTABLE"] == "1" ? [] : ["-target-cpu", "haswell", "-DDISTILL_AVX2"]
 #else
 let engineCPU: [String] = []
 #endif

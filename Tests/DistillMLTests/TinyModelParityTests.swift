@@ -124,4 +124,34 @@ import Testing
         }
         #expect(single == many && single.count == 12)
     }
+
+    /// Prompts that share a prefix (a system turn, the same question several times) copy its keys and values instead
+    /// of recomputing them, in the same pass's wait or from a slot that already holds them, and generate what they
+    /// generate without sharing.
+    @Test func sharedPrefixesAreCopiedNotRecomputed() throws {
+        let dir = ModelFixtures.fixturesDir + "/tiny_llama"
+        let model = LlamaModel(parameters: try LlamaParameters(huggingFaceDirectory: dir), maxRows: 16)
+        let system = Array(3..<23)  // 20 shared tokens
+        let prompts = [system + [40, 41], system + [50], system + [40, 41], system + [60, 61, 62], [9, 9, 9], system + [40, 41]]
+        func run(sharing: Bool, slots: Int) throws -> ([[Int]], Generator) {
+            let gen = Generator(model: model, slots: slots, capacity: 64, endTokens: []) { _ in "" }
+            gen.sharesPrefixes = sharing
+            var out: [Int: [Int]] = [:]
+            try gen.generate(prompts.enumerated().map { GenerationRequest(id: $0.offset, prompt: $0.element, maxTokens: 10) }) {
+                out[$0.id] = $0.tokens
+            }
+            return (prompts.indices.map { out[$0] ?? [] }, gen)
+        }
+        let (plain, plainGen) = try run(sharing: false, slots: 4)
+        #expect(plainGen.promptTokensShared == 0 && plainGen.promptTokensComputed == prompts.reduce(0) { $0 + $1.count })
+        for slots in [1, 2, 4] {
+            let (shared, gen) = try run(sharing: true, slots: slots)
+            #expect(shared == plain, "\(slots) slots")
+            #expect(gen.promptTokensShared + gen.promptTokensComputed == prompts.reduce(0) { $0 + $1.count })
+            // With several slots only the first system turn is computed: a waiting slot copies from the one
+            // prefilling it. With one slot the slot's own history serves the next prompt, until [9, 9, 9] replaces it.
+            let sharers = slots == 1 ? 3 : 4
+            #expect(gen.promptTokensShared >= sharers * system.count, "\(slots) slots: \(gen.promptTokensShared) shared")
+        }
+    }
 }

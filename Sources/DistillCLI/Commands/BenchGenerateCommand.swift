@@ -16,7 +16,9 @@ struct BenchGenerateCommand: DistillCommand {
             .value("batches", "LIST", default: "1,16,64", help: "comma-separated batch sizes"),
             .value("tokens", "N", default: "128", help: "new tokens per sequence"),
             .value("threads", "N", default: "\(ProcessInfo.processInfo.activeProcessorCount)", help: "threads for kernels and BLAS"),
-            .flag("exact", help: "also time the exact fp32 path at every batch (default: quantised weights for small batches)"),
+            .value("precision", "P", default: LanguageModel.Precision.fastest.rawValue, help: "int8, weights or exact (see distill generate --help)"),
+            .flag("exact", help: "also time the exact fp32 path at every batch"),
+            .flag("no-shared-prefixes", help: "prefill every copy of the prompt (the anchors do); by default copies share one prefill"),
             .value("vs", "PYTHON", help: "python with torch+transformers (torch_bench.py) and, unless --vs-llama, llama-cpp-python"),
             .value("vs-llama", "PYTHON", help: "python with llama-cpp-python for llamacpp_gen_bench.py"),
             .value("anchors", "DIR", default: "../shared/anchors", help: "folder holding llamacpp_gen_bench.py and torch_bench.py"),
@@ -27,6 +29,8 @@ struct BenchGenerateCommand: DistillCommand {
     var tokens: Int
     var threads: Int
     var exact: Bool
+    var precision: LanguageModel.Precision
+    var sharesPrefixes: Bool
     var torchPython: String?
     var llamaPython: String?
     var anchors: String
@@ -43,6 +47,12 @@ struct BenchGenerateCommand: DistillCommand {
         threads = try args.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
         guard tokens > 0, threads > 0 else { throw UsageError("--tokens and --threads must be positive") }
         exact = args.flag("exact")
+        let named = args.string("precision") ?? LanguageModel.Precision.fastest.rawValue
+        guard let precision = LanguageModel.Precision(rawValue: named) else {
+            throw UsageError("--precision: '\(named)' is not one of \(LanguageModel.Precision.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self.precision = precision
+        sharesPrefixes = !args.flag("no-shared-prefixes")
         torchPython = args.string("vs")
         llamaPython = args.string("vs-llama") ?? torchPython
         anchors = args.string("anchors") ?? "../shared/anchors"
@@ -51,25 +61,26 @@ struct BenchGenerateCommand: DistillCommand {
     func run() async throws {
         Parallel.configureBLAS(threads: threads)
         let path = try ModelStore.resolve(model)
-        let lm = try LanguageModel(path: path)
+        let lm = try LanguageModel(path: path, precision: precision)
         let bytes = lm.model.quantized?.bytes ?? 0
         Self.say("distill bench generate: \(path)")
         Self.say("  \(lm.model.config.layers) layers, dim \(lm.model.config.dim), \(threads) threads; quantised weights \(bytes / 1_000_000) MB"
               + " (used up to \(lm.model.quantizedMaxRows) rows per pass, \(lm.model.quantizedHeadMaxRows) for the head), fp32 \(lm.model.parameters.count * 4 / 1_000_000) MB")
+        Self.say("  precision \(precision.rawValue); copies of the prompt \(sharesPrefixes ? "share one prefill (prefix sharing)" : "are each prefilled")")
         Self.say("  workload: batch × '\(GenerationBenchmark.prompt)' → \(tokens) greedy tokens each, incl. prefill\n")
         var rows: [(String, Int, Double)] = []
         var text = ""
         for b in batches {
-            let f = try GenerationBenchmark.run(lm, batch: b, newTokens: tokens)
+            let f = try GenerationBenchmark.run(lm, batch: b, newTokens: tokens, sharesPrefixes: sharesPrefixes)
             rows.append(("distill", b, f.tokensPerSecond))
             if b == 1 { text = f.sampleText }
-            Self.say(String(format: "  distill       batch %3d: %5d tokens in %6.2fs = %7.1f tok/s  (%.1f CPU-s, load %.1f)", b, f.tokens,
-                            f.seconds, f.tokensPerSecond, f.cpuSeconds, Self.loadAverage()))
+            Self.say(String(format: "  distill       batch %3d: %5d tokens in %6.2fs = %7.1f tok/s  (%.1f CPU-s, load %.1f; prompt tokens %d computed, %d shared)",
+                            b, f.tokens, f.seconds, f.tokensPerSecond, f.cpuSeconds, Self.loadAverage(), f.promptTokensComputed, f.promptTokensShared))
             if exact && b <= max(lm.model.quantizedMaxRows, lm.model.quantizedHeadMaxRows) {
                 let saved = lm.model.quantized
                 lm.model.quantized = nil
                 defer { lm.model.quantized = saved }
-                let e = try GenerationBenchmark.run(lm, batch: b, newTokens: tokens)
+                let e = try GenerationBenchmark.run(lm, batch: b, newTokens: tokens, sharesPrefixes: sharesPrefixes)
                 rows.append(("distill fp32", b, e.tokensPerSecond))
                 Self.say(String(format: "  distill fp32  batch %3d: %5d tokens in %6.2fs = %7.1f tok/s  (%.1f CPU-s, load %.1f)", b, e.tokens,
                                 e.seconds, e.tokensPerSecond, e.cpuSeconds, Self.loadAverage()))

@@ -28,7 +28,9 @@ struct GenerateCommand: DistillCommand {
             .value("limit", "N", help: "only the first N items"),
             .list("stop", "TEXT", help: "extra stop strings (the chat template's end-of-turn always stops)"),
             .value("threads", "N", default: "\(ProcessInfo.processInfo.activeProcessorCount)", help: "threads for kernels and BLAS"),
-            .flag("exact", help: "use only the exact fp32 path that the parity tests check (no quantised weights)"),
+            .value("precision", "P", default: LanguageModel.Precision.fastest.rawValue,
+                   help: "int8: 4/8-bit weights × int8 inputs, llama.cpp's arithmetic (fastest); weights: 4/8-bit weights × fp32 inputs; exact: fp32 only, the path the parity tests check"),
+            .flag("exact", help: "same as --precision exact"),
         ])
 
     var model: String
@@ -40,7 +42,7 @@ struct GenerateCommand: DistillCommand {
     var limit: Int?
     var stop: [String]
     var threads: Int
-    var exact: Bool
+    var precision: LanguageModel.Precision
 
     init(_ args: ParsedArguments) throws {
         model = args.string("model") ?? ModelStore.defaultName
@@ -56,7 +58,11 @@ struct GenerateCommand: DistillCommand {
         limit = try args.int("limit")
         threads = try args.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
         stop = args.list("stop")
-        exact = args.flag("exact")
+        let named = args.string("precision") ?? LanguageModel.Precision.fastest.rawValue
+        guard let precision = LanguageModel.Precision(rawValue: named) else {
+            throw UsageError("--precision: '\(named)' is not one of \(LanguageModel.Precision.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self.precision = args.flag("exact") ? .exact : precision
         guard maxTokens > 0 else { throw UsageError("--max-tokens must be at least 1") }
         guard temperature >= 0, topK >= 0, (0...1).contains(topP), topP > 0, (0...1).contains(minP), seed >= 0 else {
             throw UsageError("sampling: --temperature ≥ 0, --top-k ≥ 0, 0 < --top-p ≤ 1, 0 ≤ --min-p ≤ 1, --seed ≥ 0")
@@ -104,7 +110,7 @@ struct GenerateCommand: DistillCommand {
             progress.finish("generate: all \(items.count) items already in \(out); nothing to do")
             return
         }
-        let lm = try LanguageModel(path: try ModelStore.resolve(model), quantized: !exact)
+        let lm = try LanguageModel(path: try ModelStore.resolve(model), precision: precision)
         let context = lm.model.config.contextLength
         var requests: [GenerationRequest] = []
         for (i, item) in items.enumerated().dropFirst(done) {

@@ -12,11 +12,15 @@ public enum GenerationBenchmark {
         public var cpuSeconds: Double
         public var tokensPerSecond: Double { Double(tokens) / seconds }
         public var sampleText: String
+        /// Prompt tokens run through the model, and those copied from another slot's identical prefix.
+        public var promptTokensComputed: Int
+        public var promptTokensShared: Int
     }
 
     public static let prompt = "Explain why the sky is blue in three sentences."
 
-    public static func run(_ lm: LanguageModel, batch: Int, newTokens: Int = 128, warmup: Bool = true) throws -> Figure {
+    public static func run(_ lm: LanguageModel, batch: Int, newTokens: Int = 128, warmup: Bool = true,
+                           sharesPrefixes: Bool = true) throws -> Figure {
         let ids = lm.chatPrompt([(role: "user", content: prompt)])
         let gen = Generator(model: lm.model, slots: batch, capacity: ids.count + newTokens + 1, endTokens: []) {
             lm.tokenizer.decode($0, skipSpecial: true)
@@ -24,6 +28,8 @@ public enum GenerationBenchmark {
         if warmup {
             try gen.generate([GenerationRequest(id: 0, prompt: ids, maxTokens: 8)]) { _ in }
         }
+        gen.sharesPrefixes = sharesPrefixes
+        let (computed0, shared0) = (gen.promptTokensComputed, gen.promptTokensShared)
         let requests = (0..<batch).map { GenerationRequest(id: $0, prompt: ids, maxTokens: newTokens) }
         var tokens = 0
         var sample = ""
@@ -34,7 +40,8 @@ public enum GenerationBenchmark {
             if r.id == 0 { sample = r.text }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        return Figure(batch: batch, tokens: tokens, seconds: seconds, cpuSeconds: Self.processCPUSeconds() - cpu0, sampleText: sample)
+        return Figure(batch: batch, tokens: tokens, seconds: seconds, cpuSeconds: Self.processCPUSeconds() - cpu0, sampleText: sample,
+                      promptTokensComputed: gen.promptTokensComputed - computed0, promptTokensShared: gen.promptTokensShared - shared0)
     }
 
     static func processCPUSeconds() -> Double {

@@ -37,9 +37,22 @@ public struct GenerationResult: Sendable {
 
 /// Continues many prompts at once over one KV cache (continuous batching: a finished sequence's slot is
 /// refilled with the next waiting prompt, whose prefill shares the pass with the others' decode steps).
+///
+/// Prompts that start alike share their prefill (prefix sharing, as vLLM's prefix cache): a prompt whose first
+/// tokens some slot already holds — the chat template's system turn, the same question sampled several times —
+/// gets those keys and values copied instead of recomputed. When the holder is being prefilled in the same pass,
+/// the newcomer waits one pass for it. The copied values are those the holder computed, so a sequence's logits
+/// can differ from a separate prefill by float rounding (sgemm blocks rows differently); `sharesPrefixes = false`
+/// turns it off.
 public final class Generator {
     public let model: LlamaModel
     public let cache: KVCache
+    public var sharesPrefixes = true
+    /// Prompt tokens run through the model, and prompt tokens whose keys and values were copied instead (all calls).
+    public private(set) var promptTokensComputed = 0
+    public private(set) var promptTokensShared = 0
+    /// Shortest prefix worth waiting a pass for (copying what a slot already holds is always worth it).
+    static let minimumWaitedPrefix = 8
     private let decode: ([Int]) -> String
     private let endTokens: Set<Int>
 
@@ -62,6 +75,16 @@ public final class Generator {
         var logprobs: [Float] = []
         var top: [[(id: Int, logprob: Float)]] = []
         var pending: [Int]
+        /// Waiting for slot `donor` to finish prefilling the first `count` prompt tokens, to copy them.
+        var waitFor: (donor: Int, count: Int)?
+    }
+
+    /// Length of the common prefix of `a` and `b`, at most `limit`.
+    private static func commonPrefix(_ a: [Int], _ b: ArraySlice<Int>, limit: Int) -> Int {
+        var i = 0
+        let n = min(limit, a.count, b.count)
+        while i < n && a[i] == b[b.startIndex + i] { i += 1 }
+        return i
     }
 
     /// Runs every request to completion, calling `onResult` as each finishes (not in request order) and
@@ -70,6 +93,8 @@ public final class Generator {
                          onResult: (GenerationResult) throws -> Void) throws {
         var waiting = requests[...]
         var active: [Int: Active] = [:]
+        // Tokens whose keys and values slot s holds (positions 0..<cache.lengths[s]), from this call's passes.
+        var held = [[Int]](repeating: [], count: cache.slots)
         let capacity = cache.capacity
         while !waiting.isEmpty || !active.isEmpty {
             for slot in 0..<cache.slots where active[slot] == nil {
@@ -78,13 +103,50 @@ public final class Generator {
                     throw DistillMLError(file: "<generate>",
                         "request \(next.id): prompt of \(next.prompt.count) tokens does not fit the context of \(capacity) (it must be 1 to \(capacity - 1))")
                 }
-                cache.reset(slot: slot)
-                active[slot] = Active(request: next, sampler: Sampler(next.sampling), pending: next.prompt)
+                var a = Active(request: next, sampler: Sampler(next.sampling), pending: next.prompt)
+                // The last prompt token is always computed: its logits pick the first new token.
+                let limit = next.prompt.count - 1
+                var now = (donor: slot, count: 0), later = (donor: slot, count: 0)
+                if sharesPrefixes {
+                    for d in 0..<cache.slots {
+                        let have = Self.commonPrefix(held[d], next.prompt[...], limit: limit)
+                        if have > now.count { now = (d, have) }
+                        if d != slot, let other = active[d], other.waitFor == nil, !other.pending.isEmpty {
+                            let after = Self.commonPrefix(held[d] + other.pending, next.prompt[...], limit: limit)
+                            if after > later.count { later = (d, after) }
+                        }
+                    }
+                }
+                if later.count >= now.count + Self.minimumWaitedPrefix {
+                    cache.reset(slot: slot)
+                    held[slot] = []
+                    a.waitFor = later
+                    a.pending = []
+                } else {
+                    cache.copyPrefix(from: now.donor, to: slot, count: now.count)
+                    held[slot] = Array(next.prompt.prefix(now.count))
+                    a.pending = Array(next.prompt[now.count...])
+                    promptTokensShared += now.count
+                    promptTokensComputed += a.pending.count
+                }
+                active[slot] = a
             }
-            let order = active.keys.sorted()
+            let order = active.keys.sorted().filter { !(active[$0]?.pending.isEmpty ?? true) }
             let chunks = order.compactMap { slot in active[slot].map { LlamaModel.Chunk(slot: slot, tokens: $0.pending) } }
             try model.forward(chunks, cache: cache, logits: .last)
             onStep(order.count)
+            for chunk in chunks { held[chunk.slot] += chunk.tokens }
+            // Prompts that waited for a slot's prefill copy it now, before any slot is refilled.
+            for (slot, var a) in active {
+                guard let (donor, count) = a.waitFor else { continue }
+                cache.copyPrefix(from: donor, to: slot, count: count)
+                held[slot] = Array(a.request.prompt.prefix(count))
+                a.pending = Array(a.request.prompt[count...])
+                a.waitFor = nil
+                promptTokensShared += count
+                promptTokensComputed += a.pending.count
+                active[slot] = a
+            }
             for (row, slot) in order.enumerated() {
                 guard var a = active[slot] else { continue }
                 let logits = model.logits(row)

@@ -1,13 +1,18 @@
 import Foundation
 
-/// One weight matrix (rows × cols, row-major) in 32-element blocks, repacked for the SIMD kernel: nibbles or int8
+/// One weight matrix (rows × cols, row-major) in 32-element blocks, repacked for the SIMD kernels: nibbles or int8
 /// codes in one array, each block's scale (and min) as Float in another, so the hot loop converts no f16.
 ///
 /// 4-bit: w = q·d + m (Q4_1; Q4_0 is m = −8·d). 8-bit: w = q·d (Q8_0). Values are exactly ggml's dequantisation.
+/// Two kernel families read it, each with its own code layout (`Activations`): fp32 inputs against the decoded
+/// weights (this file), or inputs quantised to int8 per 32-block and multiplied in integers (`+Int8`).
 final class QuantizedMatrix {
+    typealias Activations = QuantizedActivations
+
     let rows: Int
     let cols: Int
     let fourBit: Bool
+    let activations: Activations
     let codes: UnsafeMutablePointer<UInt8>
     let scales: UnsafeMutablePointer<Float>
     let mins: UnsafeMutablePointer<Float>
@@ -15,11 +20,12 @@ final class QuantizedMatrix {
     var codeBytesPerBlock: Int { fourBit ? 16 : 32 }
     var byteCount: Int { rows * blocksPerRow * (codeBytesPerBlock + (fourBit ? 8 : 4)) }
 
-    private init(rows: Int, cols: Int, fourBit: Bool) {
+    private init(rows: Int, cols: Int, fourBit: Bool, activations: Activations) {
         precondition(cols % (fourBit ? 64 : 32) == 0, "quantised rows must be multiples of 64 (4-bit) or 32 (8-bit)")
         self.rows = rows
         self.cols = cols
         self.fourBit = fourBit
+        self.activations = activations
         let blocks = rows * cols / 32
         codes = .allocate(capacity: blocks * (fourBit ? 16 : 32))
         scales = .allocate(capacity: blocks)
@@ -33,8 +39,8 @@ final class QuantizedMatrix {
     }
 
     /// Repacks ggml Q4_0 / Q4_1 / Q8_0 blocks (4-bit needs an even number of blocks per row; see `packCodes`).
-    convenience init(rows: Int, cols: Int, type: GGMLType, blocks src: UnsafeRawPointer) {
-        self.init(rows: rows, cols: cols, fourBit: type != .q8_0)
+    convenience init(rows: Int, cols: Int, type: GGMLType, blocks src: UnsafeRawPointer, activations: Activations = .float) {
+        self.init(rows: rows, cols: cols, fourBit: type != .q8_0, activations: activations)
         let count = rows * cols / 32
         var values = [UInt8](repeating: 0, count: 32)
         for b in 0..<count {
@@ -59,8 +65,8 @@ final class QuantizedMatrix {
     }
 
     /// Encodes fp32 rows as Q8_0 (`quantize_row_q8_0_ref`, scale kept as Float rather than rounded to f16).
-    convenience init(rows: Int, cols: Int, q8From src: UnsafePointer<Float>) {
-        self.init(rows: rows, cols: cols, fourBit: false)
+    convenience init(rows: Int, cols: Int, q8From src: UnsafePointer<Float>, activations: Activations = .float) {
+        self.init(rows: rows, cols: cols, fourBit: false, activations: activations)
         var values = [UInt8](repeating: 0, count: 32)
         for b in 0..<(rows * cols / 32) {
             var amax: Float = 0
@@ -77,8 +83,20 @@ final class QuantizedMatrix {
     /// 8-bit: byte k of lane j holds element 8k + j. 4-bit: a pair of blocks shares 32 bytes; nibble k of lane j
     /// holds element 8k + j of the pair (k < 4: the even block, k ≥ 4: the odd one). No int→float conversion
     /// instruction is needed: `bits(0x4B000000 | code) − 2²³` is the code as a Float.
+    ///
+    /// The int8 kernels read plain bytes instead: 4-bit, a pair of blocks in 32 bytes, byte e holding element e of the
+    /// even block in its low nibble and of the odd block in its high one; 8-bit, the signed codes in order.
     private func packCodes(block b: Int, _ values: [UInt8]) {
-        if fourBit {
+        if activations == .int8 {
+            if fourBit {
+                let pairBase = codes + (b / 2) * 32
+                for e in 0..<32 {
+                    pairBase[e] = b % 2 == 0 ? (pairBase[e] & 0xF0) | values[e] : (pairBase[e] & 0x0F) | (values[e] << 4)
+                }
+            } else {
+                for e in 0..<32 { codes[b * 32 + e] = values[e] &- 128 }  // q + 128 → q as Int8's bit pattern
+            }
+        } else if fourBit {
             let pairBase = codes + (b / 2) * 32, half = b % 2
             for e in 0..<32 {
                 let pairElement = half * 32 + e, k = pairElement / 8, j = pairElement % 8
@@ -113,6 +131,10 @@ final class QuantizedMatrix {
 
     /// out(N, rows) = inp(N, cols) · Wᵀ, rows split over the workers; each block is decoded once and used for all N inputs.
     func matmul(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, N: Int) {
+        if activations == .int8 {
+            matmulInt8(out, inp, N: N)
+            return
+        }
         let rowsPerJob = 16
         let jobs = (rows + rowsPerJob - 1) / rowsPerJob
         let nb = blocksPerRow

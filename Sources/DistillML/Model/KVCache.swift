@@ -36,6 +36,21 @@ public final class KVCache {
     /// Forgets slot `s` (its next token is position 0); or keeps its first `keep` positions.
     public func reset(slot s: Int, keep: Int = 0) { lengths[s] = min(keep, lengths[s]) }
 
+    /// Makes slot `target` hold the first `count` positions of slot `source` (keys, values, every layer), so a
+    /// prompt that starts with tokens another slot already holds skips recomputing them.
+    public func copyPrefix(from source: Int, to target: Int, count: Int) {
+        precondition(count <= lengths[source], "copying \(count) positions from a slot holding \(lengths[source])")
+        if source != target {
+            for l in 0..<layers {
+                let from = l * slots * capacity * kvDim + source * capacity * kvDim
+                let to = l * slots * capacity * kvDim + target * capacity * kvDim
+                (keys + to).update(from: keys + from, count: count * kvDim)
+                (values + to).update(from: values + from, count: count * kvDim)
+            }
+        }
+        lengths[target] = count
+    }
+
     public func resetAll() { lengths = Array(repeating: 0, count: slots) }
 
     func advance(slot s: Int, by n: Int) { lengths[s] += n }

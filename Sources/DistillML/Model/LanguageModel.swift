@@ -9,9 +9,28 @@ public final class LanguageModel {
     /// Token ids that end an assistant turn (EOS, `<|im_end|>`, `<|eot_id|>`).
     public let endTokens: Set<Int>
 
-    /// - Parameter quantized: also keep 4/8-bit weights for small-batch decoding (faster; the exact fp32 path is
-    ///   used for larger batches and whenever this is false).
-    public init(path: String, quantized: Bool = true) throws {
+    /// Which arithmetic decoding uses.
+    public enum Precision: String, Sendable, CaseIterable {
+        /// fp32 weights and activations: the path the parity tests check against transformers.
+        case exact
+        /// The file's 4/8-bit weights against fp32 activations for small batches: logits within ~1e-5 of exact.
+        case weights
+        /// 4/8-bit weights against int8 activations (llama.cpp's arithmetic): the fastest, logits ~1% off exact.
+        case int8
+
+        /// int8 where this build has its kernels (x86-64 with AVX2), else weights.
+        public static var fastest: Precision { QuantizedLinears.int8Available ? .int8 : .weights }
+    }
+
+    public let precision: Precision
+
+    /// - Parameter precision: `.exact` keeps only fp32 weights; the others also keep 4/8-bit weights for the passes
+    ///   with few rows (decode steps), leaving prefill of long prompts to fp32 sgemm.
+    public init(path: String, precision: Precision = .fastest) throws {
+        guard precision != .int8 || QuantizedLinears.int8Available else {
+            throw DistillMLError(file: path, "int8 activations need an x86-64 AVX2 build; use precision 'weights' or 'exact'")
+        }
+        self.precision = precision
         self.path = path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -21,13 +40,15 @@ public final class LanguageModel {
             let parameters = try LlamaParameters(huggingFaceDirectory: path)
             model = LlamaModel(parameters: parameters)
             tokenizer = try Tokenizer(tokenizerJSONAt: path + "/tokenizer.json")
-            if quantized { model.quantized = QuantizedLinears(q8From: parameters) }
+            if let activations = precision.activations { model.quantized = QuantizedLinears(q8From: parameters, activations: activations) }
         } else {
             let file = try GGUFFile(path: path)
             let parameters = try LlamaParameters(gguf: file)
             model = LlamaModel(parameters: parameters)
             tokenizer = try Tokenizer(gguf: file)
-            if quantized { model.quantized = try QuantizedLinears(gguf: file, parameters: parameters) }
+            if let activations = precision.activations {
+                model.quantized = try QuantizedLinears(gguf: file, parameters: parameters, activations: activations)
+            }
         }
         endTokens = Set(tokenizer.chatTemplate.stopTokenIDs(in: tokenizer))
     }
@@ -42,6 +63,16 @@ public final class LanguageModel {
         let tokenizer = self.tokenizer
         return Generator(model: model, slots: slots, capacity: capacity, endTokens: endTokens) {
             tokenizer.decode($0, skipSpecial: true)
+        }
+    }
+}
+
+extension LanguageModel.Precision {
+    var activations: QuantizedActivations? {
+        switch self {
+        case .exact: nil
+        case .weights: .float
+        case .int8: .int8
         }
     }
 }

@@ -10,10 +10,19 @@ public final class LlamaModel {
     public let parameters: LlamaParameters
     /// Weights re-encoded for memory-bound decoding; used when set and a pass has at most `quantizedMaxRows` rows
     /// (`quantizedHeadMaxRows` for the output head).
-    public var quantized: QuantizedLinears?
+    /// Setting it also sets the row thresholds below to those measured for its kernels.
+    public var quantized: QuantizedLinears? {
+        didSet {
+            guard let quantized else { return }
+            (quantizedMaxRows, quantizedHeadMaxRows) = quantized.activations == .int8 ? (.max, .max) : (12, 16)
+        }
+    }
     /// Where the 4-bit kernel stops paying: its cost grows with the rows while sgemm's packing is amortised over them.
-    /// Measured (CPU-ms per generated token incl. prefill, SmolLM2-135M, 2 cores): 8 rows 7.4 quantised vs 9.4–10.4 sgemm; 16 rows 7.1
-    /// quantised vs 6.6 sgemm. The head (49152 rows) stays quantised to 16: 1.04 vs 1.25 ms/token there.
+    /// Measured for fp32 activations (CPU-ms per generated token incl. prefill, SmolLM2-135M, 2 cores): 8 rows 7.4
+    /// quantised vs 9.4–10.4 sgemm; 16 rows 7.1 quantised vs 6.6 sgemm. The head (49152 rows) stays quantised to 16:
+    /// 1.04 vs 1.25 ms/token there. The int8 kernels take every pass, prefill included, as llama.cpp's do: each row
+    /// is then computed the same way whatever shares its pass, so answers do not depend on the batch size (mixing
+    /// in sgemm's fp32 would move logits by the ~5% that int8 inputs cost, enough to flip greedy near-ties).
     public var quantizedMaxRows = 12
     public var quantizedHeadMaxRows = 16
     /// Most tokens in one pass; longer batches are split (the KV cache carries the rest).
