@@ -84,6 +84,19 @@ struct SmolLM2ParityTests {
         }
     }
 
+    /// Last-position logits of `ids` on the model's quantised path, then on the exact path (quantised weights off).
+    static func lastLogitsQuantisedAndExact(_ model: LlamaModel, _ ids: [Int]) throws -> ([Float], [Float]) {
+        let cache = KVCache(config: model.config, slots: 1, capacity: ids.count)
+        try model.forward([.init(slot: 0, tokens: ids)], cache: cache)
+        let quantised = model.logitsArray(0)
+        let saved = model.quantized
+        model.quantized = nil
+        defer { model.quantized = saved }
+        cache.resetAll()
+        try model.forward([.init(slot: 0, tokens: ids)], cache: cache)
+        return (quantised, model.logitsArray(0))
+    }
+
     /// The quantised-weight path (the file's own Q4_1/Q8_0 blocks, fp32 activations) against the exact path: the same
     /// weights, summed in another order, so logits agree to float rounding and greedy text should not move.
     @Test func quantisedPathAgreesWithExactPath() throws {
@@ -96,15 +109,7 @@ struct SmolLM2ParityTests {
         defer { model.quantized = nil; model.quantizedMaxRows = rows; model.quantizedHeadMaxRows = headRows }
         var worst: Float = 0
         for p in fixture.prompts {
-            let cache = KVCache(config: model.config, slots: 1, capacity: p.ids.count)
-            try model.forward([.init(slot: 0, tokens: p.ids)], cache: cache)
-            let quantised = model.logitsArray(0)
-            let saved = model.quantized
-            model.quantized = nil
-            cache.resetAll()
-            try model.forward([.init(slot: 0, tokens: p.ids)], cache: cache)
-            let exact = model.logitsArray(0)
-            model.quantized = saved
+            let (quantised, exact) = try Self.lastLogitsQuantisedAndExact(model, p.ids)
             worst = max(worst, TinyModelParityTests.relativeError(quantised, exact))
         }
         print("quantised path: worst last-position relative logit error vs fp32 = \(worst)")
@@ -136,15 +141,7 @@ struct SmolLM2ParityTests {
         var worst: Float = 0
         var topAgree = 0
         for p in fixture.prompts {
-            let cache = KVCache(config: model.config, slots: 1, capacity: p.ids.count)
-            try model.forward([.init(slot: 0, tokens: p.ids)], cache: cache)
-            let fast = model.logitsArray(0)
-            let saved = model.quantized
-            model.quantized = nil
-            cache.resetAll()
-            try model.forward([.init(slot: 0, tokens: p.ids)], cache: cache)
-            let exact = model.logitsArray(0)
-            model.quantized = saved
+            let (fast, exact) = try Self.lastLogitsQuantisedAndExact(model, p.ids)
             worst = max(worst, TinyModelParityTests.relativeError(fast, exact))
             if fast.indices.max(by: { fast[$0] < fast[$1] }) == exact.indices.max(by: { exact[$0] < exact[$1] }) { topAgree += 1 }
         }

@@ -10,13 +10,16 @@ public final class LlamaModel {
     public let parameters: LlamaParameters
     /// Weights re-encoded for memory-bound decoding; used when set and a pass has at most `quantizedMaxRows` rows
     /// (`quantizedHeadMaxRows` for the output head).
-    /// Setting it also sets the row thresholds below to those measured for its kernels.
+    /// Setting one with other kernels than the last one set also sets the row thresholds below to those measured
+    /// for them (putting the same kind back, e.g. after a comparison with the exact path, keeps thresholds you set).
     public var quantized: QuantizedLinears? {
         didSet {
-            guard let quantized else { return }
+            guard let quantized, quantized.activations != thresholdsKernels else { return }
+            thresholdsKernels = quantized.activations
             (quantizedMaxRows, quantizedHeadMaxRows) = quantized.activations == .int8 ? (.max, .max) : (12, 16)
         }
     }
+    private var thresholdsKernels: QuantizedActivations = .float
     /// Where the 4-bit kernel stops paying: its cost grows with the rows while sgemm's packing is amortised over them.
     /// Measured for fp32 activations (CPU-ms per generated token incl. prefill, SmolLM2-135M, 2 cores): 8 rows 7.4
     /// quantised vs 9.4–10.4 sgemm; 16 rows 7.1 quantised vs 6.6 sgemm. The head (49152 rows) stays quantised to 16:
