@@ -41,9 +41,9 @@ public struct GenerationResult: Sendable {
 /// Prompts that start alike share their prefill (prefix sharing, as vLLM's prefix cache): a prompt whose first
 /// tokens some slot already holds — the chat template's system turn, the same question sampled several times —
 /// gets those keys and values copied instead of recomputed. When the holder is being prefilled in the same pass,
-/// the newcomer waits one pass for it. The copied values are those the holder computed, so a sequence's logits
-/// can differ from a separate prefill by float rounding (sgemm blocks rows differently); `sharesPrefixes = false`
-/// turns it off.
+/// the newcomer waits one pass for it. The copied values are those the holder computed: on the int8 path every
+/// row is computed alike, so sharing changes nothing; on the fp32 paths a sequence's logits can differ from a
+/// separate prefill by float rounding (sgemm blocks rows differently). `sharesPrefixes = false` turns it off.
 public final class Generator {
     public let model: LlamaModel
     public let cache: KVCache
