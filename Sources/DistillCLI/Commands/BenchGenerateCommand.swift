@@ -47,11 +47,7 @@ struct BenchGenerateCommand: DistillCommand {
         threads = try args.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
         guard tokens > 0, threads > 0 else { throw UsageError("--tokens and --threads must be positive") }
         exact = args.flag("exact")
-        let named = args.string("precision") ?? LanguageModel.Precision.fastest.rawValue
-        guard let precision = LanguageModel.Precision(rawValue: named) else {
-            throw UsageError("--precision: '\(named)' is not one of \(LanguageModel.Precision.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        self.precision = precision
+        precision = try LanguageModel.Precision(option: args)
         sharesPrefixes = !args.flag("no-shared-prefixes")
         torchPython = args.string("vs")
         llamaPython = args.string("vs-llama") ?? torchPython

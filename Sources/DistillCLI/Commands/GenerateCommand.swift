@@ -58,11 +58,7 @@ struct GenerateCommand: DistillCommand {
         limit = try args.int("limit")
         threads = try args.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
         stop = args.list("stop")
-        let named = args.string("precision") ?? LanguageModel.Precision.fastest.rawValue
-        guard let precision = LanguageModel.Precision(rawValue: named) else {
-            throw UsageError("--precision: '\(named)' is not one of \(LanguageModel.Precision.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        self.precision = args.flag("exact") ? .exact : precision
+        precision = args.flag("exact") ? .exact : try LanguageModel.Precision(option: args)
         guard maxTokens > 0 else { throw UsageError("--max-tokens must be at least 1") }
         guard temperature >= 0, topK >= 0, (0...1).contains(topP), topP > 0, (0...1).contains(minP), seed >= 0 else {
             throw UsageError("sampling: --temperature ≥ 0, --top-k ≥ 0, 0 < --top-p ≤ 1, 0 ≤ --min-p ≤ 1, --seed ≥ 0")
@@ -176,5 +172,16 @@ struct GenerateCommand: DistillCommand {
     static func duration(_ s: Double) -> String {
         let t = Int(s.rounded())
         return t >= 3600 ? "\(t / 3600)h\(t % 3600 / 60)m" : t >= 60 ? "\(t / 60)m\(t % 60)s" : "\(t)s"
+    }
+}
+
+extension LanguageModel.Precision {
+    /// The `--precision` option of `generate` and `bench generate` (default: the fastest this build has).
+    init(option args: ParsedArguments) throws {
+        let named = args.string("precision") ?? Self.fastest.rawValue
+        guard let precision = Self(rawValue: named) else {
+            throw UsageError("--precision: '\(named)' is not one of \(Self.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self = precision
     }
 }

@@ -118,7 +118,8 @@ final class WorkerPool: @unchecked Sendable {
             pthread_mutex_unlock(&mutex)
         }
         drain(chunk)
-        while running.load(ordering: .acquiring) > 0 { Self.pause() }
+        // Spin on the counter (Swift cannot emit x86 `pause`, a clang builtin; the atomic load is the whole poll).
+        while running.load(ordering: .acquiring) > 0 {}
         body = nil
         return true
     }
@@ -137,10 +138,7 @@ final class WorkerPool: @unchecked Sendable {
             var spins = 0
             while generation.load(ordering: .acquiring) == seen {
                 spins += 1
-                if spins < spinLimit {
-                    Self.pause()
-                    continue
-                }
+                if spins < spinLimit { continue }
                 pthread_mutex_lock(&mutex)
                 sleepers.add(1, ordering: .sequentiallyConsistent)
                 while generation.load(ordering: .sequentiallyConsistent) == seen { pthread_cond_wait(&condition, &mutex) }
@@ -159,7 +157,4 @@ final class WorkerPool: @unchecked Sendable {
         guard let body else { return }
         drain(body)
     }
-
-    /// A poll of the spin loop (Swift cannot emit x86 `pause`, a clang builtin; a plain atomic load is the poll).
-    @inline(__always) private static func pause() {}
 }
