@@ -5,10 +5,15 @@ import PackageDescription
 // The engine's kernels are written for 8-wide SIMD: on x86-64 they are compiled for AVX2+FMA (Haswell, 2013, and
 // every x86 server since). DISTILL_PORTABLE=1 builds for the x86-64 baseline instead (about half the decode speed).
 // AVX2 builds also get the int8-activation kernels (DISTILL_AVX2), which use the AVX2 intrinsics directly.
+// The AVX-512 VNNI int8 kernels are a module of their own compiled for Cascade Lake (Swift sets the target CPU per
+// module, not per function); DistillML calls into it only after checking the CPU's flags.
 #if arch(x86_64)
-let engineCPU: [String] = ProcessInfo.processInfo.environment["DISTILL_PORTABLE"] == "1" ? [] : ["-target-cpu", "haswell", "-DDISTILL_AVX2"]
+let portable = ProcessInfo.processInfo.environment["DISTILL_PORTABLE"] == "1"
+let engineCPU: [String] = portable ? [] : ["-target-cpu", "haswell", "-DDISTILL_AVX2"]
+let avx512CPU: [String] = portable ? [] : ["-target-cpu", "cascadelake", "-DDISTILL_AVX512"]
 #else
 let engineCPU: [String] = []
+let avx512CPU: [String] = []
 #endif
 
 /// distill: distil a teacher behind an OpenAI-compatible API into a small local student.
@@ -28,7 +33,8 @@ let package = Package(
         .target(name: "DistillData", swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "DistillTeacher", dependencies: ["DistillHTTP", "DistillData"]),
         // Kernels are compiled optimised even in debug builds: the parity tests run real models.
-        .target(name: "DistillML", dependencies: ["COpenBLAS", "DistillData"],
+        .target(name: "DistillMLAVX512", swiftSettings: [.unsafeFlags(["-O"] + avx512CPU)]),
+        .target(name: "DistillML", dependencies: ["COpenBLAS", "DistillData", "DistillMLAVX512"],
                 swiftSettings: [.unsafeFlags(["-O"] + engineCPU)]),
         .target(name: "DistillJudge", dependencies: ["DistillTeacher", "DistillData"]),
         .target(name: "DistillCLI", dependencies: ["DistillHTTP", "DistillData", "DistillTeacher", "DistillML", "DistillJudge"]),

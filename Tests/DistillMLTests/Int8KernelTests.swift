@@ -42,7 +42,7 @@ struct Int8KernelTests {
     @Test(arguments: [GGMLType.q4_1, .q4_0, .q8_0])
     func matchesDequantisedReference(type: GGMLType) throws {
         var rng = SplitMix64(seed: 7)
-        let rows = 37, cols = 128  // odd rows: the 2-row tiles leave a remainder
+        let rows = 37, cols = 128  // 2 groups of 16 rows and a partial third
         let raw = Self.blocks(type, rows: rows, cols: cols, rng: &rng)
         var weights = [Float](repeating: 0, count: rows * cols)
         raw.withUnsafeBytes { GGMLDequantize.row(type, $0.baseAddress!, &weights, count: rows * cols) }
@@ -72,6 +72,29 @@ struct Int8KernelTests {
             Array(inputs[(n * cols)..<((n + 1) * cols)]).withUnsafeBufferPointer { matrix.matmul(&single, $0.baseAddress!, N: 1) }
             #expect(single == Array(out[(n * rows)..<((n + 1) * rows)]), "input \(n) alone vs in a batch of \(N)")
         }
+    }
+
+    /// The AVX-512 VNNI and AVX2 kernels read one layout and do the same float operations per lane: same bits,
+    /// for every type, for a partial last group of rows and for inputs in several chunks.
+    @Test(arguments: [GGMLType.q4_1, .q4_0, .q8_0])
+    func vnniAndAVX2GiveTheSameBits(type: GGMLType) throws {
+        guard QuantizedMatrix.Int8Kernel.best == .avx512vnni else {
+            print("int8 \(type): this CPU has no AVX-512 VNNI; only the AVX2 kernel runs here")
+            return
+        }
+        var rng = SplitMix64(seed: 13)
+        let rows = 50, cols = 192, N = 37  // 3 groups of 16 and 2 rows; inputs in chunks of 32 + 5
+        let raw = Self.blocks(type, rows: rows, cols: cols, rng: &rng)
+        let matrix = raw.withUnsafeBytes {
+            QuantizedMatrix(rows: rows, cols: cols, type: type, blocks: $0.baseAddress!, activations: .int8)
+        }
+        let inputs = (0..<(N * cols)).map { _ in Float(rng.nextUnit() * 6 - 3) }
+        var vnni = [Float](repeating: .nan, count: N * rows), avx2 = vnni
+        matrix.matmul(&vnni, inputs, N: N)
+        matrix.int8Kernel = .avx2
+        matrix.matmul(&avx2, inputs, N: N)
+        #expect(vnni.map(\.bitPattern) == avx2.map(\.bitPattern))
+        #expect(!vnni.contains { $0.isNaN })
     }
 
     /// Re-encoding fp32 weights as Q8_0 for the int8 path (safetensors models) stays within activation rounding of

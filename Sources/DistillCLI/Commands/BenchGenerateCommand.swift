@@ -60,8 +60,10 @@ struct BenchGenerateCommand: DistillCommand {
         let lm = try LanguageModel(path: path, precision: precision)
         let bytes = lm.model.quantized?.bytes ?? 0
         Self.say("distill bench generate: \(path)")
+        func passes(_ rows: Int) -> String { rows == .max ? "every pass" : "passes of up to \(rows) rows" }
         Self.say("  \(lm.model.config.layers) layers, dim \(lm.model.config.dim), \(threads) threads; quantised weights \(bytes / 1_000_000) MB"
-              + " (used up to \(lm.model.quantizedMaxRows) rows per pass, \(lm.model.quantizedHeadMaxRows) for the head), fp32 \(lm.model.parameters.count * 4 / 1_000_000) MB")
+              + " (layers: \(passes(lm.model.quantizedMaxRows)), head: \(passes(lm.model.quantizedHeadMaxRows))),"
+              + " fp32 \(lm.model.parameters.count * 4 / 1_000_000) MB; int8 kernels: \(QuantizedLinears.int8KernelName)")
         Self.say("  precision \(precision.rawValue); copies of the prompt \(sharesPrefixes ? "share one prefill (prefix sharing)" : "are each prefilled")")
         Self.say("  workload: batch × '\(GenerationBenchmark.prompt)' → \(tokens) greedy tokens each, incl. prefill\n")
         var rows: [(String, Int, Double)] = []
@@ -82,7 +84,7 @@ struct BenchGenerateCommand: DistillCommand {
                                 e.seconds, e.tokensPerSecond, e.cpuSeconds, Self.loadAverage()))
             }
         }
-        Self.say("  distill text (batch 1): \(String(text.prefix(160)).debugDescription)")
+        if batches.contains(1) { Self.say("  distill text (batch 1): \(String(text.prefix(160)).debugDescription)") }
         if let py = llamaPython {
             let out = try await Self.anchor(py, anchors + "/llamacpp_gen_bench.py", [path, "\(threads)"])
             Self.say(String(format: "\n  llama.cpp (llamacpp_gen_bench.py), load %.1f:", Self.loadAverage()) + "\n" + out.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))

@@ -1,21 +1,49 @@
 #if DISTILL_AVX2
 import _Builtin_intrinsics.intel
+import DistillMLAVX512
 #endif
+import Foundation
 
 /// The int8-activation kernels (`Activations.int8`): llama.cpp's arithmetic for Q4_0/Q4_1/Q8_0 weights.
 ///
 /// Each input row is quantised per 32-block to int8 codes qx with scale dx = amax/127 (`quantize_row_q8_1`), and
 /// sx = dx·Σqx. A block's contribution is then dw·dx·Σ(qw·qx) (+ mw·sx for 4-bit, whose codes are unsigned with
-/// a min), the integer sum taken with AVX2 `maddubs` (u8×s8 → pairs of i16) and `madd` (→ i32). 8-bit weights are
-/// signed, so the kernel multiplies |qw| by qx carrying qw's sign, as ggml does.
+/// a min), the integer sum exact.
+///
+/// Weights are stored in groups of 16 rows, one row per SIMD lane: for each block, vector k holds elements 4k...4k+3
+/// of all 16 rows, so one u8×s8 dot-product instruction against the input's 4 codes broadcast advances 16 rows at
+/// once, and the block's 16 scales are one vector. Two kernels read that layout:
+/// - AVX-512 VNNI (`DistillMLAVX512`, one `vpdpbusd` per 4 codes × 16 rows), used when the CPU has it;
+/// - AVX2 (below, `maddubs` + `madd`, two halves of 8 rows).
+/// Each lane accumulates block by block with the same two FMAs in both, so they give the same bits, and a row's
+/// result does not depend on which other inputs share its batch.
 ///
 /// The error is ggml's: inputs rounded to 8 bits (reported by the parity tests). Built only with AVX2
 /// (`DISTILL_AVX2`, set by Package.swift for x86-64 unless DISTILL_PORTABLE=1); elsewhere models use the
 /// fp32-activation kernels.
-///
-/// Every (row, input) pair is summed in one order, block by block into one accumulator, whichever tile computes
-/// it: a sequence's logits do not depend on which other sequences share its batch.
 extension QuantizedMatrix {
+    static let groupRows = 16
+
+    static func groups(_ rows: Int) -> Int { (rows + groupRows - 1) / groupRows }
+
+    /// Which instructions compute the int8 products.
+    enum Int8Kernel: Sendable {
+        case avx2
+        case avx512vnni
+
+        /// AVX-512 VNNI where the CPU (and the kernel, which hides the flags when it does not save those registers)
+        /// has every feature `DistillMLAVX512` is compiled for; `DISTILL_KERNELS=avx2` forces AVX2.
+        static let best: Int8Kernel = {
+            #if DISTILL_AVX2
+            if ProcessInfo.processInfo.environment["DISTILL_KERNELS"] == "avx2" { return .avx2 }
+            let needed = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl", "avx512_vnni"]
+            return needed.allSatisfy(CPUFlags.current.contains) ? .avx512vnni : .avx2
+            #else
+            return .avx2
+            #endif
+        }()
+    }
+
     static var int8Available: Bool {
         #if DISTILL_AVX2
         return true
@@ -24,38 +52,70 @@ extension QuantizedMatrix {
         #endif
     }
 
+    /// Stores block `b` of row `r` in the row-group layout. 4-bit: 4 × 64 bytes per (group, block); byte i of lane j
+    /// in vector m holds element 4m + i of row j in its low nibble and element 16 + 4m + i in its high one. 8-bit:
+    /// 8 × 64 bytes, byte i of lane j in vector k the signed code of element 4k + i. Scales (and mins, or 128·Σq)
+    /// are 16 per (group, block), lane j for row j.
+    func storeInt8(row r: Int, block b: Int, _ values: [UInt8], scale: Float, min: Float) {
+        let lane = r % Self.groupRows, slot = (r / Self.groupRows) * blocksPerRow + b
+        scales[slot * Self.groupRows + lane] = scale
+        if fourBit {
+            mins[slot * Self.groupRows + lane] = min
+            let base = codes + slot * 256
+            for e in 0..<16 {
+                base[64 * (e / 4) + 4 * lane + e % 4] = values[e] | (values[e + 16] << 4)
+            }
+        } else {
+            let base = codes + slot * 512
+            var sum: Int32 = 0
+            for e in 0..<32 {
+                base[64 * (e / 4) + 4 * lane + e % 4] = values[e] &- 128  // q + 128 → q as Int8's bit pattern
+                sum += Int32(values[e]) - 128
+            }
+            codeSums[slot * Self.groupRows + lane] = 128 * sum
+        }
+    }
+
     /// out(N, rows) = inp(N, cols) · Wᵀ with int8 activations.
     func matmulInt8(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, N: Int) {
         #if DISTILL_AVX2
-        let nb = blocksPerRow
-        withUnsafeTemporaryAllocation(of: Int8.self, capacity: N * cols) { qxBuffer in
+        let nb = blocksPerRow, vnni = int8Kernel == .avx512vnni
+        // VNNI multiplies unsigned by signed: 8-bit weights are the signed side, so the inputs go in as q + 128.
+        let unsignedInputs = vnni && !fourBit
+        withUnsafeTemporaryAllocation(of: Int8.self, capacity: N * cols * (unsignedInputs ? 2 : 1)) { qxBuffer in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * N * nb) { scaleBuffer in
                 let qx = qxBuffer.baseAddress!, dx = scaleBuffer.baseAddress!, sx = dx + N * nb
                 for n in 0..<N { Self.quantizeRow(inp + n * cols, blocks: nb, qx + n * cols, dx + n * nb, sx + n * nb) }
-                let rowsPerJob = 16
-                Parallel.forEach((rows + rowsPerJob - 1) / rowsPerJob) { job in
-                    let lo = job * rowsPerJob, hi = min(rows, lo + rowsPerJob)
-                    var r = lo
-                    // Decode (N = 1) goes row by row: one weight stream, measured faster than 4-row tiles here.
-                    if N > 1 {
-                        // 2 rows × 2 inputs: each decoded weight vector and each input load serves twice.
-                        while r + 2 <= hi {
-                            var n = 0
-                            while n + 2 <= N {
-                                let d = dot2x2(r, n, qx, dx, sx)
-                                out[n * rows + r] = d[0]; out[n * rows + r + 1] = d[1]
-                                out[(n + 1) * rows + r] = d[2]; out[(n + 1) * rows + r + 1] = d[3]
-                                n += 2
+                let xu = qx + (unsignedInputs ? N * cols : 0)
+                if unsignedInputs {
+                    for i in 0..<(N * cols) { xu[i] = qx[i] ^ -128 }
+                }
+                // Inputs in chunks, so that a long prefill's codes stay in cache while a group's blocks pass over them.
+                let chunk = Swift.min(N, 32)
+                Parallel.forEach(Self.groups(rows)) { g in
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: chunk * Self.groupRows) { accBuffer in
+                        let acc = accBuffer.baseAddress!, lanes = Swift.min(Self.groupRows, rows - g * Self.groupRows)
+                        let slot = g * nb
+                        var n0 = 0
+                        while n0 < N {
+                            let count = Swift.min(chunk, N - n0)
+                            switch (vnni, fourBit) {
+                            case (true, true):
+                                AVX512Int8.fourBit(codes: codes + slot * 256, scales: scales + slot * 16, mins: mins + slot * 16, blocks: nb,
+                                                   x: qx + n0 * cols, xStride: cols, dx: dx + n0 * nb, sx: sx + n0 * nb,
+                                                   inputs: count, acc: acc)
+                            case (true, false):
+                                AVX512Int8.eightBit(codes: codes + slot * 512, scales: scales + slot * 16, sums128: codeSums + slot * 16,
+                                                    blocks: nb, xu: xu + n0 * cols, xStride: cols, dx: dx + n0 * nb,
+                                                    inputs: count, acc: acc)
+                            case (false, _):
+                                groupAVX2(slot, qx + n0 * cols, dx + n0 * nb, sx + n0 * nb, count, acc)
                             }
-                            if n < N {
-                                out[n * rows + r] = dot1(r, n, qx, dx, sx)
-                                out[n * rows + r + 1] = dot1(r + 1, n, qx, dx, sx)
+                            for t in 0..<count {
+                                (out + (n0 + t) * rows + g * Self.groupRows).update(from: acc + t * Self.groupRows, count: lanes)
                             }
-                            r += 2
+                            n0 += count
                         }
-                    }
-                    for row in r..<hi {
-                        for n in 0..<N { out[n * rows + row] = dot1(row, n, qx, dx, sx) }
                     }
                 }
             }
@@ -105,92 +165,80 @@ extension QuantizedMatrix {
         p.loadUnaligned(fromByteOffset: offset, as: I256.self)
     }
 
-    /// Σ over the 32 lanes of u8 codes × s8 inputs, as 8 i32 partial sums.
-    @inline(__always) private static func dotU8S8(_ w: I256, _ x: I256) -> I256 {
-        _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1))
+    /// The 4 input codes at `offset` in every lane.
+    @inline(__always) private static func quad(_ p: UnsafeRawPointer, _ offset: Int) -> I256 {
+        _mm256_set1_epi32(p.loadUnaligned(fromByteOffset: offset, as: Int32.self))
     }
 
-    /// acc += float(ints) · scale.
-    @inline(__always) private static func accumulate(_ acc: inout F256, _ ints: I256, _ scale: Float) {
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ints), _mm256_set1_ps(scale), acc)
-    }
-
-    /// acc += a 4-bit block pair (codes `lo`, `hi`) against the input codes of pair `p` at `x`, with the pair's two
-    /// scale products.
-    @inline(__always) private static func q4Step(_ acc: inout F256, _ lo: I256, _ hi: I256, _ x: UnsafeRawPointer, _ p: Int,
-                                                 _ sa: Float, _ sb: Float) {
-        accumulate(&acc, dotU8S8(lo, load(x, 64 &* p)), sa)
-        accumulate(&acc, dotU8S8(hi, load(x, 64 &* p &+ 32)), sb)
-    }
-
-    /// acc += one 8-bit block (`u` = |codes|, `c` = the codes, for their signs) against the input codes of block `b`.
-    @inline(__always) private static func q8Step(_ acc: inout F256, _ u: I256, _ c: I256, _ x: UnsafeRawPointer, _ b: Int, _ s: Float) {
-        accumulate(&acc, dotU8S8(u, _mm256_sign_epi8(load(x, 32 &* b), c)), s)
-    }
-
-    /// The two blocks of pair `p` of a 4-bit row: low nibbles (even block) and high nibbles (odd block).
-    @inline(__always) private static func nibbles(_ w: UnsafeRawPointer, _ p: Int) -> (I256, I256) {
-        let c = load(w, 32 &* p), mask = _mm256_set1_epi8(0x0F)
-        return (_mm256_and_si256(c, mask), _mm256_and_si256(_mm256_srli_epi16(c, 4), mask))
-    }
-
-    @inline(__always) private func rowCodes(_ r: Int) -> UnsafeRawPointer {
-        UnsafeRawPointer(codes + r &* blocksPerRow &* codeBytesPerBlock)
-    }
-
-    /// The 4-bit blocks' min term: Σ_b m_b · sx_b.
-    @inline(__always) private func minTerm(_ r: Int, _ n: Int, _ sx: UnsafePointer<Float>) -> Float {
-        fourBit ? Kernels.dot(mins + r &* blocksPerRow, sx + n &* blocksPerRow, blocksPerRow) : 0
-    }
-
-    /// One weight row against one input row.
-    private func dot1(_ r: Int, _ n: Int, _ qx: UnsafePointer<Int8>, _ dx: UnsafePointer<Float>, _ sx: UnsafePointer<Float>) -> Float {
-        let nb = blocksPerRow, w = rowCodes(r), x = UnsafeRawPointer(qx + n &* cols)
-        let d = scales + r &* nb, e = dx + n &* nb
-        var a = F256()
-        if fourBit {
-            for p in 0..<(nb / 2) {
-                let (lo, hi) = Self.nibbles(w, p)
-                Self.q4Step(&a, lo, hi, x, p, d[2 &* p] * e[2 &* p], d[2 &* p &+ 1] * e[2 &* p &+ 1])
-            }
-        } else {
+    /// The AVX2 kernel for one group of 16 rows (`slot` = its first block) against `count` inputs; acc[16t + j] is
+    /// row j against input t. Same layout and the same per-lane float operations as `AVX512Int8`.
+    private func groupAVX2(_ slot: Int, _ x: UnsafePointer<Int8>, _ dx: UnsafePointer<Float>, _ sx: UnsafePointer<Float>,
+                           _ count: Int, _ acc: UnsafeMutablePointer<Float>) {
+        let nb = blocksPerRow, xs = UnsafeRawPointer(x), ones = _mm256_set1_epi16(1)
+        let accRaw = UnsafeMutableRawPointer(acc)
+        for half in 0..<2 {
+            let lanes = 8 &* half
+            for t in 0..<count { accRaw.storeBytes(of: F256(), toByteOffset: 4 &* (16 &* t &+ lanes), as: F256.self) }
             for b in 0..<nb {
-                let c = Self.load(w, 32 &* b)
-                Self.q8Step(&a, _mm256_sign_epi8(c, c), c, x, b, d[b] * e[b])
+                let lane0: Int = 16 &* (slot &+ b) &+ lanes
+                let d = UnsafeRawPointer(scales + lane0).loadUnaligned(as: F256.self)
+                if fourBit {
+                    let codeOffset: Int = 256 &* (slot &+ b) &+ 32 &* half
+                    let w = UnsafeRawPointer(codes + codeOffset), mask = _mm256_set1_epi8(0x0F)
+                    let v0 = Self.load(w, 0), v1 = Self.load(w, 64), v2 = Self.load(w, 128), v3 = Self.load(w, 192)
+                    let q0 = _mm256_and_si256(v0, mask), q1 = _mm256_and_si256(v1, mask)
+                    let q2 = _mm256_and_si256(v2, mask), q3 = _mm256_and_si256(v3, mask)
+                    let q4 = _mm256_and_si256(_mm256_srli_epi16(v0, 4), mask), q5 = _mm256_and_si256(_mm256_srli_epi16(v1, 4), mask)
+                    let q6 = _mm256_and_si256(_mm256_srli_epi16(v2, 4), mask), q7 = _mm256_and_si256(_mm256_srli_epi16(v3, 4), mask)
+                    let m = UnsafeRawPointer(mins + lane0).loadUnaligned(as: F256.self)
+                    for t in 0..<count {
+                        let xb = xs + (t &* cols &+ 32 &* b)
+                        // 16 products of ≤ 15·127 per i16 lane: at most 30480, so the i16 sums cannot saturate.
+                        @inline(__always) func dot(_ q: I256, _ offset: Int) -> I256 { _mm256_maddubs_epi16(q, Self.quad(xb, offset)) }
+                        var s = _mm256_add_epi16(dot(q0, 0), dot(q1, 4))
+                        s = _mm256_add_epi16(s, _mm256_add_epi16(dot(q2, 8), dot(q3, 12)))
+                        s = _mm256_add_epi16(s, _mm256_add_epi16(dot(q4, 16), dot(q5, 20)))
+                        s = _mm256_add_epi16(s, _mm256_add_epi16(dot(q6, 24), dot(q7, 28)))
+                        let e = t &* nb &+ b, offset = 4 &* (16 &* t &+ lanes)
+                        var a = accRaw.loadUnaligned(fromByteOffset: offset, as: F256.self)
+                        a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(s, ones)), _mm256_mul_ps(d, _mm256_set1_ps(dx[e])), a)
+                        a = _mm256_fmadd_ps(m, _mm256_set1_ps(sx[e]), a)
+                        accRaw.storeBytes(of: a, toByteOffset: offset, as: F256.self)
+                    }
+                } else {
+                    let codeOffset: Int = 512 &* (slot &+ b) &+ 32 &* half
+                    let w = UnsafeRawPointer(codes + codeOffset)
+                    let w0 = Self.load(w, 0), w1 = Self.load(w, 64), w2 = Self.load(w, 128), w3 = Self.load(w, 192)
+                    let w4 = Self.load(w, 256), w5 = Self.load(w, 320), w6 = Self.load(w, 384), w7 = Self.load(w, 448)
+                    for t in 0..<count {
+                        let xb = xs + (t &* cols &+ 32 &* b)
+                        // |qw| × (qx with qw's sign): u8 × s8 as maddubs needs, ≤ 2·127·127 per i16 lane.
+                        @inline(__always) func dot(_ w: I256, _ offset: Int) -> I256 {
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(Self.quad(xb, offset), w)), ones)
+                        }
+                        var i = _mm256_add_epi32(dot(w0, 0), dot(w1, 4))
+                        i = _mm256_add_epi32(i, _mm256_add_epi32(dot(w2, 8), dot(w3, 12)))
+                        i = _mm256_add_epi32(i, _mm256_add_epi32(dot(w4, 16), dot(w5, 20)))
+                        i = _mm256_add_epi32(i, _mm256_add_epi32(dot(w6, 24), dot(w7, 28)))
+                        let offset = 4 &* (16 &* t &+ lanes)
+                        var a = accRaw.loadUnaligned(fromByteOffset: offset, as: F256.self)
+                        a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), _mm256_mul_ps(d, _mm256_set1_ps(dx[t &* nb &+ b])), a)
+                        accRaw.storeBytes(of: a, toByteOffset: offset, as: F256.self)
+                    }
+                }
             }
         }
-        return a.sum() + minTerm(r, n, sx)
-    }
-
-    /// Rows r, r+1 against inputs n, n+1: [r·n, (r+1)·n, r·(n+1), (r+1)·(n+1)].
-    private func dot2x2(_ r: Int, _ n: Int, _ qx: UnsafePointer<Int8>, _ dx: UnsafePointer<Float>, _ sx: UnsafePointer<Float>) -> SIMD4<Float> {
-        let nb = blocksPerRow
-        let w0 = rowCodes(r), w1 = w0 + nb &* codeBytesPerBlock
-        let x0 = UnsafeRawPointer(qx + n &* cols), x1 = x0 + cols
-        let d0 = scales + r &* nb, d1 = d0 + nb, e0 = dx + n &* nb, e1 = e0 + nb
-        var a00 = F256(), a10 = F256(), a01 = F256(), a11 = F256()
-        if fourBit {
-            for p in 0..<(nb / 2) {
-                let i = 2 &* p, j = i &+ 1
-                let (l0, h0) = Self.nibbles(w0, p), (l1, h1) = Self.nibbles(w1, p)
-                Self.q4Step(&a00, l0, h0, x0, p, d0[i] * e0[i], d0[j] * e0[j])
-                Self.q4Step(&a10, l1, h1, x0, p, d1[i] * e0[i], d1[j] * e0[j])
-                Self.q4Step(&a01, l0, h0, x1, p, d0[i] * e1[i], d0[j] * e1[j])
-                Self.q4Step(&a11, l1, h1, x1, p, d1[i] * e1[i], d1[j] * e1[j])
-            }
-        } else {
-            for b in 0..<nb {
-                let c0 = Self.load(w0, 32 &* b), c1 = Self.load(w1, 32 &* b)
-                let u0 = _mm256_sign_epi8(c0, c0), u1 = _mm256_sign_epi8(c1, c1)
-                Self.q8Step(&a00, u0, c0, x0, b, d0[b] * e0[b])
-                Self.q8Step(&a10, u1, c1, x0, b, d1[b] * e0[b])
-                Self.q8Step(&a01, u0, c0, x1, b, d0[b] * e1[b])
-                Self.q8Step(&a11, u1, c1, x1, b, d1[b] * e1[b])
-            }
-        }
-        let s00 = a00.sum() + minTerm(r, n, sx), s10 = a10.sum() + minTerm(r &+ 1, n, sx)
-        let s01 = a01.sum() + minTerm(r, n &+ 1, sx), s11 = a11.sum() + minTerm(r &+ 1, n &+ 1, sx)
-        return SIMD4(s00, s10, s01, s11)
     }
     #endif
+}
+
+/// The CPU's feature flags as the kernel reports them (`/proc/cpuinfo`): it leaves out AVX-512 when the OS does not
+/// save those registers, which a CPUID check alone would miss. Empty where there is no such file.
+enum CPUFlags {
+    static let current: Set<String> = {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+              let colon = line.firstIndex(of: ":") else { return [] }
+        return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
+    }()
 }

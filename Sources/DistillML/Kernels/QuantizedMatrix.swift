@@ -4,8 +4,9 @@ import Foundation
 /// codes in one array, each block's scale (and min) as Float in another, so the hot loop converts no f16.
 ///
 /// 4-bit: w = q·d + m (Q4_1; Q4_0 is m = −8·d). 8-bit: w = q·d (Q8_0). Values are exactly ggml's dequantisation.
-/// Two kernel families read it, each with its own code layout (`Activations`): fp32 inputs against the decoded
-/// weights (this file), or inputs quantised to int8 per 32-block and multiplied in integers (`+Int8`).
+/// Two kernel families read it, each with its own layout (`Activations`): fp32 inputs against the decoded weights,
+/// row by row (this file), or inputs quantised to int8 per 32-block and multiplied in integers, 16 rows at a time
+/// (`+Int8`).
 final class QuantizedMatrix {
     typealias Activations = QuantizedActivations
 
@@ -16,9 +17,15 @@ final class QuantizedMatrix {
     let codes: UnsafeMutablePointer<UInt8>
     let scales: UnsafeMutablePointer<Float>
     let mins: UnsafeMutablePointer<Float>
+    /// int8 layout, 8-bit codes: 128·Σq per block and row (what the VNNI kernel's unsigned inputs add).
+    let codeSums: UnsafeMutablePointer<Int32>
+    /// The int8 kernel this matrix runs (the fastest the CPU has; tests compare the two).
+    var int8Kernel = Int8Kernel.best
     var blocksPerRow: Int { cols / 32 }
     var codeBytesPerBlock: Int { fourBit ? 16 : 32 }
-    var byteCount: Int { rows * blocksPerRow * (codeBytesPerBlock + (fourBit ? 8 : 4)) }
+    /// Rows as stored: the int8 layout pads to whole groups of 16.
+    private var storedRows: Int { activations == .int8 ? Self.groups(rows) * Self.groupRows : rows }
+    var byteCount: Int { storedRows * blocksPerRow * (codeBytesPerBlock + (fourBit ? 8 : 4)) }
 
     private init(rows: Int, cols: Int, fourBit: Bool, activations: Activations) {
         precondition(cols % (fourBit ? 64 : 32) == 0, "quantised rows must be multiples of 64 (4-bit) or 32 (8-bit)")
@@ -26,41 +33,53 @@ final class QuantizedMatrix {
         self.cols = cols
         self.fourBit = fourBit
         self.activations = activations
-        let blocks = rows * cols / 32
+        let stored = activations == .int8 ? Self.groups(rows) * Self.groupRows : rows
+        let blocks = stored * cols / 32
         codes = .allocate(capacity: blocks * (fourBit ? 16 : 32))
+        codes.initialize(repeating: 0, count: blocks * (fourBit ? 16 : 32))
         scales = .allocate(capacity: blocks)
+        scales.initialize(repeating: 0, count: blocks)
         mins = .allocate(capacity: fourBit ? blocks : 1)
+        mins.initialize(repeating: 0, count: fourBit ? blocks : 1)
+        let sums = activations == .int8 && !fourBit ? blocks : 1
+        codeSums = .allocate(capacity: sums)
+        codeSums.initialize(repeating: 0, count: sums)
     }
 
     deinit {
         codes.deallocate()
         scales.deallocate()
         mins.deallocate()
+        codeSums.deallocate()
     }
 
-    /// Repacks ggml Q4_0 / Q4_1 / Q8_0 blocks (4-bit needs an even number of blocks per row; see `packCodes`).
-    convenience init(rows: Int, cols: Int, type: GGMLType, blocks src: UnsafeRawPointer, activations: Activations = .float) {
+    /// Repacks ggml Q4_0 / Q4_1 / Q8_0 blocks (4-bit needs an even number of blocks per row). Row r of the matrix is
+    /// row `sourceRow(r)` of the file (llama q/k rows are stored RoPE-permuted).
+    convenience init(rows: Int, cols: Int, type: GGMLType, blocks src: UnsafeRawPointer, activations: Activations = .float,
+                     sourceRow: (Int) -> Int = { $0 }) {
         self.init(rows: rows, cols: cols, fourBit: type != .q8_0, activations: activations)
-        let count = rows * cols / 32
+        let nb = cols / 32
         var values = [UInt8](repeating: 0, count: 32)
-        for b in 0..<count {
-            switch type {
-            case .q8_0:
-                let block = src + b * 34
-                scales[b] = GGMLDequantize.half(block, 0)
-                for j in 0..<32 { values[j] = UInt8(Int(block.load(fromByteOffset: 2 + j, as: Int8.self)) + 128) }
-            default:  // Q4_1 (d, m, nibbles) or Q4_0 (d, nibbles; m = −8·d)
-                let hasMin = type == .q4_1
-                let block = src + b * (hasMin ? 20 : 18)
-                scales[b] = GGMLDequantize.half(block, 0)
-                mins[b] = hasMin ? GGMLDequantize.half(block, 2) : -8 * scales[b]
-                for j in 0..<16 {
-                    let q = block.load(fromByteOffset: (hasMin ? 4 : 2) + j, as: UInt8.self)
-                    values[j] = q & 0xF
-                    values[j + 16] = q >> 4
+        for r in 0..<rows {
+            for b in 0..<nb {
+                let index = sourceRow(r) * nb + b
+                switch type {
+                case .q8_0:
+                    let block = src + index * 34
+                    for j in 0..<32 { values[j] = UInt8(Int(block.load(fromByteOffset: 2 + j, as: Int8.self)) + 128) }
+                    store(row: r, block: b, values, scale: GGMLDequantize.half(block, 0), min: 0)
+                default:  // Q4_1 (d, m, nibbles) or Q4_0 (d, nibbles; m = −8·d)
+                    let hasMin = type == .q4_1
+                    let block = src + index * (hasMin ? 20 : 18)
+                    let d = GGMLDequantize.half(block, 0)
+                    for j in 0..<16 {
+                        let q = block.load(fromByteOffset: (hasMin ? 4 : 2) + j, as: UInt8.self)
+                        values[j] = q & 0xF
+                        values[j + 16] = q >> 4
+                    }
+                    store(row: r, block: b, values, scale: d, min: hasMin ? GGMLDequantize.half(block, 2) : -8 * d)
                 }
             }
-            packCodes(block: b, values)
         }
     }
 
@@ -68,35 +87,37 @@ final class QuantizedMatrix {
     convenience init(rows: Int, cols: Int, q8From src: UnsafePointer<Float>, activations: Activations = .float) {
         self.init(rows: rows, cols: cols, fourBit: false, activations: activations)
         var values = [UInt8](repeating: 0, count: 32)
-        for b in 0..<(rows * cols / 32) {
-            var amax: Float = 0
-            for j in 0..<32 { amax = max(amax, abs(src[b * 32 + j])) }
-            let d = amax / 127, id: Float = d != 0 ? 1 / d : 0
-            scales[b] = d
-            for j in 0..<32 { values[j] = UInt8(Int((src[b * 32 + j] * id).rounded()) + 128) }
-            packCodes(block: b, values)
+        let nb = cols / 32
+        for r in 0..<rows {
+            for b in 0..<nb {
+                let x = src + (r * nb + b) * 32
+                var amax: Float = 0
+                for j in 0..<32 { amax = max(amax, abs(x[j])) }
+                let d = amax / 127, id: Float = d != 0 ? 1 / d : 0
+                for j in 0..<32 { values[j] = UInt8(Int((x[j] * id).rounded()) + 128) }
+                store(row: r, block: b, values, scale: d, min: 0)
+            }
         }
     }
 
-    /// Stores block `b`'s 32 codes (0...15, or 0...255 = q + 128) so that the kernel's lane extraction yields them
-    /// in order. The kernel reads 32 bytes as 8 UInt32 lanes and takes field k of every lane with one shift and mask:
-    /// 8-bit: byte k of lane j holds element 8k + j. 4-bit: a pair of blocks shares 32 bytes; nibble k of lane j
-    /// holds element 8k + j of the pair (k < 4: the even block, k ≥ 4: the odd one). No int→float conversion
-    /// instruction is needed: `bits(0x4B000000 | code) − 2²³` is the code as a Float.
-    ///
-    /// The int8 kernels read plain bytes instead: 4-bit, a pair of blocks in 32 bytes, byte e holding element e of the
-    /// even block in its low nibble and of the odd block in its high one; 8-bit, the signed codes in order.
-    private func packCodes(block b: Int, _ values: [UInt8]) {
+    /// Stores block `b` of row `r`: 32 codes (0...15, or 0...255 = q + 128), its scale and (4-bit) its min.
+    private func store(row r: Int, block b: Int, _ values: [UInt8], scale: Float, min: Float) {
         if activations == .int8 {
-            if fourBit {
-                let pairBase = codes + (b / 2) * 32
-                for e in 0..<32 {
-                    pairBase[e] = b % 2 == 0 ? (pairBase[e] & 0xF0) | values[e] : (pairBase[e] & 0x0F) | (values[e] << 4)
-                }
-            } else {
-                for e in 0..<32 { codes[b * 32 + e] = values[e] &- 128 }  // q + 128 → q as Int8's bit pattern
-            }
-        } else if fourBit {
+            storeInt8(row: r, block: b, values, scale: scale, min: min)
+            return
+        }
+        let index = r * blocksPerRow + b
+        scales[index] = scale
+        if fourBit { mins[index] = min }
+        packFloatCodes(block: index, values)
+    }
+
+    /// The fp32-activation layout, row-major blocks. The kernel reads 32 bytes as 8 UInt32 lanes and takes field k of
+    /// every lane with one shift and mask: 8-bit, byte k of lane j holds element 8k + j; 4-bit, a pair of blocks shares
+    /// 32 bytes and nibble k of lane j holds element 8k + j of the pair (k < 4: the even block, k ≥ 4: the odd one).
+    /// No int→float conversion instruction is needed: `bits(0x4B000000 | code) − 2²³` is the code as a Float.
+    private func packFloatCodes(block b: Int, _ values: [UInt8]) {
+        if fourBit {
             let pairBase = codes + (b / 2) * 32, half = b % 2
             for e in 0..<32 {
                 let pairElement = half * 32 + e, k = pairElement / 8, j = pairElement % 8
@@ -106,26 +127,6 @@ final class QuantizedMatrix {
         } else {
             let base = codes + b * 32
             for e in 0..<32 { base[4 * (e % 8) + e / 8] = values[e] }
-        }
-    }
-    /// Reorders rows from ggml's adjacent-pair RoPE layout to HF's (see `LlamaParameters.unpermuteRows`).
-    func unpermuteRows(heads: Int, headDim: Int) {
-        let half = headDim / 2
-        let rowCodes = blocksPerRow * codeBytesPerBlock, rowBlocks = blocksPerRow
-        let oldCodes = Array(UnsafeBufferPointer(start: codes, count: rows * rowCodes))
-        let oldScales = Array(UnsafeBufferPointer(start: scales, count: rows * rowBlocks))
-        let oldMins = fourBit ? Array(UnsafeBufferPointer(start: mins, count: rows * rowBlocks)) : []
-        for h in 0..<heads {
-            for i in 0..<half {
-                for j in 0..<2 {
-                    let dst = h * headDim + j * half + i, src = h * headDim + 2 * i + j
-                    for k in 0..<rowCodes { codes[dst * rowCodes + k] = oldCodes[src * rowCodes + k] }
-                    for k in 0..<rowBlocks {
-                        scales[dst * rowBlocks + k] = oldScales[src * rowBlocks + k]
-                        if fourBit { mins[dst * rowBlocks + k] = oldMins[src * rowBlocks + k] }
-                    }
-                }
-            }
         }
     }
 

@@ -61,27 +61,24 @@ extension LlamaParameters {
         }
     }
 
-    /// HF row h·hd + j·hd/2 + i  <-  GGUF row h·hd + 2i + j (inverse of convert_hf_to_gguf `LlamaModel.permute`).
+    /// The GGUF row that holds HF row `r` of a llama q/k matrix: HF row h·hd + j·hd/2 + i is GGUF row h·hd + 2i + j
+    /// (convert_hf_to_gguf `LlamaModel.permute` pairs RoPE's two halves as adjacent rows).
+    static func ggufRow(ofHFRow r: Int, headDim: Int) -> Int {
+        let half = headDim / 2, h = r / headDim, rest = r % headDim
+        return h * headDim + 2 * (rest % half) + rest / half
+    }
+
+    /// HF rows from GGUF rows (the inverse of `permute`).
     static func unpermuteRows(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, heads: Int, headDim: Int, cols: Int) {
-        let half = headDim / 2
-        for h in 0..<heads {
-            for i in 0..<half {
-                for j in 0..<2 {
-                    (dst + (h * headDim + j * half + i) * cols).update(from: src + (h * headDim + 2 * i + j) * cols, count: cols)
-                }
-            }
+        for r in 0..<(heads * headDim) {
+            (dst + r * cols).update(from: src + ggufRow(ofHFRow: r, headDim: headDim) * cols, count: cols)
         }
     }
 
-    /// GGUF row h·hd + 2i + j  <-  HF row h·hd + j·hd/2 + i (convert_hf_to_gguf `LlamaModel.permute`).
+    /// GGUF rows from HF rows (convert_hf_to_gguf `LlamaModel.permute`).
     static func permuteRows(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, heads: Int, headDim: Int, cols: Int) {
-        let half = headDim / 2
-        for h in 0..<heads {
-            for i in 0..<half {
-                for j in 0..<2 {
-                    (dst + (h * headDim + 2 * i + j) * cols).update(from: src + (h * headDim + j * half + i) * cols, count: cols)
-                }
-            }
+        for r in 0..<(heads * headDim) {
+            (dst + ggufRow(ofHFRow: r, headDim: headDim) * cols).update(from: src + r * cols, count: cols)
         }
     }
 }

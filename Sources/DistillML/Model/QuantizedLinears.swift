@@ -24,14 +24,14 @@ public final class QuantizedLinears {
         self.activations = activations
         let c = p.config
         var matrices: [Key: QuantizedMatrix] = [:]
-        func add(_ kind: LlamaParameters.Kind, _ layer: Int, tensorName: String, source: UnsafePointer<Float>, unpermuteHeads: Int?) throws {
+        func add(_ kind: LlamaParameters.Kind, _ layer: Int, tensorName: String, source: UnsafePointer<Float>, unpermute: Bool) throws {
             let (rows, cols) = kind.shape(c)
             if let info = file.tensor(named: tensorName), info.dims == [cols, rows],
                info.type == .q8_0 || ((info.type == .q4_0 || info.type == .q4_1) && cols % 64 == 0) {
-                let m = QuantizedMatrix(rows: rows, cols: cols, type: info.type, blocks: file.bytes(of: info).baseAddress!,
-                                        activations: activations)
-                if let heads = unpermuteHeads { m.unpermuteRows(heads: heads, headDim: c.headDim) }
-                matrices[Key(kind: kind, layer: layer)] = m
+                let headDim = c.headDim
+                matrices[Key(kind: kind, layer: layer)] = QuantizedMatrix(
+                    rows: rows, cols: cols, type: info.type, blocks: file.bytes(of: info).baseAddress!, activations: activations,
+                    sourceRow: unpermute ? { LlamaParameters.ggufRow(ofHFRow: $0, headDim: headDim) } : { $0 })
             } else {
                 matrices[Key(kind: kind, layer: layer)] = QuantizedMatrix(rows: rows, cols: cols, q8From: source, activations: activations)
             }
@@ -40,10 +40,10 @@ public final class QuantizedLinears {
         for l in 0..<c.layers {
             for kind in Self.linearKinds {
                 try add(kind, l, tensorName: kind.ggufName(layer: l), source: p.view(kind, l),
-                        unpermuteHeads: permuted && kind == .wq ? c.heads : permuted && kind == .wk ? c.kvHeads : nil)
+                        unpermute: permuted && (kind == .wq || kind == .wk))
             }
         }
-        try add(.output, 0, tensorName: c.tiedEmbeddings ? "token_embd.weight" : "output.weight", source: p.head, unpermuteHeads: nil)
+        try add(.output, 0, tensorName: c.tiedEmbeddings ? "token_embd.weight" : "output.weight", source: p.head, unpermute: false)
         self.matrices = matrices
     }
 
@@ -64,6 +64,12 @@ public final class QuantizedLinears {
 
     /// Whether this build has the int8-activation kernels (x86-64 with AVX2, the default build there).
     public static var int8Available: Bool { QuantizedMatrix.int8Available }
+
+    /// The instructions the int8 kernels use on this CPU ("AVX-512 VNNI" or "AVX2"; "none" in builds without them).
+    public static var int8KernelName: String {
+        guard int8Available else { return "none" }
+        return QuantizedMatrix.Int8Kernel.best == .avx512vnni ? "AVX-512 VNNI" : "AVX2"
+    }
 
     /// Bytes of weights read per token.
     public var bytes: Int { matrices.values.reduce(0) { $0 + $1.byteCount } }
