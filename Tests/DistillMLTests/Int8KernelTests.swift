@@ -76,12 +76,9 @@ struct Int8KernelTests {
 
     /// The AVX-512 VNNI and AVX2 kernels read one layout and do the same float operations per lane: same bits,
     /// for every type, for a partial last group of rows and for inputs in several chunks.
-    @Test(arguments: [GGMLType.q4_1, .q4_0, .q8_0])
+    @Test(.enabled(if: QuantizedMatrix.Int8Kernel.best == .avx512vnni, "this CPU has no AVX-512 VNNI (or DISTILL_KERNELS=avx2)"),
+          arguments: [GGMLType.q4_1, .q4_0, .q8_0])
     func vnniAndAVX2GiveTheSameBits(type: GGMLType) throws {
-        guard QuantizedMatrix.Int8Kernel.best == .avx512vnni else {
-            print("int8 \(type): this CPU has no AVX-512 VNNI; only the AVX2 kernel runs here")
-            return
-        }
         var rng = SplitMix64(seed: 13)
         let rows = 50, cols = 192, N = 37  // 3 groups of 16 and 2 rows; inputs in chunks of 32 + 5
         let raw = Self.blocks(type, rows: rows, cols: cols, rng: &rng)

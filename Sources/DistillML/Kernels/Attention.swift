@@ -1,3 +1,6 @@
+#if DISTILL_AVX2
+import _Builtin_intrinsics.intel
+#endif
 import Foundation
 
 extension Kernels {
@@ -43,7 +46,29 @@ extension Kernels {
         let q2 = rq.loadUnaligned(fromByteOffset: 64, as: V.self), q3 = rq.loadUnaligned(fromByteOffset: 96, as: V.self)
         let q4 = rq.loadUnaligned(fromByteOffset: 128, as: V.self), q5 = rq.loadUnaligned(fromByteOffset: 160, as: V.self)
         let q6 = rq.loadUnaligned(fromByteOffset: 192, as: V.self), q7 = rq.loadUnaligned(fromByteOffset: 224, as: V.self)
-        for t in 0..<length {
+        var t = 0
+        #if DISTILL_AVX2
+        // Four positions at a time, their four dot products reduced together (two hadds and one add instead of four
+        // horizontal sums). The compiler's own code for the one-position loop below spilled q and ran 2 lanes wide.
+        while t &+ 4 <= length {
+            let k0 = UnsafeRawPointer(keys + t &* stride), k1 = UnsafeRawPointer(keys + (t &+ 1) &* stride)
+            let k2 = UnsafeRawPointer(keys + (t &+ 2) &* stride), k3 = UnsafeRawPointer(keys + (t &+ 3) &* stride)
+            var a0 = q0 * k0.loadUnaligned(as: V.self), a1 = q0 * k1.loadUnaligned(as: V.self)
+            var a2 = q0 * k2.loadUnaligned(as: V.self), a3 = q0 * k3.loadUnaligned(as: V.self)
+            @inline(__always) func step(_ q: V, _ offset: Int) {
+                a0 = _mm256_fmadd_ps(q, k0.loadUnaligned(fromByteOffset: offset, as: V.self), a0)
+                a1 = _mm256_fmadd_ps(q, k1.loadUnaligned(fromByteOffset: offset, as: V.self), a1)
+                a2 = _mm256_fmadd_ps(q, k2.loadUnaligned(fromByteOffset: offset, as: V.self), a2)
+                a3 = _mm256_fmadd_ps(q, k3.loadUnaligned(fromByteOffset: offset, as: V.self), a3)
+            }
+            step(q1, 32); step(q2, 64); step(q3, 96); step(q4, 128); step(q5, 160); step(q6, 192); step(q7, 224)
+            // hadd(hadd(a0, a1), hadd(a2, a3)): lanes 0–3 the four sums over dims 0–3 of each 8, lanes 4–7 over 4–7.
+            let h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3))
+            UnsafeMutableRawPointer(att + t).storeBytes(of: (h.lowHalf + h.highHalf) * scale, as: SIMD4<Float>.self)
+            t &+= 4
+        }
+        #endif
+        while t < length {
             let k = UnsafeRawPointer(keys + t * stride)
             var a = q0 * k.loadUnaligned(as: V.self), b = q4 * k.loadUnaligned(fromByteOffset: 128, as: V.self)
             a.addProduct(q1, k.loadUnaligned(fromByteOffset: 32, as: V.self))
@@ -53,6 +78,7 @@ extension Kernels {
             a.addProduct(q3, k.loadUnaligned(fromByteOffset: 96, as: V.self))
             b.addProduct(q7, k.loadUnaligned(fromByteOffset: 224, as: V.self))
             att[t] = (a + b).sum() * scale
+            t += 1
         }
         softmax(att, count: length)
         var o0 = V(), o1 = V(), o2 = V(), o3 = V(), o4 = V(), o5 = V(), o6 = V(), o7 = V()
