@@ -3,7 +3,8 @@ import Foundation
 import PackageDescription
 
 // The engine's kernels are written for 8-wide SIMD: on x86-64 they are compiled for AVX2+FMA (Haswell, 2013, and
-// every x86 server since). DISTILL_PORTABLE=1 builds for the x86-64 baseline instead (about half the decode speed).
+// every x86 server since). DISTILL_PORTABLE=1 builds for the x86-64 baseline instead: it has no FMA instruction, so
+// Swift's fused multiply-adds become library calls and decoding is ~20× slower (for CPUs without AVX2 only).
 // AVX2 builds also get the int8-activation kernels (DISTILL_AVX2), which use the AVX2 intrinsics directly.
 // The AVX-512 VNNI int8 kernels are a module of their own compiled for Cascade Lake (Swift sets the target CPU per
 // module, not per function); DistillML calls into it only after checking the CPU's flags.
