@@ -48,7 +48,7 @@ extension Kernels {
         let q6 = rq.loadUnaligned(fromByteOffset: 192, as: V.self), q7 = rq.loadUnaligned(fromByteOffset: 224, as: V.self)
         var t = 0
         #if DISTILL_AVX2
-        // Four positions at a time, their four dot products reduced together (two hadds and one add instead of four
+        // Four positions at a time, their four dot products reduced together (three hadds and one add instead of four
         // horizontal sums). The compiler's own code for the one-position loop below spilled q and ran 2 lanes wide.
         while t &+ 4 <= length {
             let k0 = UnsafeRawPointer(keys + t &* stride), k1 = UnsafeRawPointer(keys + (t &+ 1) &* stride)

@@ -23,9 +23,16 @@ final class QuantizedMatrix {
     var int8Kernel = Int8Kernel.best
     var blocksPerRow: Int { cols / 32 }
     var codeBytesPerBlock: Int { fourBit ? 16 : 32 }
+    /// Bytes of codes, scales, mins and code sums.
+    var byteCount: Int {
+        let sums = activations == .int8 && !fourBit ? 4 : 0
+        return Self.storedRows(rows, activations) * blocksPerRow * (codeBytesPerBlock + (fourBit ? 8 : 4) + sums)
+    }
+
     /// Rows as stored: the int8 layout pads to whole groups of 16.
-    private var storedRows: Int { activations == .int8 ? Self.groups(rows) * Self.groupRows : rows }
-    var byteCount: Int { storedRows * blocksPerRow * (codeBytesPerBlock + (fourBit ? 8 : 4)) }
+    private static func storedRows(_ rows: Int, _ activations: Activations) -> Int {
+        activations == .int8 ? groups(rows) * groupRows : rows
+    }
 
     private init(rows: Int, cols: Int, fourBit: Bool, activations: Activations) {
         precondition(cols % (fourBit ? 64 : 32) == 0, "quantised rows must be multiples of 64 (4-bit) or 32 (8-bit)")
@@ -33,8 +40,7 @@ final class QuantizedMatrix {
         self.cols = cols
         self.fourBit = fourBit
         self.activations = activations
-        let stored = activations == .int8 ? Self.groups(rows) * Self.groupRows : rows
-        let blocks = stored * cols / 32
+        let blocks = Self.storedRows(rows, activations) * cols / 32
         codes = .allocate(capacity: blocks * (fourBit ? 16 : 32))
         codes.initialize(repeating: 0, count: blocks * (fourBit ? 16 : 32))
         scales = .allocate(capacity: blocks)
