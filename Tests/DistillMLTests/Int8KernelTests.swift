@@ -94,6 +94,29 @@ struct Int8KernelTests {
         #expect(!vnni.contains { $0.isNaN })
     }
 
+    /// Products that share an input (q/k/v, gate/up) go through one call, which quantises the input once and spreads
+    /// all their rows over one loop: each output is the same as from its own call, for mixed types and widths.
+    @Test func sharedInputProductsEqualSeparateOnes() throws {
+        var rng = SplitMix64(seed: 17)
+        let cols = 128, N = 3, shapes: [(GGMLType, Int)] = [(.q4_1, 40), (.q8_0, 16), (.q4_0, 9)]
+        let matrices = shapes.map { type, rows in
+            Self.blocks(type, rows: rows, cols: cols, rng: &rng).withUnsafeBytes {
+                QuantizedMatrix(rows: rows, cols: cols, type: type, blocks: $0.baseAddress!, activations: .int8)
+            }
+        }
+        let inputs = (0..<(N * cols)).map { _ in Float(rng.nextUnit() * 2 - 1) }
+        var shared = shapes.map { [Float](repeating: .nan, count: N * $0.1) }
+        let pointers = shared.indices.map { i in UnsafeMutablePointer<Float>.allocate(capacity: N * shapes[i].1) }
+        defer { pointers.forEach { $0.deallocate() } }
+        QuantizedMatrix.matmulInt8(Array(zip(matrices, pointers)), inputs, N: N)
+        for i in shared.indices { shared[i] = Array(UnsafeBufferPointer(start: pointers[i], count: N * shapes[i].1)) }
+        for (i, matrix) in matrices.enumerated() {
+            var alone = [Float](repeating: .nan, count: N * shapes[i].1)
+            matrix.matmul(&alone, inputs, N: N)
+            #expect(alone.map(\.bitPattern) == shared[i].map(\.bitPattern), "matrix \(i) (\(shapes[i].0))")
+        }
+    }
+
     /// Re-encoding fp32 weights as Q8_0 for the int8 path (safetensors models) stays within activation rounding of
     /// the fp32 product.
     @Test func q8FromFloatIsCloseToFloatProduct() {

@@ -78,45 +78,32 @@ extension QuantizedMatrix {
 
     /// out(N, rows) = inp(N, cols) · Wᵀ with int8 activations.
     func matmulInt8(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, N: Int) {
+        Self.matmulInt8([(self, out)], inp, N: N)
+    }
+
+    /// Several matrices of one width against one input (q/k/v, gate/up): the input is quantised once, and the row
+    /// groups of all of them share one parallel loop (fewer joins per layer, better balanced).
+    static func matmulInt8(_ parts: [(matrix: QuantizedMatrix, out: UnsafeMutablePointer<Float>)], _ inp: UnsafePointer<Float>, N: Int) {
         #if DISTILL_AVX2
-        let nb = blocksPerRow, vnni = int8Kernel == .avx512vnni
-        // VNNI multiplies unsigned by signed: 8-bit weights are the signed side, so the inputs go in as q + 128.
-        let unsignedInputs = vnni && !fourBit
+        let cols = parts[0].matrix.cols, nb = cols / 32
+        precondition(parts.allSatisfy { $0.matrix.cols == cols && $0.matrix.activations == .int8 }, "int8 products of one input width")
+        // VNNI multiplies unsigned by signed: 8-bit weights are the signed side, so their inputs go in as q + 128.
+        let unsignedInputs = parts.contains { $0.matrix.int8Kernel == .avx512vnni && !$0.matrix.fourBit }
+        var firstGroup = [0]
+        for part in parts { firstGroup.append(firstGroup[firstGroup.count - 1] + groups(part.matrix.rows)) }
         withUnsafeTemporaryAllocation(of: Int8.self, capacity: N * cols * (unsignedInputs ? 2 : 1)) { qxBuffer in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * N * nb) { scaleBuffer in
                 let qx = qxBuffer.baseAddress!, dx = scaleBuffer.baseAddress!, sx = dx + N * nb
-                for n in 0..<N { Self.quantizeRow(inp + n * cols, blocks: nb, qx + n * cols, dx + n * nb, sx + n * nb) }
+                for n in 0..<N { quantizeRow(inp + n * cols, blocks: nb, qx + n * cols, dx + n * nb, sx + n * nb) }
                 let xu = qx + (unsignedInputs ? N * cols : 0)
                 if unsignedInputs {
                     for i in 0..<(N * cols) { xu[i] = qx[i] ^ -128 }
                 }
-                // Inputs in chunks, so that a long prefill's codes stay in cache while a group's blocks pass over them.
-                let chunk = Swift.min(N, 32)
-                Parallel.forEach(Self.groups(rows)) { g in
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: chunk * Self.groupRows) { accBuffer in
-                        let acc = accBuffer.baseAddress!, lanes = Swift.min(Self.groupRows, rows - g * Self.groupRows)
-                        let slot = g * nb
-                        var n0 = 0
-                        while n0 < N {
-                            let count = Swift.min(chunk, N - n0)
-                            switch (vnni, fourBit) {
-                            case (true, true):
-                                AVX512Int8.fourBit(codes: codes + slot * 256, scales: scales + slot * 16, mins: mins + slot * 16, blocks: nb,
-                                                   x: qx + n0 * cols, xStride: cols, dx: dx + n0 * nb, sx: sx + n0 * nb,
-                                                   inputs: count, acc: acc)
-                            case (true, false):
-                                AVX512Int8.eightBit(codes: codes + slot * 512, scales: scales + slot * 16, sums128: codeSums + slot * 16,
-                                                    blocks: nb, xu: xu + n0 * cols, xStride: cols, dx: dx + n0 * nb,
-                                                    inputs: count, acc: acc)
-                            case (false, _):
-                                groupAVX2(slot, qx + n0 * cols, dx + n0 * nb, sx + n0 * nb, count, acc)
-                            }
-                            for t in 0..<count {
-                                (out + (n0 + t) * rows + g * Self.groupRows).update(from: acc + t * Self.groupRows, count: lanes)
-                            }
-                            n0 += count
-                        }
-                    }
+                let x = Int8Inputs(qx: qx, xu: xu, dx: dx, sx: sx, count: N)
+                Parallel.forEach(firstGroup[parts.count]) { job in
+                    var p = 0
+                    while job >= firstGroup[p + 1] { p += 1 }
+                    parts[p].matrix.group(job - firstGroup[p], x, parts[p].out)
                 }
             }
         }
@@ -124,6 +111,47 @@ extension QuantizedMatrix {
         preconditionFailure("int8 activations need an AVX2 build (QuantizedMatrix.int8Available)")
         #endif
     }
+
+    #if DISTILL_AVX2
+    /// An input quantised per 32-block: codes, codes + 128 (for VNNI × 8-bit weights), scales and scaled sums.
+    struct Int8Inputs {
+        var qx: UnsafePointer<Int8>
+        var xu: UnsafePointer<Int8>
+        var dx: UnsafePointer<Float>
+        var sx: UnsafePointer<Float>
+        var count: Int
+    }
+
+    /// Rows 16g..<16g+16 of out(N, rows).
+    private func group(_ g: Int, _ x: Int8Inputs, _ out: UnsafeMutablePointer<Float>) {
+        let nb = blocksPerRow, N = x.count, slot = g * nb
+        // Inputs in chunks, so that a long prefill's codes stay in cache while a group's blocks pass over them.
+        let chunk = Swift.min(N, 32)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: chunk * Self.groupRows) { accBuffer in
+            let acc = accBuffer.baseAddress!, lanes = Swift.min(Self.groupRows, rows - g * Self.groupRows)
+            var n0 = 0
+            while n0 < N {
+                let count = Swift.min(chunk, N - n0)
+                switch (int8Kernel, fourBit) {
+                case (.avx512vnni, true):
+                    AVX512Int8.fourBit(codes: codes + slot * 256, scales: scales + slot * 16, mins: mins + slot * 16, blocks: nb,
+                                       x: x.qx + n0 * cols, xStride: cols, dx: x.dx + n0 * nb, sx: x.sx + n0 * nb,
+                                       inputs: count, acc: acc)
+                case (.avx512vnni, false):
+                    AVX512Int8.eightBit(codes: codes + slot * 512, scales: scales + slot * 16, sums128: codeSums + slot * 16,
+                                        blocks: nb, xu: x.xu + n0 * cols, xStride: cols, dx: x.dx + n0 * nb,
+                                        inputs: count, acc: acc)
+                case (.avx2, _):
+                    groupAVX2(slot, x.qx + n0 * cols, x.dx + n0 * nb, x.sx + n0 * nb, count, acc)
+                }
+                for t in 0..<count {
+                    (out + (n0 + t) * rows + g * Self.groupRows).update(from: acc + t * Self.groupRows, count: lanes)
+                }
+                n0 += count
+            }
+        }
+    }
+    #endif
 
     #if DISTILL_AVX2
     private typealias I256 = SIMD4<Int64>  // __m256i

@@ -142,13 +142,17 @@ public final class LlamaModel {
             }
         }
         let useQuantized = quantized != nil && N <= quantizedMaxRows
-        func linear(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ kind: LlamaParameters.Kind, _ l: Int,
-                    bias: LlamaParameters.Kind? = nil, inDim: Int, outDim: Int) {
-            let b = bias.flatMap { p.pointer($0, layer: l) }
+        /// The products of one input (several for q/k/v and gate/up, which the int8 kernels then take in one call).
+        func linear(_ inp: UnsafePointer<Float>, _ l: Int, inDim: Int,
+                    _ products: (out: UnsafeMutablePointer<Float>, kind: LlamaParameters.Kind, bias: LlamaParameters.Kind?, outDim: Int)...) {
             if useQuantized, let qw = quantized {
-                qw.matmul(out, inp, kind, layer: l, bias: b, N: N)
+                qw.matmul(products.map { .init(out: $0.out, kind: $0.kind, bias: $0.bias.flatMap { p.pointer($0, layer: l) }) },
+                          inp, layer: l, N: N)
             } else {
-                Kernels.matmul(out, inp, p.view(kind, l), b, N: N, C: inDim, OC: outDim)
+                for product in products {
+                    Kernels.matmul(product.out, inp, p.view(product.kind, l), product.bias.flatMap { p.pointer($0, layer: l) },
+                                   N: N, C: inDim, OC: product.outDim)
+                }
             }
         }
         ropeCos.withUnsafeBufferPointer { cosT in
@@ -156,9 +160,7 @@ public final class LlamaModel {
                 for l in 0..<c.layers {
                     // Attention block: x += Wo · attention(rope(Wq·xb), rope(Wk·xb), Wv·xb), xb = rmsnorm(x).
                     Kernels.rmsnorm(s.xb, s.rstd, s.x, p.view(.attnNorm, l), N: N, C: C, eps: c.rmsNormEps)
-                    linear(s.q, s.xb, .wq, l, bias: .bq, inDim: C, outDim: qDim)
-                    linear(s.k, s.xb, .wk, l, bias: .bk, inDim: C, outDim: kvDim)
-                    linear(s.v, s.xb, .wv, l, bias: .bv, inDim: C, outDim: kvDim)
+                    linear(s.xb, l, inDim: C, (s.q, .wq, .bq, qDim), (s.k, .wk, .bk, kvDim), (s.v, .wv, .bv, kvDim))
                     Kernels.rope(s.q, positions: s.positions, N: N, heads: c.heads, headDim: c.headDim, rowStride: qDim,
                                  cos: cosT.baseAddress!, sin: sinT.baseAddress!)
                     Kernels.rope(s.k, positions: s.positions, N: N, heads: c.kvHeads, headDim: c.headDim, rowStride: kvDim,
@@ -172,14 +174,13 @@ public final class LlamaModel {
                     Kernels.attention(s.att, q: s.q, kCache: kc, vCache: vc, slots: s.slots, positions: s.positions,
                                       scores: s.scores, N: N, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
                                       capacity: cache.capacity)
-                    linear(s.xb2, s.att, .wo, l, inDim: qDim, outDim: C)
+                    linear(s.att, l, inDim: qDim, (s.xb2, .wo, nil, C))
                     Kernels.residualAdd(s.x, s.xb2, count: N * C)
                     // MLP block: x += Wdown · (silu(Wgate·xb) ⊙ Wup·xb), xb = rmsnorm(x).
                     Kernels.rmsnorm(s.xb, s.rstd, s.x, p.view(.ffnNorm, l), N: N, C: C, eps: c.rmsNormEps)
-                    linear(s.gate, s.xb, .wGate, l, inDim: C, outDim: H)
-                    linear(s.up, s.xb, .wUp, l, inDim: C, outDim: H)
+                    linear(s.xb, l, inDim: C, (s.gate, .wGate, nil, H), (s.up, .wUp, nil, H))
                     Kernels.swiglu(s.gate, s.gate, s.up, count: N * H)
-                    linear(s.xb2, s.gate, .wDown, l, inDim: H, outDim: C)
+                    linear(s.gate, l, inDim: H, (s.xb2, .wDown, nil, C))
                     Kernels.residualAdd(s.x, s.xb2, count: N * C)
                 }
             }
@@ -192,7 +193,7 @@ public final class LlamaModel {
         Kernels.rmsnorm(s.xb, s.rstd, s.xb2, p.view(.finalNorm), N: R, C: C, eps: c.rmsNormEps)
         let out = logitStore + logitRowCount * c.vocabSize
         if let qw = quantized, R <= quantizedHeadMaxRows {
-            qw.matmul(out, s.xb, .output, layer: 0, bias: nil, N: R)
+            qw.matmul([.init(out: out, kind: .output, bias: nil)], s.xb, layer: 0, N: R)
         } else {
             Kernels.matmul(out, s.xb, p.head, nil, N: R, C: C, OC: c.vocabSize)
         }

@@ -74,16 +74,32 @@ public final class QuantizedLinears {
     /// Bytes of weights read per token.
     public var bytes: Int { matrices.values.reduce(0) { $0 + $1.byteCount } }
 
-    /// out(N,OC) = inp(N,C) · W(OC,C)ᵀ (+ bias), for the matrix of `kind` in `layer` (`.output` is the head).
-    func matmul(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ kind: LlamaParameters.Kind, layer: Int,
-                bias: UnsafePointer<Float>?, N: Int) {
-        guard let m = matrices[Key(kind: kind, layer: kind == .output ? 0 : layer)] else {
-            preconditionFailure("no quantised matrix for \(kind) layer \(layer)")
+    /// One product of the layer's input: out(N,OC) = inp(N,C) · W(OC,C)ᵀ (+ bias), W the matrix of `kind`.
+    struct Product {
+        var out: UnsafeMutablePointer<Float>
+        var kind: LlamaParameters.Kind
+        var bias: UnsafePointer<Float>?
+    }
+
+    /// The products of one input `inp` (N, C) in `layer` (`.output` is the head). With int8 activations they are one
+    /// kernel call, which quantises the input once and spreads all the matrices' rows over one parallel loop
+    /// (q/k/v and gate/up share their input).
+    func matmul(_ products: [Product], _ inp: UnsafePointer<Float>, layer: Int, N: Int) {
+        let parts = products.map { product -> (QuantizedMatrix, UnsafeMutablePointer<Float>) in
+            guard let m = matrices[Key(kind: product.kind, layer: product.kind == .output ? 0 : layer)] else {
+                preconditionFailure("no quantised matrix for \(product.kind) layer \(layer)")
+            }
+            return (m, product.out)
         }
-        m.matmul(out, inp, N: N)
-        if let bias {
+        if activations == .int8 {
+            QuantizedMatrix.matmulInt8(parts, inp, N: N)
+        } else {
+            for (m, out) in parts { m.matmul(out, inp, N: N) }
+        }
+        for (product, (m, _)) in zip(products, parts) {
+            guard let bias = product.bias else { continue }
             for n in 0..<N {
-                for o in 0..<m.rows { out[n * m.rows + o] += bias[o] }
+                for o in 0..<m.rows { product.out[n * m.rows + o] += bias[o] }
             }
         }
     }
