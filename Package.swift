@@ -38,7 +38,9 @@ let package = Package(
         .target(name: "DistillML", dependencies: ["COpenBLAS", "DistillData", "DistillMLAVX512"],
                 swiftSettings: [.unsafeFlags(["-O"] + engineCPU)]),
         .target(name: "DistillJudge", dependencies: ["DistillTeacher", "DistillData"]),
-        .target(name: "DistillCLI", dependencies: ["DistillHTTP", "DistillData", "DistillTeacher", "DistillML", "DistillJudge"]),
+        // Compiled for the baseline: it checks that the CPU has what the engine was compiled for (EngineCPU).
+        .target(name: "DistillCLI", dependencies: ["DistillHTTP", "DistillData", "DistillTeacher", "DistillML", "DistillJudge"],
+                swiftSettings: engineCPU.isEmpty ? [] : [.define("DISTILL_ENGINE_AVX2")]),
         .executableTarget(name: "distill", dependencies: ["DistillCLI"]),
         .target(name: "DistillTestSupport", dependencies: ["DistillHTTP", "DistillData", "DistillML"]),
         .testTarget(name: "DistillHTTPTests", dependencies: ["DistillHTTP", "DistillTestSupport"]),

@@ -5,6 +5,23 @@ import Testing
 @testable import DistillCLI
 
 @Suite struct ModelsCommandTests {
+    /// On a CPU without what the engine was compiled for, model commands stop with the missing flags and the way out
+    /// instead of dying on an illegal instruction.
+    @Test func engineCPUCheckNamesTheMissingFlags() throws {
+        let old = "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu sse sse2 avx popcnt\n\nprocessor\t: 1\n"
+        #expect(EngineCPU.missingFlags(["avx", "avx2", "fma"], cpuinfo: old) == ["avx2", "fma"])
+        #expect(EngineCPU.missingFlags(["avx"], cpuinfo: "processor\t: 0\n") == nil)
+        if EngineCPU.needed.isEmpty {
+            try EngineCPU.check(cpuinfo: old)  // a baseline build needs nothing
+        } else {
+            #expect(throws: EngineCPU.Unsupported(missing: EngineCPU.needed.filter { !["avx", "popcnt"].contains($0) })) {
+                try EngineCPU.check(cpuinfo: old)
+            }
+            try EngineCPU.check()  // the machine running the tests has them, or the engine tests could not run
+        }
+        #expect(EngineCPU.Unsupported(missing: ["avx2"]).description.contains("DISTILL_PORTABLE=1"))
+    }
+
     @Test func modelArgumentsAcceptAPathOrAKnownName() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("models-\(UUID().uuidString).gguf").path
         try TinyModel.writeGGUF(to: path)

@@ -55,6 +55,7 @@ struct BenchGenerateCommand: DistillCommand {
     }
 
     func run() async throws {
+        try EngineCPU.check()
         Parallel.configureBLAS(threads: threads)
         let path = try ModelStore.resolve(model)
         let lm = try LanguageModel(path: path, precision: precision)

@@ -97,6 +97,7 @@ struct GenerateCommand: DistillCommand {
     }
 
     func run() async throws {
+        try EngineCPU.check()
         Parallel.configureBLAS(threads: threads)
         var items = try DatasetReader(path: data).readAll(TestItem.self)
         if let limit { items = Array(items.prefix(limit)) }
