@@ -1,3 +1,4 @@
+import DistillData
 import Foundation
 
 /// The engine (DistillML) is compiled for AVX2 + FMA on x86-64 (Package.swift), so on an older CPU its first kernel
@@ -13,10 +14,11 @@ enum EngineCPU {
         #endif
     }
 
-    /// Throws when the CPU lacks a flag the engine was built for. Where the flags cannot be read, goes on.
-    static func check(cpuinfo: String? = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) throws {
-        guard !needed.isEmpty, let cpuinfo, let missing = missingFlags(needed, cpuinfo: cpuinfo), !missing.isEmpty else { return }
-        throw Unsupported(missing: missing)
+    /// Throws when the CPU lacks a flag the engine was built for. Where the flags cannot be read (empty), goes on.
+    static func check(flags: Set<String> = CPUFlags.current) throws {
+        guard !needed.isEmpty, !flags.isEmpty else { return }
+        let missing = needed.filter { !flags.contains($0) }
+        if !missing.isEmpty { throw Unsupported(missing: missing) }
     }
 
     struct Unsupported: Error, CustomStringConvertible, Equatable {
@@ -26,13 +28,5 @@ enum EngineCPU {
                 + "with AVX2 and FMA, Haswell or later). Build for the baseline instead: "
                 + "DISTILL_PORTABLE=1 swift build -c release (much slower: there is no FMA instruction there)."
         }
-    }
-
-    /// The `needed` flags missing from the first "flags" line of `cpuinfo`; nil when it has no such line.
-    static func missingFlags(_ needed: [String], cpuinfo: String) -> [String]? {
-        guard let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-              let colon = line.firstIndex(of: ":") else { return nil }
-        let flags = Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
-        return needed.filter { !flags.contains($0) }
     }
 }

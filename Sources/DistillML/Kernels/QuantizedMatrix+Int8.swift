@@ -2,6 +2,7 @@
 import _Builtin_intrinsics.intel
 import DistillMLAVX512
 #endif
+import DistillData
 import Foundation
 
 /// The int8-activation kernels (`Activations.int8`): llama.cpp's arithmetic for Q4_0/Q4_1/Q8_0 weights.
@@ -258,15 +259,4 @@ extension QuantizedMatrix {
         }
     }
     #endif
-}
-
-/// The CPU's feature flags as the kernel reports them (`/proc/cpuinfo`): it leaves out AVX-512 when the OS does not
-/// save those registers, which a CPUID check alone would miss. Empty where there is no such file.
-enum CPUFlags {
-    static let current: Set<String> = {
-        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-              let colon = line.firstIndex(of: ":") else { return [] }
-        return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
-    }()
 }
