@@ -158,7 +158,7 @@ struct JudgeCommand: DistillCommand {
         let judgments = try AnswerScorer.judgments(inputs: inputs, mode: ruleMode)
         let data = try judgments.map { String(decoding: try JSONLines.encoder.encode($0), as: UTF8.self) + "\n" }.joined()
         try JSONLines.writeAtomically(Data(data.utf8), to: outDir + "/judgments.jsonl")
-        let manifest = try manifest(criteria: [AnswerScorer.criterion], scale: 0...1, rubric: "accuracy-\(mode)", version: "1",
+        let manifest = try manifest(criteria: [AnswerScorer.criterion], scale: 0...1, rubric: "accuracy-\(mode)", version: AnswerScorer.version,
                                     format: "rule", judgeModel: "rule:\(mode)")
         try manifest.write(to: outDir)
         try writeReport()

@@ -79,15 +79,20 @@ public struct Judgment: Codable, Sendable, Equatable {
     public var rubricVersion: String
     /// ISO 8601 time the judgment finished.
     public var time: String
+    /// Rule scoring: the final answer read from the output (shown in the drill-down and the CSV).
+    public var extractedAnswer: String? = nil
+    /// The test item's task (its `category`), for the report's per-task breakdown.
+    public var category: String? = nil
 
     enum CodingKeys: String, CodingKey {
-        case key, model, item, status, scores, reason, step, problems, attempts, error, instruction, input, rubric, time
+        case key, model, item, status, scores, reason, step, problems, attempts, error, instruction, input, rubric, time, category
         case repeatIndex = "repeat"
         case partialScores = "partial_scores"
         case referenceOutput = "reference_output"
         case generateOutput = "generate_output"
         case judgeModel = "judge_model"
         case rubricVersion = "rubric_version"
+        case extractedAnswer = "extracted_answer"
     }
 
     public var isScored: Bool { status == .scored }
