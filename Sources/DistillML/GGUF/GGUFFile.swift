@@ -97,7 +97,8 @@ public final class GGUFFile: @unchecked Sendable {
         for info in infos {
             let loc = "tensor '\(info.name)'"
             guard let geometry = info.type.blockGeometry else {
-                throw DistillMLError(file: path, at: loc, "element type \(info.type) is not supported by this reader")
+                let hint = info.type.isIQuant ? " (an i-quant; use a Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K or F16 GGUF of this model)" : ""
+                throw DistillMLError(file: path, at: loc, "element type \(info.type) is not supported by this reader\(hint)")
             }
             guard info.dims[0] % geometry.elements == 0 else {
                 throw DistillMLError(file: path, at: loc,

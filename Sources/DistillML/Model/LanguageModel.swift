@@ -6,8 +6,10 @@ public final class LanguageModel {
     public let path: String
     public let model: LlamaModel
     public let tokenizer: Tokenizer
-    /// Token ids that end an assistant turn (EOS, `<|im_end|>`, `<|eot_id|>`).
-    public let endTokens: Set<Int>
+    /// Token ids that end an assistant turn (EOS, `<|im_end|>`, `<|eot_id|>`, `<end_of_turn>`, `<|end|>`).
+    public private(set) var endTokens: Set<Int>
+    /// The chat format prompts are rendered in: the model file's own, or one the user named (`useChatTemplate`).
+    public private(set) var chatTemplate: ChatTemplate
 
     /// Which arithmetic decoding uses.
     public enum Precision: String, Sendable, CaseIterable {
@@ -50,19 +52,27 @@ public final class LanguageModel {
                 model.quantized = try QuantizedLinears(gguf: file, parameters: parameters, activations: activations)
             }
         }
+        chatTemplate = tokenizer.chatTemplate
         endTokens = Set(tokenizer.chatTemplate.stopTokenIDs(in: tokenizer))
+    }
+
+    /// Renders prompts in `template` instead of the file's (and stops on its end-of-turn tokens).
+    public func useChatTemplate(_ template: ChatTemplate) {
+        chatTemplate = template
+        endTokens = Set(template.stopTokenIDs(in: tokenizer))
     }
 
     /// Token ids of `messages` rendered with the model's chat template, ending with the assistant header.
     public func chatPrompt(_ messages: [(role: String, content: String)]) -> [Int] {
-        tokenizer.encode(tokenizer.chatTemplate.render(messages, addGenerationPrompt: true), addSpecial: false)
+        tokenizer.encode(chatTemplate.render(messages, addGenerationPrompt: true), addSpecial: false)
     }
 
-    /// A generator decoding `slots` sequences together, each up to `capacity` tokens (prompt + continuation).
+    /// A generator decoding `slots` sequences together, each up to `capacity` tokens (prompt + continuation). Texts
+    /// never end in a partial character (a token limit that cuts one drops its bytes rather than writing U+FFFD).
     public func generator(slots: Int, capacity: Int) -> Generator {
         let tokenizer = self.tokenizer
         return Generator(model: model, slots: slots, capacity: capacity, endTokens: endTokens) {
-            tokenizer.decode($0, skipSpecial: true)
+            tokenizer.decodeComplete($0, skipSpecial: true)
         }
     }
 }

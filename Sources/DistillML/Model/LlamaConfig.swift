@@ -106,7 +106,7 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
         try validate(file: f.path)
     }
 
-    /// Reads an HF `config.json` (`LlamaForCausalLM`, `Qwen2ForCausalLM`).
+    /// Reads an HF `config.json` (`LlamaForCausalLM`, `Qwen2ForCausalLM`, `MistralForCausalLM`).
     public init(hfConfigPath path: String) throws {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
@@ -122,11 +122,15 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
             return v
         }
         func float(_ key: String, _ def: Float) -> Float { (json[key] as? Double).map(Float.init) ?? def }
-        let modelType = json["model_type"] as? String ?? ""
+        let declaredType = json["model_type"] as? String ?? ""
+        // Mistral 7B (`MistralForCausalLM`) is the Llama architecture; v0.1 adds a 4096-token sliding window, which
+        // changes nothing while the context stays within it, so the context is capped there.
+        let modelType = declaredType == "mistral" ? "llama" : declaredType
         guard Self.supportedArchitectures.contains(modelType) else {
             throw DistillMLError(file: path, at: "field 'model_type'",
-                "'\(modelType)' is not supported (supported: \(Self.supportedArchitectures.joined(separator: ", ")))")
+                "'\(declaredType)' is not supported (supported: \(Self.supportedArchitectures.joined(separator: ", ")), mistral)")
         }
+        let slidingWindow = declaredType == "mistral" ? (json["sliding_window"] as? Int).flatMap { $0 > 0 ? $0 : nil } : nil
         // transformers ≥ 5 nests RoPE settings in `rope_parameters`; older files have `rope_theta` / `rope_scaling`.
         let ropeParameters = json["rope_parameters"] as? [String: Any] ?? json["rope_scaling"] as? [String: Any] ?? [:]
         let ropeType = ropeParameters["rope_type"] as? String ?? ropeParameters["type"] as? String ?? "default"
@@ -152,7 +156,7 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
         self.init(architecture: modelType, layers: try int("num_hidden_layers"), dim: dim, hiddenDim: try int("intermediate_size"),
                   heads: heads, kvHeads: (json["num_key_value_heads"] as? Int) ?? heads,
                   headDim: (json["head_dim"] as? Int) ?? dim / heads, vocabSize: try int("vocab_size"),
-                  contextLength: (json["max_position_embeddings"] as? Int) ?? 2048,
+                  contextLength: min((json["max_position_embeddings"] as? Int) ?? 2048, slidingWindow ?? Int.max),
                   ropeTheta: Float(ropeTheta), rmsNormEps: float("rms_norm_eps", 1e-6),
                   attentionBias: (json["attention_bias"] as? Bool) ?? (modelType == "qwen2"),
                   tiedEmbeddings: (json["tie_word_embeddings"] as? Bool) ?? true)
