@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import DistillTestSupport
 @testable import DistillML
 
 /// The common template families against transformers' `apply_chat_template` on each model's own template string
@@ -88,5 +89,36 @@ struct MistralConfigTests {
         let v2 = json.replacingOccurrences(of: #""sliding_window": 4096"#, with: #""sliding_window": null"#)
         try v2.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
         #expect(try LlamaConfig(hfConfigPath: dir + "/config.json").contextLength == 32768)
+    }
+}
+
+/// A token limit that cuts a character drops its bytes: no U+FFFD at the end of an answer.
+struct PartialCharacterTests {
+    @Test func everyCutOfAChineseAnswerDecodesToAPrefixWithoutReplacementCharacters() throws {
+        let tok = try TokenizerFixtures.smolLM2.get()
+        let text = "答案是：二〇二二年五月二十日 🙂 好的"
+        let ids = tok.encode(text, addSpecial: false)
+        var cutMidCharacter = 0
+        for k in 0...ids.count {
+            let complete = tok.decodeComplete(Array(ids.prefix(k)))
+            #expect(!complete.contains("\u{FFFD}") && text.hasPrefix(complete), "cut at \(k): \(complete.debugDescription)")
+            if tok.decode(Array(ids.prefix(k))).contains("\u{FFFD}") { cutMidCharacter += 1 }
+        }
+        #expect(cutMidCharacter > 0, "the test text should have tokens that split a character")
+    }
+
+    @Test func generationsCutByTheTokenLimitEndOnACharacter() throws {
+        let dir = ModelFixtures.temporaryPath("tiny-cut")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try TinyModel.writeGGUF(to: dir + "/tiny.gguf")
+        let lm = try LanguageModel(path: dir + "/tiny.gguf")
+        var results: [GenerationResult] = []
+        let requests = (0..<24).map { i in
+            GenerationRequest(id: i, prompt: lm.chatPrompt([(role: "user", content: "写一句话 \(i)")]), maxTokens: 1 + i % 7,
+                              sampling: SamplingParameters(temperature: 1, topK: 0, topP: 1, minP: 0, seed: UInt64(i)))
+        }
+        try lm.generator(slots: 4, capacity: 64).generate(requests) { results.append($0) }
+        #expect(results.count == 24)
+        for r in results { #expect(r.text == lm.tokenizer.decodeComplete(r.tokens, skipSpecial: true)) }
     }
 }

@@ -87,7 +87,8 @@ extension AnswerExtraction {
         return t
     }
 
-    static let monthNames = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+    /// English month abbreviations, January first (a month name starts with one).
+    public static let monthNames = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
     /// Every valid date written in `text`, in order: `2019-01-20`, `2019/01/20`, `2019.1.20`, `2019年1月20日`,
     /// `01/20/2019` (month first, as BIG-Bench's date questions write it), `January 20, 2019`, `20 Jan 2019`.
