@@ -15,7 +15,7 @@ public enum HTMLReport {
         body += "<figure>\(SVGCharts.meansChart(s))<figcaption>Mean score per criterion with 95% CI</figcaption></figure>\n"
         if !s.pairwise.isEmpty {
             let t = ReportTables.pairwise(s)
-            body += "<h2>Against \(escape(s.pairwiseBaseline ?? "the baseline"))</h2>\n" + table(t.header, t.rows, swatches: true)
+            body += "<h2>Against \(escape(s.pairwiseBaseline ?? "the baseline"))</h2>\n" + table(t.header, t.rows, swatches: true, nowrap: true)
                 + "<p class=\"note\">\(escape(ReportTables.pairwiseNote(s)))</p>\n"
         }
         if !s.tasks.isEmpty {
@@ -85,8 +85,8 @@ public enum HTMLReport {
     }
 
     /// A table of escaped cells; with `swatches`, the first column gets the model's chart colour.
-    static func table(_ header: [String], _ rows: [[String]], swatches: Bool = false) -> String {
-        var out = "<table><thead><tr>" + header.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead><tbody>"
+    static func table(_ header: [String], _ rows: [[String]], swatches: Bool = false, nowrap: Bool = false) -> String {
+        var out = "<table\(nowrap ? " class=\"nowrap\"" : "")><thead><tr>" + header.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead><tbody>"
         for (i, row) in rows.enumerated() {
             out += "<tr>" + row.enumerated().map { k, cell in
                 let swatch = swatches && k == 0 ? "<span class=\"swatch\" style=\"background:\(SVGCharts.colour(i))\"></span>" : ""
@@ -126,6 +126,7 @@ public enum HTMLReport {
     svg text{font:12px system-ui,sans-serif;fill:#1b1f24}svg .axis{font-weight:600}svg .tick{fill:#57606a;font-size:11px}svg .count{font-size:10px;fill:#57606a}
     svg .grid{stroke:#d0d7de;stroke-width:1}svg .whisker{stroke:#1b1f24;stroke-width:1.5;fill:none}
     details.item{border:1px solid #d0d7de;border-radius:6px;margin:6px 0;padding:4px 10px}details.item[open]{background:#fbfcfd}
+    table.nowrap td{white-space:nowrap}
     .filter{display:flex;flex-wrap:wrap;gap:14px;align-items:center;background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:6px 10px;margin:8px 0}
     .filter select,.filter input{font:inherit}pre.answer{background:#eef6ee}
     details.item>summary{cursor:pointer}.idx{font-weight:600;margin-right:6px}.badge{display:inline-block;border-radius:10px;padding:0 7px;margin-left:6px;font-size:12px;color:#fff}
