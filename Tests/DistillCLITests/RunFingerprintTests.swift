@@ -1,5 +1,6 @@
 import DistillData
 import DistillJudge
+import DistillML
 import DistillTestSupport
 import Foundation
 import Testing
@@ -114,5 +115,32 @@ struct RunFingerprintTests {
                                             "--max-tokens", "4", "--threads", "1"])
         #expect(r.status == 1 && r.stderr.contains("in use by another distill process"), "\(r.status) \(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    func command(_ extra: [String]) throws -> GenerateCommand {
+        let argv = ["generate", "--model", dir + "/tiny.gguf", "--data", dir + "/test.jsonl", "--out", dir + "/t.jsonl"] + extra
+        guard case .command(let c, _) = try DistillCLI.resolve(argv), let g = c as? GenerateCommand else { throw UsageError("not generate") }
+        return g
+    }
+
+    @Test func anUnknownTemplateIsRefusedUnlessOneIsNamed() throws {
+        let lm = try LanguageModel(path: dir + "/tiny.gguf")
+        #expect(lm.chatTemplate.family == "ChatML" && lm.chatTemplate.isRecognized)
+        lm.useChatTemplate(ChatTemplate(templateText: "### Instruction:\n{{ messages[0]['content'] }}\n### Response:", bosToken: nil, eosToken: nil))
+        #expect(throws: DataError.self) { try command([]).useChatTemplate(lm, path: "tiny.gguf", text: nil) }
+        do { try command([]).useChatTemplate(lm, path: "tiny.gguf", text: nil) } catch {
+            #expect("\(error)".contains("--chat-template") && "\(error)".contains("unknown"))
+        }
+        try command(["--chat-template", "gemma"]).useChatTemplate(lm, path: "tiny.gguf", text: nil)
+        #expect(lm.chatTemplate.family == "Gemma")
+        // The tiny model's BOS is <|im_start|> (id 1); Gemma's layout around it.
+        #expect(lm.chatTemplate.render([(role: "user", content: "hi")], addGenerationPrompt: true)
+            == "<|im_start|><start_of_turn>user\nhi<end_of_turn>\n<start_of_turn>model\n")
+    }
+
+    @Test(.timeLimit(.minutes(1))) func theTemplateFamilyIsNamedOnLoad() throws {
+        let r = try ReportCommandTests.run(["generate", "--model", dir + "/tiny.gguf", "--data", dir + "/test.jsonl", "--out", dir + "/named.jsonl",
+                                            "--max-tokens", "2", "--threads", "1"])
+        #expect(r.status == 0 && r.stderr.contains("chat template ChatML"), "\(r.stderr)")
     }
 }

@@ -92,3 +92,34 @@ struct ReportContentTests {
         #expect(rows[2].hasPrefix("2,student,6,5,2.4000,"))
     }
 }
+
+/// Mixing judges: a judge folder's fingerprint names what changed; a report over two judges' files warns.
+struct JudgeIdentityTests {
+    @Test func judgeFingerprintNamesEachChange() {
+        let a = JudgeRunManifest(mode: "judge", endpoint: "https://u:pw-123@api.example/v1", judgeModel: "glm-4-flash", rubric: "judge",
+                                 rubricVersion: "r1", promptSHA256: "p1", parameters: ["temperature": "0.0", "max_tokens": "512"])
+        #expect(a.endpoint == "https://u:***@api.example/v1")
+        var b = a
+        #expect(a.differences(from: b).isEmpty && a.computeFingerprint() == b.computeFingerprint())
+        b.rubricVersion = "r2"
+        b.parameters["max_tokens"] = "256"
+        #expect(a.differences(from: b) == ["rubric 'judge' text changed (version r1 → r2)", "judge parameter max_tokens: 512 → 256"])
+        var c = a
+        c.promptSHA256 = "p2"
+        c.endpoint = Redaction.maskingURLPasswords("https://u:other-pw@api.example/v1")
+        // Another password is the same judge; another prompt is not.
+        #expect(a.differences(from: c) == ["judge prompt text changed"])
+    }
+
+    @Test func aReportOverTwoJudgesWarns() {
+        var js = (0..<4).map { ReportContentTests.line("A", $0, 3, output: "a") }
+        js += (0..<4).map { i -> Judgment in
+            var j = ReportContentTests.line("B", i, 4, output: "b")
+            j.judgeModel = "qwen-max"
+            return j
+        }
+        let s = ReportWriter(judgmentFiles: [], manifest: nil).summary(of: js)
+        #expect(s.warnings.contains("These judgments come from 2 judges: j (A); qwen-max (B). Different judges score differently; "
+            + "compare models judged by the same judge."))
+    }
+}
