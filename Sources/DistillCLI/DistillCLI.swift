@@ -10,6 +10,7 @@ public enum DistillCLI {
         HarvestCommand.self,
         TrainCommand.self,
         GenerateCommand.self,
+        ScoreCommand.self,
         JudgeCommand.self,
         ReportCommand.self,
         ServeCommand.self,
