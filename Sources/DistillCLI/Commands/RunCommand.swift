@@ -36,6 +36,12 @@ struct RunCommand: DistillCommand {
     let out: String?
     let options: PipelineRunner.Options
 
+    init(path: String, out: String?, options: PipelineRunner.Options) {
+        self.path = path
+        self.out = out
+        self.options = options
+    }
+
     init(_ args: ParsedArguments) throws {
         guard let p = try args.positionals(max: 1).first else { throw UsageError("give the pipeline file: distill run FILE") }
         path = p

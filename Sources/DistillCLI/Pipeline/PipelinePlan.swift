@@ -17,7 +17,8 @@ struct PipelinePlan {
     /// Where a stage's `--out` goes, by command (a file for the commands that write one file).
     static func outputPath(for stage: PipelineFile.Stage, in out: String) -> String {
         switch stage.command.joined(separator: " ") {
-        case "generate", "data convert", "data synth": "\(out)/\(stage.name).jsonl"
+        case "generate", "score", "data convert", "data synth": "\(out)/\(stage.name).jsonl"
+        case "score compare": "\(out)/\(stage.name).md"
         case "prune": "\(out)/\(stage.name).gguf"
         default: "\(out)/\(stage.name)"
         }
