@@ -108,6 +108,7 @@ struct GenerateCommand: DistillCommand {
             return
         }
         let lm = try LanguageModel(path: try ModelStore.resolve(model), precision: precision)
+        if let note = lm.precisionNote { DistillCLI.printError(note) }
         let context = lm.model.config.contextLength
         var requests: [GenerationRequest] = []
         for (i, item) in items.enumerated().dropFirst(done) {

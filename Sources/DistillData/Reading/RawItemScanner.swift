@@ -31,8 +31,9 @@ struct RawItemScanner {
     static let maxItemBytes = 256 << 20
 
     init(path: String, mode: Mode, chunkSize: Int = 1 << 20) throws {
+        try FileChecks.requireReadableFile(path)
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw DataError(file: path, FileManager.default.fileExists(atPath: path) ? "cannot open for reading" : "no such file")
+            throw DataError(file: path, "cannot open for reading")
         }
         self.path = path
         self.mode = mode
