@@ -86,7 +86,7 @@ public struct JSONLinesReader: Sequence {
                 }
                 let chunk = (try? handle.read(upToCount: chunkSize)) ?? nil
                 if let chunk, !chunk.isEmpty {
-                    buffer.append(contentsOf: chunk)
+                    chunk.withUnsafeBytes { buffer.append(contentsOf: $0.bindMemory(to: UInt8.self)) }  // memcpy, not byte by byte
                 } else {
                     eof = true
                 }

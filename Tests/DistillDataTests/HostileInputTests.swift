@@ -35,6 +35,14 @@ import Testing
         #expect(!p.message.contains("Error Domain"), "\(p)")
     }
 
+    @Test func aFullDiskIsSaidInWords() throws {
+        // /dev/full answers every write with ENOSPC, as a full disk does.
+        guard FileManager.default.fileExists(atPath: "/dev/full") else { return }
+        let appender = try JSONLinesAppender(path: "/dev/full")
+        let e = try #require(throws: DataError.self) { try appender.append(Data("{}".utf8)) }
+        #expect(e.file == "/dev/full" && e.message.contains("the disk is full"), "\(e)")
+    }
+
     @Test func aMissingFileWithAMangledNameSaysItIsNotUTF8() throws {
         let e = try #require(throws: DataError.self) { _ = try DatasetReader(path: "/tmp/caf\u{FFFD}-\(UUID().uuidString).jsonl") }
         #expect(e.message.contains("not UTF-8"), "\(e)")

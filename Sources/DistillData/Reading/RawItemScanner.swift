@@ -53,7 +53,11 @@ struct RawItemScanner {
         do { chunk = try handle.read(upToCount: chunkSize) } catch {
             throw DataError(file: path, "read failed: \(error.localizedDescription)")
         }
-        if let chunk, !chunk.isEmpty { buffer.append(contentsOf: chunk) } else { eof = true }
+        if let chunk, !chunk.isEmpty {
+            chunk.withUnsafeBytes { buffer.append(contentsOf: $0.bindMemory(to: UInt8.self)) }  // memcpy, not byte by byte
+        } else {
+            eof = true
+        }
         return drop
     }
 

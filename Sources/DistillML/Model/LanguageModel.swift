@@ -1,3 +1,4 @@
+import DistillData
 import Foundation
 
 /// A model ready to chat: weights, tokenizer and chat template, loaded from a GGUF file or an HF directory
@@ -38,7 +39,7 @@ public final class LanguageModel {
         self.path = path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw DistillMLError(file: path, "no such model file or directory")
+            throw DistillMLError(file: path, FileChecks.missing(path).replacingOccurrences(of: "no such file", with: "no such model file or directory"))
         }
         if isDirectory.boolValue {
             let parameters = try LlamaParameters(huggingFaceDirectory: path)

@@ -170,6 +170,9 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
         for (name, value) in fields where value <= 0 {
             throw DistillMLError(file: file, "\(name) is \(value); it must be a positive integer: the configuration is corrupt")
         }
+        guard contextLength <= 1 << 30 else {
+            throw DistillMLError(file: file, "context length \(contextLength) is beyond 2^30 tokens: the configuration is corrupt")
+        }
         guard heads % kvHeads == 0 else {
             throw DistillMLError(file: file, "\(heads) attention heads are not a multiple of \(kvHeads) key/value heads")
         }
