@@ -59,15 +59,21 @@ public struct FuzzMutator {
             let v = Self.binaryEdges[int(below: Self.binaryEdges.count)]
             for k in 0..<width where at + k < b.count { b[at + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(k))) }
         default:  // a decimal number in text set to an edge value
-            replaceNumber(&b)
+            replaceNumber(&b, from: position(b.count, focus))
         }
     }
 
-    private mutating func replaceNumber(_ b: inout [UInt8]) {
+    /// Replaces the first decimal number at or after `from` (wrapping around) with an edge value.
+    private mutating func replaceNumber(_ b: inout [UInt8], from: Int) {
         func isDigit(_ x: UInt8) -> Bool { x >= 0x30 && x <= 0x39 }
-        let starts = b.indices.filter { isDigit(b[$0]) && ($0 == 0 || !isDigit(b[$0 - 1])) }
-        guard !starts.isEmpty else { return }
-        let s = starts[int(below: starts.count)]
+        guard !b.isEmpty else { return }
+        var s = -1
+        for k in 0..<b.count {
+            let i = (from + k) % b.count
+            if isDigit(b[i]) { s = i; break }
+        }
+        guard s >= 0 else { return }
+        while s > 0, isDigit(b[s - 1]) { s -= 1 }
         var e = s
         while e < b.count, isDigit(b[e]) || b[e] == 0x2E || b[e] == 0x65 || b[e] == 0x2D { e += 1 }
         b.replaceSubrange(s..<e, with: Array(Self.textEdges[int(below: Self.textEdges.count)].utf8))

@@ -1,3 +1,4 @@
+import DistillData
 import Foundation
 
 /// Hyper-parameters of a Llama-family decoder (`llama`: SmolLM2, Llama 3.x, TinyLlama; `qwen2`: Qwen2.5).
@@ -109,7 +110,12 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
     /// Reads an HF `config.json` (`LlamaForCausalLM`, `Qwen2ForCausalLM`).
     public init(hfConfigPath path: String) throws {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        do {
+            try FileChecks.requireReadableFile(path)
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch let e as DataError {
+            throw DistillMLError(file: path, e.message)
+        } catch {
             throw DistillMLError(file: path, "cannot read: \(error.localizedDescription)")
         }
         guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {

@@ -44,7 +44,10 @@ extension LlamaParameters {
         var files: [SafetensorsFile] = []
         let index = dir + "/model.safetensors.index.json"
         if FileManager.default.fileExists(atPath: index) {
-            let data = try Data(contentsOf: URL(fileURLWithPath: index))
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: index)) } catch {
+                throw DistillMLError(file: index, "cannot read: \(error.localizedDescription)")
+            }
             guard let map = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["weight_map"] as? [String: String] else {
                 throw DistillMLError(file: index, at: "field 'weight_map'", "missing or not an object of name → file")
             }
