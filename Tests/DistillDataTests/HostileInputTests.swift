@@ -82,10 +82,10 @@ import Testing
         var t1 = [Double.infinity, .infinity]
         for _ in 0..<3 { t1 = zip(t1, try Self.readTimes(small)).map { min($0, $1) } }
         let t32 = try Self.readTimes(big)
-        // Linear: 32× the bytes in at most 8 × 32 the time, plus 1 s for page faults on first touching 32 MiB and a
+        // Linear: 32× the bytes in at most 8 × 32 the time, plus 2 s for page faults on first touching 32 MiB and a
         // busy CI machine (today ~0.2 s in all); the old line reader took 14.6 s here, rescanning the line per chunk.
         for (name, (a, b)) in zip(["JSONLinesReader", "DatasetReader"], zip(t1, t32)) {
-            #expect(b < 8 * 32 * a + 1.0, "\(name): 1 MiB line \(a) s, 32 MiB line \(b) s: not linear")
+            #expect(b < 8 * 32 * a + 2.0, "\(name): 1 MiB line \(a) s, 32 MiB line \(b) s: not linear")
             print(String(format: "line reading, %@: 1 MiB line %.4f s, 32 MiB line %.4f s (%.1f×)", name, a, b, b / max(a, 1e-9)))
         }
     }
