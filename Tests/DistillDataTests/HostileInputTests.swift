@@ -56,6 +56,18 @@ import Testing
         #expect(e.file == path && e.line == 1 && e.message.contains("nested more than \(JSONLimits.maxDepth)"), "\(e)")
     }
 
+    @Test func foundationDecodersRefuseDeepNestingToo() throws {
+        // Records and journals go through JSONDecoder, model configs through JSONSerialization: both must refuse
+        // 100,000 levels with an error, as the project's own parsers do.
+        let deep = Data(#"{"instruction": "#.utf8 + Array(repeating: UInt8(ascii: "["), count: 100_000))
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(InstructionRecord.self, from: deep) }
+        #expect(throws: (any Error).self) { try JSONSerialization.jsonObject(with: deep) }
+        let dir = TestFolder()
+        let path = dir.write("deep.jsonl", deep + Data("\n".utf8))
+        let e = try #require(throws: DataError.self) { try DatasetReader.read(InstructionRecord.self, from: path) }
+        #expect(e.file == path && e.line == 1, "\(e)")
+    }
+
     /// Seconds to read every line of `path` with each line reader: JSONLinesReader, and DatasetReader's items.
     static func readTimes(_ path: String) throws -> [Double] {
         var start = Date()
