@@ -138,8 +138,9 @@ struct GenerateCommand: DistillCommand {
             return
         }
         let lm = try LanguageModel(path: modelPath, precision: precision)
+        if let note = lm.precisionNote { DistillCLI.printError(note) }
         try useChatTemplate(lm, path: modelPath, text: templateText)
-        FileHandle.standardError.write(Data("generate: \(modelPath) · chat template \(lm.chatTemplate.family) · precision \(precision.rawValue)\n".utf8))
+        FileHandle.standardError.write(Data("generate: \(modelPath) · chat template \(lm.chatTemplate.family) · precision \(lm.precision.rawValue)\n".utf8))
         let context = lm.model.config.contextLength
         var requests: [GenerationRequest] = []
         for (i, item) in items.enumerated().dropFirst(done) {

@@ -32,16 +32,19 @@ public struct ReportWriter: Sendable {
         let decoder = JSONDecoder()
         var out: [Judgment] = []
         var origins: [(file: String, judgment: Judgment)] = []
+        var scales = JudgmentScaleLookup(manifest: manifest)
         for path in judgmentFiles {
             let start = out.count
             defer { origins += out[start...].map { (path, $0) } }
-            guard FileManager.default.fileExists(atPath: path) else { throw DataError(file: path, "no such file") }
-            for line in JSONLinesReader(path: path) where line.complete {
+            for line in try JSONLinesReader(checking: path) where line.complete {
+                let j: Judgment
                 do {
-                    out.append(try decoder.decode(Judgment.self, from: line.bytes))
+                    j = try decoder.decode(Judgment.self, from: line.bytes)
                 } catch {
                     throw DataError(file: path, line: line.number, "not a judgment line: \(JSONLines.describe(error))")
                 }
+                if let scale = scales.scale(for: j) { try j.checkScores(in: scale, file: path, line: line.number) }
+                out.append(j)
             }
         }
         try Self.checkOneRubric(origins)

@@ -125,6 +125,14 @@ public final class GGUFFile: @unchecked Sendable {
             index[info.name] = tensors.count
             tensors.append(GGUFTensorInfo(name: info.name, dims: info.dims, type: info.type, fileOffset: start, byteCount: byteCount))
         }
+        // Tensors may not share bytes (llama.cpp requires them laid end to end), so the data a file describes is at
+        // most its size: what loaders allocate from it is bounded by the file, not by what the header claims.
+        let ordered = tensors.filter { $0.byteCount > 0 }.sorted { ($0.fileOffset, $0.name) < ($1.fileOffset, $1.name) }
+        for (a, b) in zip(ordered, ordered.dropFirst()) where b.fileOffset < a.fileOffset + a.byteCount {
+            throw DistillMLError(file: path, at: "tensor '\(b.name)'",
+                "its data (from byte \(b.fileOffset)) overlaps tensor '\(a.name)' (bytes \(a.fileOffset)..<\(a.fileOffset + a.byteCount)): "
+                + "the file is corrupt")
+        }
         self.tensors = tensors
         tensorIndex = index
     }

@@ -1,3 +1,4 @@
+import DistillData
 import Foundation
 
 /// A model ready to chat: weights, tokenizer and chat template, loaded from a GGUF file or an HF directory
@@ -24,33 +25,45 @@ public final class LanguageModel {
         public static var fastest: Precision { QuantizedLinears.int8Available ? .int8 : .weights }
     }
 
+    /// The precision in use: the one asked for, or `.exact` when this model's matrices cannot be quantised.
     public let precision: Precision
+    /// Set when the precision asked for could not be used: one sentence saying why and what runs instead.
+    public let precisionNote: String?
 
     /// - Parameter precision: `.exact` keeps only fp32 weights; the others also keep 4/8-bit weights for the passes
-    ///   with few rows (decode steps), leaving prefill of long prompts to fp32 sgemm.
-    public init(path: String, precision: Precision = .fastest) throws {
-        guard precision != .int8 || QuantizedLinears.int8Available else {
+    ///   with few rows (decode steps), leaving prefill of long prompts to fp32 sgemm. A model whose matrix rows
+    ///   are not whole 32-value blocks (hidden size 48) runs `.exact` instead, and `precisionNote` says so.
+    public init(path: String, precision requested: Precision = .fastest) throws {
+        guard requested != .int8 || QuantizedLinears.int8Available else {
             throw DistillMLError(file: path, "int8 activations need an x86-64 AVX2 build; use precision 'weights' or 'exact'")
         }
-        self.precision = precision
+        var precision = requested
         self.path = path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw DistillMLError(file: path, "no such model file or directory")
+            throw DistillMLError(file: path, FileChecks.missing(path).replacingOccurrences(of: "no such file", with: "no such model file or directory"))
         }
         if isDirectory.boolValue {
             let parameters = try LlamaParameters(huggingFaceDirectory: path)
             model = LlamaModel(parameters: parameters)
             tokenizer = try Tokenizer(tokenizerJSONAt: path + "/tokenizer.json")
+            precisionNote = Self.fallback(&precision, parameters.config)
             if let activations = precision.activations { model.quantized = QuantizedLinears(q8From: parameters, activations: activations) }
         } else {
             let file = try GGUFFile(path: path)
             let parameters = try LlamaParameters(gguf: file)
             model = LlamaModel(parameters: parameters)
             tokenizer = try Tokenizer(gguf: file)
+            precisionNote = Self.fallback(&precision, parameters.config)
             if let activations = precision.activations {
                 model.quantized = try QuantizedLinears(gguf: file, parameters: parameters, activations: activations)
             }
+        }
+        self.precision = precision
+        // An id past the embedding table would read outside the weights.
+        guard tokenizer.vocabularySize <= model.config.vocabSize else {
+            throw DistillMLError(file: path, "the tokenizer has \(tokenizer.vocabularySize) token ids but the model's embedding has "
+                + "\(model.config.vocabSize) rows: the tokenizer does not belong to these weights")
         }
         chatTemplate = tokenizer.chatTemplate
         endTokens = Set(tokenizer.chatTemplate.stopTokenIDs(in: tokenizer))
@@ -60,6 +73,13 @@ public final class LanguageModel {
     public func useChatTemplate(_ template: ChatTemplate) {
         chatTemplate = template
         endTokens = Set(template.stopTokenIDs(in: tokenizer))
+    }
+
+    /// Switches `precision` to `.exact` when the model's matrices cannot be quantised, returning the note to show.
+    private static func fallback(_ precision: inout Precision, _ config: LlamaConfig) -> String? {
+        guard precision != .exact, let why = QuantizedLinears.unsupportedReason(config) else { return nil }
+        defer { precision = .exact }
+        return "precision '\(precision.rawValue)' is not available for this model (\(why)); running in 'exact' (fp32) instead"
     }
 
     /// Token ids of `messages` rendered with the model's chat template, ending with the assistant header.

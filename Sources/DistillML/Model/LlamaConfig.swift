@@ -1,3 +1,4 @@
+import DistillData
 import Foundation
 
 /// Hyper-parameters of a Llama-family decoder (`llama`: SmolLM2, Llama 3.x, TinyLlama; `qwen2`: Qwen2.5).
@@ -109,7 +110,12 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
     /// Reads an HF `config.json` (`LlamaForCausalLM`, `Qwen2ForCausalLM`, `MistralForCausalLM`).
     public init(hfConfigPath path: String) throws {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        do {
+            try FileChecks.requireReadableFile(path)
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch let e as DataError {
+            throw DistillMLError(file: path, e.message)
+        } catch {
             throw DistillMLError(file: path, "cannot read: \(error.localizedDescription)")
         }
         guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
@@ -165,12 +171,52 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
         try validate(file: path)
     }
 
+    /// Checks the hyper-parameters against each other before anything is sized from them: every count positive,
+    /// heads divisible by key/value heads, and every tensor size computable without overflow.
     func validate(file: String) throws {
+        let fields: [(String, Int)] = [("layers", layers), ("hidden size", dim), ("feed-forward size", hiddenDim),
+                                       ("attention heads", heads), ("key/value heads", kvHeads), ("head dimension", headDim),
+                                       ("vocabulary size", vocabSize), ("context length", contextLength)]
+        for (name, value) in fields where value <= 0 {
+            throw DistillMLError(file: file, "\(name) is \(value); it must be a positive integer: the configuration is corrupt")
+        }
+        guard contextLength <= 1 << 30 else {
+            throw DistillMLError(file: file, "context length \(contextLength) is beyond 2^30 tokens: the configuration is corrupt")
+        }
         guard heads % kvHeads == 0 else {
             throw DistillMLError(file: file, "\(heads) attention heads are not a multiple of \(kvHeads) key/value heads")
         }
         guard headDim % 2 == 0 else { throw DistillMLError(file: file, "head dimension \(headDim) is odd; RoPE needs pairs") }
+        _ = try parameterCount(file: file)
     }
+
+    /// The number of Float parameters the model holds, computed with overflow checks: a configuration whose
+    /// sizes overflow (or exceed 2^40 values, 4 TB) is an error naming `file`, never a crash or a huge allocation.
+    public func parameterCount(file: String) throws -> Int {
+        func mul(_ a: Int, _ b: Int) throws -> Int {
+            let (p, o) = a.multipliedReportingOverflow(by: b)
+            guard !o, p <= Self.maxParameters else {
+                throw DistillMLError(file: file, "sizes overflow (\(a) × \(b)): layers \(layers), hidden \(dim), "
+                    + "feed-forward \(hiddenDim), heads \(heads)/\(kvHeads) of \(headDim), vocabulary \(vocabSize); the configuration is corrupt")
+            }
+            return p
+        }
+        _ = try mul(heads, headDim)
+        _ = try mul(kvHeads, headDim)
+        var total = 0
+        for kind in LlamaParameters.Kind.allCases where kind.present(self) {
+            let (r, c) = kind.shape(self)
+            let n = try mul(try mul(r, c), kind.perLayer ? layers : 1)
+            total += n  // each term ≤ 2^40 and there are 15 kinds: no overflow
+        }
+        guard total <= Self.maxParameters else {
+            throw DistillMLError(file: file, "the configuration describes \(total) parameters, more than 2^40: it is corrupt")
+        }
+        return total
+    }
+
+    /// 2^40 Float values: far beyond any model this engine can run, small enough that sums of them never overflow.
+    static let maxParameters = 1 << 40
 
     /// The HF `config.json` for this configuration (what the safetensors writer puts beside the weights).
     public func hfConfigJSON() throws -> [String: Any] {
