@@ -50,6 +50,7 @@ import Testing
         let flops = Double(B * T) * matmulParams * (mode == "full" ? 6 : 4)
         print(String(format: "  %.0f GFLOP in matmuls → %.1f GFLOP/s per CPU-second; sgemm alone %.1f → %.0f%% of it",
                      flops / 1e9, flops / cpuSeconds / 1e9, sgemmRate, 100 * flops / cpuSeconds / 1e9 / sgemmRate))
+        print("  OpenBLAS kernels: \(OpenBLASCore.current) (recommended OPENBLAS_CORETYPE: \(OpenBLASCore.recommendedCoreType() ?? "none"))")
         print(String(format: "SmolLM2 %@ B%d×T256: step %.2f s = forward %.2f + cross-entropy %.2f + backward %.2f → %.0f tok/s; CPU %.2f s over %d threads → %.0f tok/s (activations %.0f MB)",
                      mode, B, total, t1 - t0, t2 - t1, t3 - t2, Double(B * T) / total, cpuSeconds, Parallel.threads,
                      Double(B * T) / (cpuSeconds / Double(Parallel.threads)), Double(trainer.activationBytes) / 1e6))
