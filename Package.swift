@@ -42,7 +42,9 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-O"] + engineCPU)]),
         .target(name: "DistillJudge", dependencies: ["DistillTeacher", "DistillData"]),
         // `distill serve`: the engine behind the OpenAI protocol (continuous batching, constrained decoding).
-        .target(name: "DistillServe", dependencies: ["DistillHTTP", "DistillML", "DistillOpenAI", "DistillData"]),
+        // Optimised in debug builds too: the constrained decoder walks the vocabulary for every token.
+        .target(name: "DistillServe", dependencies: ["DistillHTTP", "DistillML", "DistillOpenAI", "DistillData"],
+                swiftSettings: [.unsafeFlags(["-O"])]),
         // Compiled for the baseline: it checks that the CPU has what the engine was compiled for (EngineCPU).
         .target(name: "DistillCLI", dependencies: ["DistillHTTP", "DistillData", "DistillTeacher", "DistillML", "DistillJudge",
                                                    "DistillServe"],

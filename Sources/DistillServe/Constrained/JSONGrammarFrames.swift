@@ -49,6 +49,20 @@ struct StringFrame: Sendable {
     var escape = 0
     /// Continuation bytes the current UTF-8 character still needs.
     var pendingUTF8 = 0
+    /// The lead byte of that character until its second byte arrives (which some leads restrict), else 0.
+    var lead: UInt8 = 0
+
+    /// Where the byte after `lead` must lie for well-formed UTF-8 (no overlongs, surrogates, or code points
+    /// above U+10FFFF), as Unicode's table 3-7 says.
+    static func secondByte(after lead: UInt8) -> ClosedRange<UInt8> {
+        switch lead {
+        case 0xE0: 0xA0...0xBF
+        case 0xED: 0x80...0x9F
+        case 0xF0: 0x90...0xBF
+        case 0xF4: 0x80...0x8F
+        default: 0x80...0xBF
+        }
+    }
     /// The raw bytes, kept for an object key that must be looked up when it ends.
     var collected: [UInt8]?
 
@@ -56,7 +70,8 @@ struct StringFrame: Sendable {
 
     mutating func feed(_ b: UInt8) -> Step {
         if pendingUTF8 > 0 {
-            guard b & 0xC0 == 0x80 else { return .invalid }
+            guard Self.secondByte(after: lead).contains(b) else { return .invalid }
+            lead = 0
             pendingUTF8 -= 1
         } else if escape == 1 {
             switch b {
@@ -83,6 +98,7 @@ struct StringFrame: Sendable {
             case 0xC2...0xDF, 0xE0...0xEF, 0xF0...0xF4:
                 guard roomLeft else { return .invalid }
                 pendingUTF8 = b >= 0xF0 ? 3 : b >= 0xE0 ? 2 : 1
+                lead = b
                 length += 1
             default: return .invalid
             }
@@ -93,7 +109,7 @@ struct StringFrame: Sendable {
 
     /// Bytes that end the string validly from here.
     var closing: [UInt8] {
-        var out: [UInt8] = Array(repeating: 0x80, count: pendingUTF8)
+        var out: [UInt8] = pendingUTF8 > 0 ? [Self.secondByte(after: lead).lowerBound] + Array(repeating: 0x80, count: pendingUTF8 - 1) : []
         if escape == 1 { out.append(0x6E) }
         if escape >= 2 { out += Array(repeating: 0x30, count: 6 - escape) }
         out += Array(repeating: 0x61, count: Swift.max(0, min - length))

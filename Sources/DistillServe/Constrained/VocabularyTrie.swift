@@ -90,6 +90,7 @@ public final class VocabularyTrie: Sendable {
             default: return nil
             }
             guard i + len <= b.count else { return nil }
+            if len > 1 && !StringFrame.secondByte(after: c).contains(b[i + 1]) { return nil }
             for k in 1..<len where b[i + k] & 0xC0 != 0x80 { return nil }
             i += len
             n += 1
