@@ -106,8 +106,20 @@ public final class VocabularyTrie: Sendable {
             let room = f.max.map { $0 - f.length } ?? Int.max
             for id in plainInString where Int(chars[Int(id)]) <= room { allowed[Int(id)] = 1 }
             for id in otherIDs {
-                var g = grammar
-                if g.feed(bytes[Int(id)]) { allowed[Int(id)] = 1 }
+                // Run the string alone (no allocation); only a token that closes the string needs the grammar.
+                var string = f
+                var verdict: UInt8 = 1
+                for b in bytes[Int(id)] {
+                    switch string.feed(b) {
+                    case .more: continue
+                    case .invalid: verdict = 0
+                    case .complete:
+                        var g = grammar
+                        verdict = g.feed(bytes[Int(id)]) ? 1 : 0
+                    }
+                    break
+                }
+                if verdict == 1 { allowed[Int(id)] = 1 }
             }
             return
         }
