@@ -97,4 +97,13 @@ import Testing
         #expect(!Self.accepts(.anyObject, #"[1]"#))
         #expect(!Self.accepts(.anyObject, #"{"a":tru}"#))
     }
+
+    /// The judge asks for this shape first (`Rubric.jsonSchema`: integer scores as an enum, a free reason), so a
+    /// `distill serve` judge gets enforced verdicts without the json_object / prompt fallbacks.
+    @Test func judgeVerdictSchemaIsEnforced() throws {
+        let s = try Self.node(#"{"type":"object","properties":{"reason":{"type":"string"},"Correctness":{"type":"integer","enum":[0,1,2,3,4,5]},"Fluency":{"type":"integer","enum":[0,1,2,3,4,5]}},"required":["reason","Correctness","Fluency"],"additionalProperties":false}"#)
+        #expect(Self.accepts(s, #"{"reason":"ok 好","Correctness":5,"Fluency":0}"#))
+        #expect(!Self.accepts(s, #"{"reason":"ok","Correctness":6,"Fluency":0}"#))
+        #expect(!Self.accepts(s, #"{"reason":"ok","Correctness":5}"#))
+    }
 }
