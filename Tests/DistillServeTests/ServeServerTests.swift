@@ -5,6 +5,7 @@ import DistillOpenAI
 @testable import DistillServe
 import DistillTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// `distill serve` over real loopback sockets, on the tiny model: the routes, the OpenAI shapes, the errors.
@@ -168,5 +169,25 @@ import Testing
         let third = engine.submit([r()], sink: { _ in })
         #expect(first)
         #expect(!third)  // 1 slot + 1 waiting are taken
+    }
+
+    @Test func aFullQueueAnswers503WithRetryAfter() async throws {
+        let h = try ServeHarness(slots: 1, queue: 1)
+        let engine = try #require(h.server.models["tiny"]?.engine)
+        let prompt = h.model.chatPrompt([(role: "user", content: "x")])
+        // Two streaming requests fill the slot and the queue; the first token's sink holds the engine thread until
+        // the HTTP request has been answered, so they cannot finish in between.
+        let release = DispatchSemaphore(value: 0)
+        let held = Mutex(false)
+        let r = { GenerationRequest(id: engine.newID(), prompt: prompt, maxTokens: 50, streams: true) }
+        let stuffed = engine.submit([r(), r()]) { event in
+            if case .token = event, held.withLock({ h in defer { h = true }; return !h }) { _ = release.wait(timeout: .now() + 10) }
+        }
+        #expect(stuffed)
+        let reply = try await h.post("/v1/chat/completions", ServeHarness.chat(#""max_tokens":2"#))
+        release.signal()
+        #expect(reply.status == 503)
+        #expect(reply.json?["error"]?["code"]?.stringValue == "queue_full")
+        #expect(reply.headers.contains { $0.name.lowercased() == "retry-after" && $0.value == "1" })
     }
 }
