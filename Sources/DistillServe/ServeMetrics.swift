@@ -47,6 +47,9 @@ public final class ServeMetrics: Sendable {
         }
     }
 
+    /// The duration of a streamed reply, known only when its stream ends (its request was counted when it began).
+    public func streamEnded(seconds: Double) { state.withLock { $0.latency.observe(seconds) } }
+
     public func firstToken(seconds: Double) { state.withLock { $0.firstToken.observe(seconds) } }
 
     public func constraint(masks: Int, microseconds: Double) {

@@ -71,6 +71,9 @@ extension ServeServer {
         let engine = served.engine
         let n = r.n ?? 1
         guard n <= options.maxN else { throw .invalid("n", "'n' is \(n); this server allows at most \(options.maxN)") }
+        guard n <= engine.slots + engine.queueLimit else {
+            throw .invalid("n", "'n' is \(n); this server holds at most \(engine.slots + engine.queueLimit) sequences at once (--slots + --queue)")
+        }
         if let m = r.maxTokens, m > options.maxTokensLimit {
             throw .invalid("max_tokens", "'max_tokens' is \(m); this server allows at most \(options.maxTokensLimit)")
         }

@@ -13,7 +13,9 @@ extension ServeServer {
         do {
             r = try CompletionRequest(serverBody: body)
             served = try model(r.model)
-            guard r.n <= options.maxN else { throw OpenAIError.invalid("n", "'n' is \(r.n); this server allows at most \(options.maxN)") }
+            guard r.n <= options.maxN, r.n <= served.engine.slots + served.engine.queueLimit else {
+                throw OpenAIError.invalid("n", "'n' is \(r.n); this server allows at most \(min(options.maxN, served.engine.slots + served.engine.queueLimit))")
+            }
             guard r.maxTokens <= options.maxTokensLimit else {
                 throw OpenAIError.invalid("max_tokens", "'max_tokens' is \(r.maxTokens); this server allows at most \(options.maxTokensLimit)")
             }

@@ -72,8 +72,7 @@ extension ServeServer {
                         ChatUsage(promptTokens: job.prompt.count, completionTokens: completion))))
                 }
                 writer.write(ServerSentEvents.done)
-                metrics.request(route: "/v1/chat/completions (stream)", status: failure == nil ? 200 : 500,
-                                seconds: (ContinuousClock.now - start) / .seconds(1))
+                metrics.streamEnded(seconds: (ContinuousClock.now - start) / .seconds(1))
             })
     }
 }

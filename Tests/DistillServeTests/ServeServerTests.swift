@@ -173,6 +173,9 @@ import Testing
 
     @Test func aFullQueueAnswers503WithRetryAfter() async throws {
         let h = try ServeHarness(slots: 1, queue: 1)
+        // More choices than the server can ever hold at once is the client's mistake, not a reason to retry.
+        let tooMany = try await h.post("/v1/chat/completions", ServeHarness.chat(#""n":3"#))
+        #expect(tooMany.status == 400 && tooMany.errorParam == "n")
         let engine = try #require(h.server.models["tiny"]?.engine)
         let prompt = h.model.chatPrompt([(role: "user", content: "x")])
         // Two streaming requests fill the slot and the queue; the first token's sink holds the engine thread until
