@@ -107,6 +107,7 @@ public final class ServeEngine: @unchecked Sendable {
         inbox.withLock { $0.commands.append(.cancel(-1)) }  // -1: cancel everything, then exit
         signal()
         exited.wait()
+        exited.signal()  // so that a second stop (or a concurrent one) returns too
     }
 
     private func signal() {

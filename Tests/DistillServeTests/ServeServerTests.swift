@@ -193,4 +193,30 @@ import Testing
         #expect(reply.json?["error"]?["code"]?.stringValue == "queue_full")
         #expect(reply.headers.contains { $0.name.lowercased() == "retry-after" && $0.value == "1" })
     }
+
+    @Test func aFailureAfterTheStreamStartedIsAnErrorEvent() async throws {
+        let h = try ServeHarness(slots: 2, queue: 2)
+        let engine = try #require(h.server.models["tiny"]?.engine)
+        let prompt = h.model.chatPrompt([(role: "user", content: "x")])
+        // A request whose first token holds the engine thread, so the streamed one is still in flight when the engine
+        // is stopped under it.
+        let release = DispatchSemaphore(value: 0)
+        let held = Mutex(false)
+        let stuffed = engine.submit([GenerationRequest(id: engine.newID(), prompt: prompt, maxTokens: 50, streams: true)]) { event in
+            if case .token = event, held.withLock({ h in defer { h = true }; return !h }) { _ = release.wait(timeout: .now() + 10) }
+        }
+        #expect(stuffed)
+        async let reply = h.post("/v1/chat/completions", ServeHarness.chat(#""max_tokens":100,"stream":true"#))
+        let deadline = ContinuousClock.now + .seconds(20)
+        while engine.inFlight < 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        Thread { engine.stop(within: .zero) }.start()
+        try await Task.sleep(for: .milliseconds(50))
+        release.signal()
+        let r = try await reply
+        #expect(r.status == 200)
+        let events = r.text.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+        #expect(events.last == "data: [DONE]")
+        let error = try JSONValue.parse(String(events[events.count - 2].dropFirst("data: ".count)))
+        #expect(error["error"]?["message"]?.stringValue?.contains("shutting down") == true, "\(r.text)")
+    }
 }
