@@ -6,11 +6,12 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 swift build --build-tests
 .build/debug/distill models pull || echo "test: could not fetch the default model; tests that need it will skip" >&2
-# Three groups, so nothing measures time while something else eats the two cores: the compute-bound model tests,
+# Three groups, so nothing measures time while something else eats the two cores: the compute-bound model tests
+# (the engine's, and the server's, which run models and a timed fuzz),
 # then everything else, then the transport tests whose assertions are about timing (timeouts, pacing at 600 RPM).
 timing='DistillHTTPTests|PacingTests'
-swift test --skip-build --filter DistillMLTests "$@"
-swift test --skip-build --skip DistillMLTests --skip "$timing" "$@"
+swift test --skip-build --filter 'DistillMLTests|DistillServeTests' "$@"
+swift test --skip-build --skip DistillMLTests --skip DistillServeTests --skip "$timing" "$@"
 # The HTTP parser's fuzz test is CPU-bound: run it alone, not beside the timing tests of its own target.
 swift test --skip-build --filter "$timing" --skip RequestParserFuzzTests "$@"
 swift test --skip-build --filter RequestParserFuzzTests "$@"

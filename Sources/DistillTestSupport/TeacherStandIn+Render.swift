@@ -1,4 +1,6 @@
+import DistillData
 import DistillHTTP
+import DistillOpenAI
 import Foundation
 
 extension StandInReply {
@@ -46,18 +48,14 @@ extension StandInReply {
         -> (Int, [(name: String, value: String)], [UInt8]) {
         switch reply {
         case .chat(let texts, let promptTokens, let completionTokens, let finishReason):
-            let choices: [[String: Any]] = texts.enumerated().map { i, text in
-                ["index": i, "message": ["role": "assistant", "content": text], "finish_reason": finishReason,
-                 "logprobs": NSNull()]
-            }
-            let object: [String: Any] = [
-                "id": "chatcmpl-standin-\(request.sequence)", "object": "chat.completion", "created": 1_700_000_000,
-                "model": request.json?["model"] as? String ?? "stand-in", "choices": choices,
-                "usage": ["prompt_tokens": promptTokens, "completion_tokens": completionTokens,
-                          "total_tokens": promptTokens + completionTokens],
-            ]
-            let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-            return (200, [("Content-Type", "application/json")], Array(body))
+            let model = (try? JSONValue.parse(request.body))?["model"]?.stringValue ?? "stand-in"
+            let response = ChatResponse(
+                id: "chatcmpl-standin-\(request.sequence)", model: model,
+                choices: texts.enumerated().map { i, text in
+                    ChatChoice(index: i, message: ChatMessage(role: "assistant", content: text), finishReason: finishReason)
+                },
+                usage: ChatUsage(promptTokens: promptTokens, completionTokens: completionTokens))
+            return (200, [("Content-Type", "application/json")], Array(response.serverJSON(created: 1_700_000_000).compactData()))
         case .raw(let status, let headers, let body):
             return (status, headers, Array(body))
         case .delayed(_, let inner), .resetMidBody(let inner), .trickle(_, _, let inner):

@@ -1,4 +1,5 @@
 import DistillHTTP
+import DistillOpenAI
 import Foundation
 
 // The teacher stand-in: a real HTTP/1.1 server on a loopback socket that speaks enough of the OpenAI protocol for
@@ -56,9 +57,7 @@ public indirect enum StandInReply: Sendable {
     /// A JSON error body the way OpenAI sends one.
     public static func error(status: Int, type: String, code: String? = nil, message: String = "error",
                              headers: [(name: String, value: String)] = []) -> StandInReply {
-        var err: [String: Any] = ["message": message, "type": type]
-        if let code { err["code"] = code }
-        let body = (try? JSONSerialization.data(withJSONObject: ["error": err])) ?? Data()
+        let body = Data(OpenAIError(status: status, type: type, code: code, message: message).body)
         return .raw(status: status, headers: headers + [("Content-Type", "application/json")], body: body)
     }
 }

@@ -1,13 +1,138 @@
+import DistillML
+import DistillServe
 import Foundation
 
+/// `distill serve`: local models behind the OpenAI protocol, continuous batching, JSON-schema-constrained output.
 struct ServeCommand: DistillCommand {
     static let spec = CommandSpec(
         name: "serve",
-        abstract: "serve a local model behind the OpenAI chat-completions protocol")
+        abstract: "serve local models behind the OpenAI chat-completions protocol",
+        usage: "[--model [NAME=]PATH]... [--host 127.0.0.1] [--port 8080] [--slots N] [--queue N] [options]",
+        discussion: """
+            Routes: POST /v1/chat/completions (stream, n, logprobs, response_format json_object / json_schema enforced
+            by constrained decoding), POST /v1/completions (echo + logprobs scores text), GET /v1/models, GET /health,
+            GET /metrics (Prometheus). Requests join the running batch between decoding steps; when --slots are busy
+            and --queue requests wait, more get 503 with Retry-After. Ctrl-C or SIGTERM stops taking requests, lets
+            those in flight finish for up to --drain seconds, and exits 0.
 
-    init(_ args: ParsedArguments) throws {}
+            Examples:
+              distill serve                                   # smollm2-135m on http://127.0.0.1:8080/v1
+              distill serve --model student=out/student.gguf --model base=smollm2-135m --slots 16
+              KEY=secret distill serve --api-key-env KEY --port 9000
+            """,
+        options: [
+            .list("model", "[NAME=]PATH", help: "a GGUF file, HF directory or known model name, served as NAME (repeatable; default \(ModelStore.defaultName))"),
+            .list("adapter", "NAME=DIR", help: "a LoRA adapter on a base model (not available yet: merge it first)"),
+            .value("host", "ADDR", default: "127.0.0.1", help: "IPv4 address to listen on (loopback by default)"),
+            .value("port", "N", default: "8080", help: "TCP port (0 picks a free one)"),
+            .value("slots", "N", default: "8", help: "sequences decoded together per model"),
+            .value("queue", "N", default: "64", help: "requests that may wait for a slot before 503"),
+            .value("ctx", "N", default: "2048", help: "tokens per slot (prompt + answer), at most the model's context"),
+            .value("max-tokens", "N", default: "4096", help: "largest max_tokens a request may ask for"),
+            .value("max-n", "N", default: "16", help: "most choices (n) per request"),
+            .value("max-body", "BYTES", default: "4194304", help: "largest request body (413 above)"),
+            .value("api-key-env", "VAR", help: "require Authorization: Bearer $VAR on every route but /health"),
+            .value("drain", "SECONDS", default: "10", help: "on SIGTERM, how long requests in flight may finish"),
+            .value("threads", "N", default: "\(ProcessInfo.processInfo.activeProcessorCount)", help: "threads for kernels and BLAS"),
+            .value("precision", "P", default: LanguageModel.Precision.fastest.rawValue, help: "int8, weights or exact (see distill generate --help)"),
+        ])
+
+    var models: [(name: String, path: String)]
+    var options = ServeOptions()
+    var slots: Int
+    var queue: Int
+    var context: Int
+    var drain: Int
+    var threads: Int
+    var precision: LanguageModel.Precision
+    var apiKeyEnv: String?
+
+    init(_ args: ParsedArguments) throws {
+        let specs = args.list("model").isEmpty ? [ModelStore.defaultName] : args.list("model")
+        models = try specs.map { spec in
+            if let eq = spec.firstIndex(of: "="), !FileManager.default.fileExists(atPath: spec) {
+                let name = String(spec[..<eq]), path = String(spec[spec.index(after: eq)...])
+                guard !name.isEmpty, !path.isEmpty else { throw UsageError("--model: '\(spec)' must be NAME=PATH or PATH") }
+                return (name, path)
+            }
+            let base = (spec as NSString).lastPathComponent
+            let name = ModelStore.known.contains { $0.name == spec.lowercased() } ? spec.lowercased()
+                : ((base as NSString).deletingPathExtension.isEmpty ? base : (base as NSString).deletingPathExtension)
+            return (name, spec)
+        }
+        let names = models.map(\.name)
+        guard Set(names).count == names.count else { throw UsageError("--model: two models share a name; give each NAME=PATH") }
+        if let adapter = args.list("adapter").first {
+            throw UsageError("--adapter \(adapter): serving LoRA adapters unmerged is not available yet; merge the adapter into its base and pass it with --model")
+        }
+        let host = args.string("host") ?? "127.0.0.1"
+        options.host = host == "localhost" ? "127.0.0.1" : host
+        options.port = try args.int("port") ?? 8080
+        slots = try args.int("slots") ?? 8
+        queue = try args.int("queue") ?? 64
+        context = try args.int("ctx") ?? 2048
+        options.maxTokensLimit = try args.int("max-tokens") ?? 4096
+        options.maxN = try args.int("max-n") ?? 16
+        options.maxBodyBytes = try args.int("max-body") ?? 4 << 20
+        drain = try args.int("drain") ?? 10
+        threads = try args.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
+        precision = try LanguageModel.Precision(option: args)
+        apiKeyEnv = args.string("api-key-env")
+        guard (0...65535).contains(options.port) else { throw UsageError("--port must be 0 to 65535") }
+        guard (1...256).contains(slots), (0...100_000).contains(queue), context >= 16, threads > 0, drain >= 0 else {
+            throw UsageError("--slots 1 to 256, --queue ≥ 0, --ctx ≥ 16, --threads and --drain positive")
+        }
+        guard options.maxTokensLimit > 0, options.maxN > 0, options.maxBodyBytes > 0 else {
+            throw UsageError("--max-tokens, --max-n and --max-body must be positive")
+        }
+    }
 
     func run() async throws {
-        throw NotBuiltYet("distill serve", plannedIn: "the serve wave")
+        try EngineCPU.check()
+        Parallel.configureBLAS(threads: threads)
+        var options = options
+        if let env = apiKeyEnv {
+            guard let key = ProcessInfo.processInfo.environment[env], !key.isEmpty else {
+                throw UsageError("--api-key-env \(env): the variable is not set or empty")
+            }
+            options.apiKey = key
+        }
+        var served: [ServedModel] = []
+        for (name, spec) in models {
+            let lm = try LanguageModel(path: try ModelStore.resolve(spec), precision: precision)
+            served.append(ServedModel(name: name, model: lm, slots: slots, queue: queue, context: context))
+        }
+        let server = try ServeServer(models: served, options: options)
+        FileHandle.standardError.write(Data(("distill serve: http://\(options.host):\(server.port)/v1 serving "
+            + models.map(\.name).joined(separator: ", ") + " (\(slots) slots, queue \(queue)); Ctrl-C stops\n").utf8))
+        await ShutdownSignal.wait()
+        FileHandle.standardError.write(Data("distill serve: stopping (finishing requests in flight for up to \(drain) s)\n".utf8))
+        server.shutdown(within: .seconds(drain))
     }
+}
+
+/// Waits for SIGINT or SIGTERM (both then ignored, so the drain is not cut short by the default action).
+enum ShutdownSignal {
+    static func wait() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let queue = DispatchQueue(label: "distill.serve.signals")
+            let fired = Box()
+            var sources: [any DispatchSourceSignal] = []
+            for sig in [SIGINT, SIGTERM] {
+                signal(sig, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+                source.setEventHandler {
+                    guard !fired.value else { return }
+                    fired.value = true
+                    done.resume()
+                }
+                source.resume()
+                sources.append(source)
+            }
+            Keep.sources = sources
+        }
+    }
+
+    private final class Box: @unchecked Sendable { var value = false }  // touched only on the signal queue
+    private enum Keep { nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = [] }
 }

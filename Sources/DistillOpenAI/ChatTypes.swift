@@ -26,10 +26,22 @@ public struct ChatRequest: Sendable, Equatable {
     public var logprobs: Bool?
     public var topLogprobs: Int?
     public var responseFormat: ResponseFormat?
+    /// Server-side extras (llama.cpp and vLLM accept them too): sample among the k most likely tokens, drop tokens
+    /// below min_p × the most likely one.
+    public var topK: Int?
+    public var minP: Double?
+    /// Answer as server-sent events; `includeUsage` adds a final chunk with the usage (`stream_options`).
+    public var stream: Bool?
+    public var includeUsage: Bool?
 
     public init(model: String, messages: [ChatMessage], temperature: Double? = nil, topP: Double? = nil,
                 maxTokens: Int? = nil, n: Int? = nil, stop: [String]? = nil, seed: Int? = nil,
-                logprobs: Bool? = nil, topLogprobs: Int? = nil, responseFormat: ResponseFormat? = nil) {
+                logprobs: Bool? = nil, topLogprobs: Int? = nil, responseFormat: ResponseFormat? = nil,
+                topK: Int? = nil, minP: Double? = nil, stream: Bool? = nil, includeUsage: Bool? = nil) {
+        self.topK = topK
+        self.minP = minP
+        self.stream = stream
+        self.includeUsage = includeUsage
         self.model = model
         self.messages = messages
         self.temperature = temperature
