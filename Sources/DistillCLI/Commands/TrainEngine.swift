@@ -1,0 +1,45 @@
+import DistillData
+import DistillML
+import Foundation
+
+/// Where `distill train` meets the training engine: building the trainable model and exporting what it learnt.
+enum TrainEngine {
+    static func makeModel(base: LlamaParameters, options o: TrainOptions) throws -> any TrainableModel {
+        throw NotBuiltYet("distill train (the training engine)", plannedIn: "the train-engine branch")
+    }
+
+    /// The weights to export as a whole model (LoRA merged in).
+    static func mergedParameters(_ model: any TrainableModel) throws -> LlamaParameters {
+        throw NotBuiltYet("merged export", plannedIn: "the train-engine branch")
+    }
+
+    /// Writes every `--export` format into the output folder.
+    static func export(model: any TrainableModel, options o: TrainOptions, modelPath: String, progress: ProgressReporter) throws {
+        var written: [String] = []
+        if o.exports.contains(.peft) {
+            let adapter = PEFTAdapter(config: .init(r: o.loraRank, alpha: o.loraAlpha, dropout: o.loraDropout,
+                                                    targetModules: o.loraTargets, baseModel: o.model), model: model)
+            try adapter.write(to: o.out + "/adapter")
+            written.append("adapter/")
+        }
+        let whole = o.exports.filter { $0 != .peft }
+        if !whole.isEmpty {
+            let merged = try mergedParameters(model)
+            for e in whole {
+                switch e {
+                case .ggufF32, .ggufF16, .ggufQ8:
+                    let type: GGMLType = e == .ggufF32 ? .f32 : e == .ggufF16 ? .f16 : .q8_0
+                    let name = "model-\(e.rawValue.dropFirst(5)).gguf"
+                    try ModelFiles.writeGGUF(merged, to: o.out + "/" + name, type: type, source: modelPath)
+                    written.append(name)
+                case .hf:
+                    try ModelFiles.writeHuggingFace(merged, to: o.out + "/hf", source: modelPath)
+                    written.append("hf/")
+                case .peft:
+                    break
+                }
+            }
+        }
+        progress.finish("train: exported " + written.joined(separator: ", ") + " to \(o.out)")
+    }
+}
