@@ -189,3 +189,22 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
         ]
     }
 }
+
+extension LlamaConfig {
+    /// cos/sin tables (positions, headDim/2) computed as HF LlamaRotaryEmbedding does, in float32:
+    /// inv_freq = 1 / base^(2i/d) (divided by the Llama 3.1 factors if any), angle = float32(pos · inv_freq).
+    func ropeTables(positions: Int) -> (cos: [Float], sin: [Float]) {
+        let half = headDim / 2
+        let factors = ropeFreqFactors ?? [Float](repeating: 1, count: half)
+        let invFreq = (0..<half).map { i in 1 / powf(ropeTheta, Float(2 * i) / Float(headDim)) / factors[i] }
+        var cosT = [Float](repeating: 0, count: positions * half), sinT = cosT
+        for pos in 0..<positions {
+            for i in 0..<half {
+                let angle = Double(Float(pos) * invFreq[i])
+                cosT[pos * half + i] = Float(cos(angle))
+                sinT[pos * half + i] = Float(sin(angle))
+            }
+        }
+        return (cosT, sinT)
+    }
+}

@@ -200,21 +200,9 @@ public final class LlamaModel {
         logitRowCount += R
     }
 
-    /// cos/sin tables (positions, headDim/2) computed as HF LlamaRotaryEmbedding does, in float32:
-    /// inv_freq = 1 / base^(2i/d) (divided by the Llama 3.1 factors if any), angle = float32(pos · inv_freq).
+    /// cos/sin tables for `positions` positions (`LlamaConfig.ropeTables`, shared with the trainer).
     private func ensureRope(upTo positions: Int) {
-        let half = config.headDim / 2
-        guard ropeCos.count < positions * half else { return }
-        let factors = config.ropeFreqFactors ?? [Float](repeating: 1, count: half)
-        let invFreq = (0..<half).map { i in 1 / powf(config.ropeTheta, Float(2 * i) / Float(config.headDim)) / factors[i] }
-        ropeCos = [Float](repeating: 0, count: positions * half)
-        ropeSin = ropeCos
-        for pos in 0..<positions {
-            for i in 0..<half {
-                let angle = Double(Float(pos) * invFreq[i])
-                ropeCos[pos * half + i] = Float(cos(angle))
-                ropeSin[pos * half + i] = Float(sin(angle))
-            }
-        }
+        guard ropeCos.count < positions * (config.headDim / 2) else { return }
+        (ropeCos, ropeSin) = config.ropeTables(positions: positions)
     }
 }

@@ -1,0 +1,41 @@
+import COpenBLAS
+
+extension Kernels {
+    /// How many row blocks a training product is split into: a few per worker (an sgemm of fewer than ~32 rows
+    /// packs more than it computes).
+    static func trainingParts(_ rows: Int) -> Int { max(1, min(Parallel.threads * 2, rows / 32)) }
+
+    /// Backward of `matmul` (forward: out(N,OC) = inp(N,C) · W(OC,C)ᵀ + bias(OC)), accumulating as llm.c:
+    ///   dinp(N,C)   += dout(N,OC) · W(OC,C)
+    ///   dweight(OC,C) += dout(N,OC)ᵀ · inp(N,C)
+    ///   dbias(OC)   += Σₙ dout(n,·)
+    /// Any gradient may be nil (a frozen weight, an input that needs none). Every product is an sgemm with beta = 1,
+    /// split over output rows only, so each element's sum runs in one fixed order: the result is bitwise stable.
+    static func matmulBackward(dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>?,
+                               dbias: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>, inp: UnsafePointer<Float>,
+                               weight: UnsafePointer<Float>, N: Int, C: Int, OC: Int) {
+        if let dinp {
+            let parts = trainingParts(N)
+            Parallel.forEach(parts) { part in
+                let lo = N * part / parts, hi = N * (part + 1) / parts
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(hi - lo), Int32(C), Int32(OC),
+                            1, dout + lo * OC, Int32(OC), weight, Int32(C), 1, dinp + lo * C, Int32(C))
+            }
+        }
+        guard dweight != nil || dbias != nil else { return }
+        let parts = trainingParts(OC)
+        Parallel.forEach(parts) { part in
+            let lo = OC * part / parts, hi = OC * (part + 1) / parts
+            if let dweight {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(hi - lo), Int32(C), Int32(N),
+                            1, dout + lo, Int32(OC), inp, Int32(C), 1, dweight + lo * C, Int32(C))
+            }
+            if let dbias {
+                for n in 0..<N {
+                    let row = dout + n * OC
+                    for o in lo..<hi { dbias[o] += row[o] }
+                }
+            }
+        }
+    }
+}
