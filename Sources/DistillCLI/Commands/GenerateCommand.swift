@@ -16,6 +16,7 @@ struct GenerateCommand: DistillCommand {
             """,
         options: [
             .value("model", "M", default: ModelStore.defaultName, help: "GGUF file, HF directory, or known model name"),
+            .value("adapter", "DIR", help: "a PEFT LoRA adapter folder (e.g. from distill train), merged into the model at load"),
             .value("data", "FILE", help: "test set (JSONL or JSON array)"),
             .value("out", "FILE", help: "output JSONL (appended to; existing items are skipped)"),
             .value("max-tokens", "N", default: "256", help: "most new tokens per answer"),
@@ -34,6 +35,7 @@ struct GenerateCommand: DistillCommand {
         ])
 
     var model: String
+    var adapter: String?
     var data: String
     var out: String
     var maxTokens: Int
@@ -46,6 +48,7 @@ struct GenerateCommand: DistillCommand {
 
     init(_ args: ParsedArguments) throws {
         model = args.string("model") ?? ModelStore.defaultName
+        adapter = args.string("adapter")
         data = try args.required("data")
         out = try args.required("out")
         maxTokens = try args.int("max-tokens") ?? 256
@@ -107,7 +110,7 @@ struct GenerateCommand: DistillCommand {
             progress.finish("generate: all \(items.count) items already in \(out); nothing to do")
             return
         }
-        let lm = try LanguageModel(path: try ModelStore.resolve(model), precision: precision)
+        let lm = try LanguageModel(path: try ModelStore.resolve(model), precision: precision, adapter: adapter)
         let context = lm.model.config.contextLength
         var requests: [GenerationRequest] = []
         for (i, item) in items.enumerated().dropFirst(done) {

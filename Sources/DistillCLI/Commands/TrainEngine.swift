@@ -4,17 +4,22 @@ import Foundation
 
 /// Where `distill train` meets the training engine: building the trainable model and exporting what it learnt.
 enum TrainEngine {
-    static func makeModel(base: LlamaParameters, options o: TrainOptions) throws -> any TrainableModel {
-        throw NotBuiltYet("distill train (the training engine)", plannedIn: "the train-engine branch")
+    static func makeModel(base: LlamaParameters, options o: TrainOptions) throws -> TrainableLlama {
+        // The loaders already refuse an architecture the engine cannot run, naming the ones it can.
+        let mode: TrainableLlama.Mode = o.full ? .full : .lora(LoRAConfiguration(
+            rank: o.loraRank, alpha: Float(o.loraAlpha), dropout: Float(o.loraDropout),
+            targets: o.loraTargets.compactMap(LoRATarget.init(rawValue:)), seed: o.seed))
+        return try TrainableLlama(base: base, mode: mode)
     }
 
     /// The weights to export as a whole model (LoRA merged in).
     static func mergedParameters(_ model: any TrainableModel) throws -> LlamaParameters {
-        throw NotBuiltYet("merged export", plannedIn: "the train-engine branch")
+        guard let llama = model as? TrainableLlama else { throw DistillMLError(file: "<train>", "not a Llama model") }
+        return llama.mergedParameters()
     }
 
     /// Writes every `--export` format into the output folder.
-    static func export(model: any TrainableModel, options o: TrainOptions, modelPath: String, progress: ProgressReporter) throws {
+    static func export(model: any TrainableModel, options o: TrainOptions, modelPath: String) throws {
         var written: [String] = []
         if o.exports.contains(.peft) {
             let adapter = PEFTAdapter(config: .init(r: o.loraRank, alpha: o.loraAlpha, dropout: o.loraDropout,
@@ -40,6 +45,6 @@ enum TrainEngine {
                 }
             }
         }
-        progress.finish("train: exported " + written.joined(separator: ", ") + " to \(o.out)")
+        TrainRun.note("train: exported " + written.joined(separator: ", ") + " to \(o.out)")
     }
 }

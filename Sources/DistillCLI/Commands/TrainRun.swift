@@ -37,8 +37,9 @@ struct TrainRun {
 
         let modelFiles = try ModelFiles.contentFiles(modelPath)
         let modelHash = try modelFiles.map { try TrainingManifest.File(path: $0).sha256 }.joined(separator: ",")
+        let modelBytes = modelFiles.reduce(0) { $0 + (((try? FileManager.default.attributesOfItem(atPath: $1))?[.size] as? NSNumber)?.intValue ?? 0) }
         let manifest = TrainingManifest(data: try o.data.map { try TrainingManifest.File(path: $0) },
-                                        model: .init(path: modelPath, sha256: modelHash, bytes: 0), parameters: o.fingerprinted)
+                                        model: .init(path: modelPath, sha256: modelHash, bytes: modelBytes), parameters: o.fingerprinted)
         let resumed = try TrainingManifest.open(o.out, manifest)
 
         let (base, _) = try ModelFiles.load(modelPath)
@@ -54,7 +55,7 @@ struct TrainRun {
         }
         let log = try TrainLog(path: logPath, keepThrough: trainer.step)
         let dropped = data.dropped.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key.rawValue)" }
-        progress.finish("train: \(data.train.count) items (\(data.trainTargets) target tokens), \(data.validation.count) held out"
+        Self.note("train: \(data.train.count) items (\(data.trainTargets) target tokens), \(data.validation.count) held out"
             + (dropped.isEmpty ? "" : "; dropped " + dropped.joined(separator: ", "))
             + (data.truncated > 0 ? "; \(data.truncated) truncated to \(o.maxSeq)" : "")
             + "; \(o.full ? "full" : "LoRA r \(o.loraRank)"), \(model.parameters.count) trainable, \(plan.totalSteps) steps"
@@ -103,10 +104,16 @@ struct TrainRun {
                                                       title: "distill train — \(o.full ? "full" : "LoRA") on \(URL(fileURLWithPath: modelPath).lastPathComponent)").utf8),
                              to: o.out + "/loss.svg")
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        progress.finish(String(format: "train: %d steps done in %@", trainer.totalSteps, GenerateCommand.duration(seconds))
+        progress.finish(String(format: "train: %d steps done (%d this run, %@)", trainer.totalSteps, trainer.totalSteps - firstStep,
+                               GenerateCommand.duration(seconds))
             + (curve.train.last.map { String(format: ", last loss %.4f", $0.loss) } ?? "")
             + (trainer.bestEvalLoss.map { String(format: ", best eval %.4f at step %d", $0, trainer.bestStep ?? 0) } ?? ""))
-        try TrainEngine.export(model: model, options: o, modelPath: modelPath, progress: progress)
+        try TrainEngine.export(model: model, options: o, modelPath: modelPath)
+    }
+
+    /// A line on stderr (progress stays on its own line).
+    static func note(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 
     /// `step 12/300 loss 2.3456 lr 2.00e-04 |g| 1.23 812 tok/s ETA 5m12s eval 2.3012` (≤ 80 columns).

@@ -26,7 +26,9 @@ public final class LanguageModel {
 
     /// - Parameter precision: `.exact` keeps only fp32 weights; the others also keep 4/8-bit weights for the passes
     ///   with few rows (decode steps), leaving prefill of long prompts to fp32 sgemm.
-    public init(path: String, precision: Precision = .fastest) throws {
+    /// - Parameter adapter: a PEFT LoRA adapter folder, merged into the weights at load (W + (alpha/r)·B·A); the
+    ///   4/8-bit paths then run on the merged weights re-quantised to Q8_0, not on the file's blocks.
+    public init(path: String, precision: Precision = .fastest, adapter: String? = nil) throws {
         guard precision != .int8 || QuantizedLinears.int8Available else {
             throw DistillMLError(file: path, "int8 activations need an x86-64 AVX2 build; use precision 'weights' or 'exact'")
         }
@@ -38,15 +40,19 @@ public final class LanguageModel {
         }
         if isDirectory.boolValue {
             let parameters = try LlamaParameters(huggingFaceDirectory: path)
+            if let adapter { try PEFTAdapter.read(adapter).merge(into: parameters, baseName: path, adapterName: adapter) }
             model = LlamaModel(parameters: parameters)
             tokenizer = try Tokenizer(tokenizerJSONAt: path + "/tokenizer.json")
             if let activations = precision.activations { model.quantized = QuantizedLinears(q8From: parameters, activations: activations) }
         } else {
             let file = try GGUFFile(path: path)
             let parameters = try LlamaParameters(gguf: file)
+            if let adapter { try PEFTAdapter.read(adapter).merge(into: parameters, baseName: path, adapterName: adapter) }
             model = LlamaModel(parameters: parameters)
             tokenizer = try Tokenizer(gguf: file)
-            if let activations = precision.activations {
+            if adapter != nil, let activations = precision.activations {
+                model.quantized = QuantizedLinears(q8From: parameters, activations: activations)
+            } else if let activations = precision.activations {
                 model.quantized = try QuantizedLinears(gguf: file, parameters: parameters, activations: activations)
             }
         }

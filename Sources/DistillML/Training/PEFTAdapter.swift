@@ -66,7 +66,7 @@ public struct PEFTAdapter: Sendable {
             "inference_mode": true, "init_lora_weights": true, "modules_to_save": NSNull(), "use_rslora": false,
             "use_dora": false, "layers_to_transform": NSNull(), "revision": NSNull(),
         ]
-        let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try AtomicFile.write(data, to: directory + "/adapter_config.json")
     }
 
