@@ -57,7 +57,7 @@ struct TrainCommand: DistillCommand {
             .value("seed", "N", default: "0", help: "shuffle, split, LoRA init and dropout seed"),
             .list("export", "FMT", help: "peft, gguf-f32, gguf-f16, gguf-q8_0, hf (default: peft gguf-q8_0 with LoRA, gguf-q8_0 full)"),
             .value("threads", "N", default: "\(ProcessInfo.processInfo.activeProcessorCount)", help: "threads for kernels and BLAS"),
-        ])
+        ] + TrainObjective.options)
 
     var options: TrainOptions
 

@@ -34,6 +34,8 @@ struct TrainOptions: Sendable {
     var seed: UInt64
     var exports: [Export]
     var threads: Int
+    /// `--loss` and its weights (TrainObjective.swift).
+    var objective: TrainObjective
 
     static let targetOrder = ["q", "k", "v", "o", "gate", "up", "down"]
 
@@ -100,6 +102,7 @@ struct TrainOptions: Sendable {
         if exports.isEmpty { exports = full ? [.ggufQ8] : [.peft, .ggufQ8] }
         if full, exports.contains(.peft) { throw UsageError("--export peft needs a LoRA run (drop --full)") }
         self.exports = exports
+        objective = try TrainObjective(args)
     }
 
     /// Every setting that changes the trained weights, as typed (exports, threads and progress are not among them).
@@ -116,6 +119,7 @@ struct TrainOptions: Sendable {
             p["lora_dropout"] = "\(loraDropout)"
             p["lora_targets"] = loraTargets.joined(separator: ",")
         }
+        p.merge(objective.fingerprinted) { _, new in new }
         return p
     }
 }

@@ -30,9 +30,8 @@ struct TrainRun {
 
         // Data first: a file with nothing to train on is refused before the model is loaded or anything written.
         let tokenizer = try ModelFiles.tokenizer(modelPath)
-        let data = try TrainingData.load(files: o.data, tokenizer: TrainingTokenizer(
-            tokenizer: tokenizer, maxSequence: o.maxSeq, overlong: o.dropLong ? .drop : .truncate),
-            validationFraction: o.valSplit, seed: o.seed)
+        let data = try Self.loadData(o, tokenizer: TrainingTokenizer(
+            tokenizer: tokenizer, maxSequence: o.maxSeq, overlong: o.dropLong ? .drop : .truncate))
         guard !data.train.isEmpty else { throw DataError(file: o.data[0], "every item went to validation; lower --val-split") }
 
         let modelFiles = try ModelFiles.contentFiles(modelPath)
@@ -43,7 +42,8 @@ struct TrainRun {
         let resumed = try TrainingManifest.open(o.out, manifest)
 
         let (base, _) = try ModelFiles.load(modelPath)
-        let model = try TrainEngine.makeModel(base: base, options: o)
+        let student = try TrainEngine.makeModel(base: base, options: o)
+        let model = try Self.objectiveModel(student, o, studentTokenizer: tokenizer)
         let plan = TrainingPlan(examples: data.train, epochs: o.epochs, batch: o.batch, gradientAccumulation: o.gradAccum,
                                 maxSequence: o.maxSeq, pack: o.pack, seed: o.seed)
         let pad = Int32(tokenizer.paddingID ?? tokenizer.eosID ?? 0)
@@ -70,12 +70,13 @@ struct TrainRun {
         var lastEval: Double? = trainer.bestEvalLoss
         while !trainer.isFinished {
             let r = try trainer.runStep()
+            let terms = Self.termFields(model)
             tokens += r.tokens
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let rate = Double(tokens) / max(seconds, 1e-9)
             try log.append(["step": Double(r.step), "epoch": Double(r.epoch), "loss": r.loss, "lr": r.lr,
                             "grad_norm": r.gradNorm, "targets": Double(r.targets), "tokens": Double(r.tokens),
-                            "tokens_per_s": (rate * 10).rounded() / 10])
+                            "tokens_per_s": (rate * 10).rounded() / 10].merging(terms) { a, _ in a })
             if r.step % o.evalEvery == 0 || trainer.isFinished, let eval = try trainer.evaluate(batch: o.batch) {
                 lastEval = eval
                 try log.append(["step": Double(r.step), "eval_loss": eval])
@@ -86,7 +87,8 @@ struct TrainRun {
                 }
             }
             let eta = Double(trainer.totalSteps - r.step) * seconds / Double(max(1, r.step - firstStep))
-            progress.update(Self.progressLine(r, total: trainer.totalSteps, rate: rate, eta: eta, eval: lastEval))
+            progress.update(terms.isEmpty ? Self.progressLine(r, total: trainer.totalSteps, rate: rate, eta: eta, eval: lastEval)
+                : Self.objectiveProgressLine(r, total: trainer.totalSteps, eta: eta, terms: terms, eval: lastEval))
             let interrupted = stop.requested
             if r.step % o.saveEvery == 0 || trainer.isFinished || interrupted {
                 try trainer.checkpoint(fingerprint: manifest.fingerprint).write(to: checkpointPath)
@@ -108,7 +110,8 @@ struct TrainRun {
                                GenerateCommand.duration(seconds))
             + (curve.train.last.map { String(format: ", last loss %.4f", $0.loss) } ?? "")
             + (trainer.bestEvalLoss.map { String(format: ", best eval %.4f at step %d", $0, trainer.bestStep ?? 0) } ?? ""))
-        try TrainEngine.export(model: model, options: o, modelPath: modelPath)
+        try Self.writePromptFormat(o)
+        try TrainEngine.export(model: student, options: o, modelPath: modelPath)
     }
 
     /// A line on stderr (progress stays on its own line).

@@ -10,6 +10,12 @@ public struct TrainingExample: Sendable, Equatable {
     public var isTarget: [Bool]
     public var file: String
     public var line: Int
+    /// How much this example's target tokens weigh in a weighted objective (multitask, counterfactual); 1 = plain.
+    public var weight: Float = 1
+    /// Which term of a weighted objective the example belongs to (an index into the objective's term names).
+    public var term: Int = 0
+    /// The teacher's top-k at token i (the distribution token i was drawn from), for top-k KD; keyed by token index.
+    public var teacherTopK: [Int: TeacherTopK]? = nil
 
     public init(tokens: [Int32], isTarget: [Bool], file: String, line: Int) {
         self.tokens = tokens

@@ -109,6 +109,36 @@ public struct TrainingPlan: Sendable {
             // Padding is a segment of its own, so real tokens never attend to it (and it has no targets).
             for j in t..<(b + 1) * T { segments[j] = Int32(row.count) }
         }
-        return TrainingBatch(B: B, T: T, tokens: tokens, targets: targets, segments: segments)
+        var batch = TrainingBatch(B: B, T: T, tokens: tokens, targets: targets, segments: segments)
+        if rows.contains(where: { $0.contains { examples[$0].teacherTopK != nil } }) {
+            var topK: [Int: TeacherTopK] = [:]
+            for (b, row) in rows.enumerated() {
+                var t = b * T
+                for i in row {
+                    for (j, entry) in examples[i].teacherTopK ?? [:] where j >= 1 && j < examples[i].tokens.count {
+                        topK[t + j - 1] = entry
+                    }
+                    t += examples[i].tokens.count
+                }
+            }
+            batch.teacherTopK = topK
+        }
+        if rows.contains(where: { $0.contains { examples[$0].weight != 1 || examples[$0].term != 0 } }) {
+            // Objective hook: per-position weights and terms for DistillationModel.
+            var weights = [Float](repeating: 0, count: B * T), terms = [Int32](repeating: 0, count: B * T)
+            for (b, row) in rows.enumerated() {
+                var t = b * T
+                for i in row {
+                    for j in examples[i].tokens.indices {
+                        weights[t + j] = examples[i].weight
+                        terms[t + j] = Int32(examples[i].term)
+                    }
+                    t += examples[i].tokens.count
+                }
+            }
+            batch.weights = weights
+            batch.terms = terms
+        }
+        return batch
     }
 }

@@ -83,3 +83,14 @@ public enum TopKDistillation: String, Sendable, CaseIterable {
         return loss
     }
 }
+
+/// The teacher's top-k at one position, mapped to student token ids (distinct), with natural-log probabilities.
+public struct TeacherTopK: Sendable, Equatable {
+    public var ids: [Int32]
+    public var logprobs: [Float]
+
+    public init(ids: [Int32], logprobs: [Float]) {
+        self.ids = ids
+        self.logprobs = logprobs
+    }
+}
