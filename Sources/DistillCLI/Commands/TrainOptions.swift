@@ -33,6 +33,8 @@ struct TrainOptions: Sendable {
     var saveEvery: Int
     var seed: UInt64
     var exports: [Export]
+    /// Export the best weights (lowest eval loss, `best.ckpt`) instead of the last.
+    var exportBest: Bool
     var threads: Int
 
     static let targetOrder = ["q", "k", "v", "o", "gate", "up", "down"]
@@ -100,6 +102,11 @@ struct TrainOptions: Sendable {
         if exports.isEmpty { exports = full ? [.ggufQ8] : [.peft, .ggufQ8] }
         if full, exports.contains(.peft) { throw UsageError("--export peft needs a LoRA run (drop --full)") }
         self.exports = exports
+        switch args.string("export-from") ?? "last" {
+        case "last": exportBest = false
+        case "best": exportBest = true
+        case let w: throw UsageError("--export-from: '\(w)' is not last or best")
+        }
     }
 
     /// Every setting that changes the trained weights, as typed (exports, threads and progress are not among them).
