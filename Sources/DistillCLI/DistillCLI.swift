@@ -11,6 +11,7 @@ public enum DistillCLI {
         TrainCommand.self,
         PruneCommand.self,
         GenerateCommand.self,
+        ScoreCommand.self,
         JudgeCommand.self,
         ReportCommand.self,
         ServeCommand.self,
@@ -109,6 +110,9 @@ public enum DistillCLI {
                 try await command.run()
                 return Outcome.success.code
             }
+        } catch let error as any ExitCodeError {
+            printError(String(describing: error))
+            return error.exitCode
         } catch let error as UsageError {
             let hint = usageHint(argv)
             printError("\(error.message)\(hint)")
@@ -125,7 +129,13 @@ public enum DistillCLI {
     }
 
     /// Writes `distill: message` to stderr.
+    /// (An error that carries its own exit code — 130 after Ctrl-C — conforms to `ExitCodeError`.)
     public static func printError(_ message: String) {
         FileHandle.standardError.write(Data("distill: \(message)\n".utf8))
     }
+}
+
+/// An error that decides the process's exit code itself (e.g. 130 for a run stopped by Ctrl-C).
+public protocol ExitCodeError: Error, CustomStringConvertible {
+    var exitCode: Int32 { get }
 }

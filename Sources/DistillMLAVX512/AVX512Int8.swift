@@ -8,7 +8,7 @@ import _Builtin_intrinsics.intel
 /// nothing in it may run on a CPU without those: DistillML calls it only after checking the CPU's flags.
 ///
 /// Both kernels compute one group of 16 weight rows (one row per i32/f32 lane) against `inputs` input rows, in the
-/// row-group layout DistillML's `QuantizedMatrix` packs for int8 activations (see `packInt8`). Each lane's integer
+/// row-group layout DistillML's `QuantizedMatrix` stores for int8 activations (see `QuantizedMatrix+Int8.swift` and `store(row:block:)`). Each lane's integer
 /// block sum is exact, and each lane then accumulates block by block with the same two FMAs the AVX2 kernel uses,
 /// so the two kernels give the same bits.
 public enum AVX512Int8 {

@@ -142,7 +142,7 @@ import Testing
         let args = ["harvest", "--recipe", "answer", "--data", data, "--out", run, "--teacher", standIn.baseURL,
                     "--model", "stand-in", "--prompts", HarvestCommandTests.promptsDirectory, "--concurrency", "4"]
         let process = try Self.launch(binary, args, log: dir + "/stderr.log")
-        while Self.journalLineCount(run) < 150, process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        try await eventually("150 journal lines or the process ending", every: .milliseconds(20)) { Self.journalLineCount(run) >= 150 || !process.isRunning }
         #expect(process.isRunning)
         kill(process.processIdentifier, SIGINT)
         await Self.waitForExit(process)

@@ -1,5 +1,6 @@
 import DistillData
 import DistillTeacher
+import DistillTestSupport
 import Foundation
 import Testing
 @testable import DistillJudge
@@ -57,7 +58,7 @@ struct JudgeRunTests {
         #expect(one.scores == ["Correctness": 4, "Completeness": 4, "Relevance": 5, "Fluency": 5])
     }
 
-    @Test func crashMidRunResumesWithoutAskingFinishedItems() async throws {
+    @Test func cancelledMidRunResumesWithoutAskingFinishedItems() async throws {
         let dir = try GenerationFiles.folder()
         let run = try makeRun(dir, models: ["teacher", "student"], count: 10)
         // The first process answers 6 requests, then hangs until it is killed (cancelled).
@@ -66,7 +67,7 @@ struct JudgeRunTests {
             return (Self.good, "stop")
         }
         let task = Task { try await run.run(client: first) }
-        while (try? GenerationFiles.judgments(run.journalPath).count) ?? 0 < 6 { try await Task.sleep(for: .milliseconds(5)) }
+        try await eventually("6 judgments in the journal", every: .milliseconds(5)) { ((try? GenerationFiles.judgments(run.journalPath).count) ?? 0) >= 6 }
         task.cancel()
         _ = await task.result
         // A kill mid-write leaves a torn last line; it must be dropped, not trusted.

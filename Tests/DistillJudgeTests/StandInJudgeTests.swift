@@ -134,13 +134,13 @@ struct StandInJudgeTests {
         #expect(standIn.requestCount == Self.shapes.count + rejected)
     }
 
-    @Test func crashMidJudgingResumesWithoutAskingFinishedItems() async throws {
+    @Test func cancelledMidJudgingResumesWithoutAskingFinishedItems() async throws {
         let dir = try GenerationFiles.folder()
         // First process: answers 5 requests, then the judge stalls until the process is killed.
         let first = try TeacherStandIn { req in req.sequence <= 5 ? .chat(Self.good) : .delayed(.seconds(60), .chat(Self.good)) }
         let run1 = try run(dir)
         let task = Task { try await run1.run(client: try client(first)) }
-        while (try? GenerationFiles.judgments(run1.journalPath).count) ?? 0 < 5 { try await Task.sleep(for: .milliseconds(10)) }
+        try await eventually("5 judgments in the journal") { ((try? GenerationFiles.judgments(run1.journalPath).count) ?? 0) >= 5 }
         task.cancel()
         _ = await task.result
         first.stop()

@@ -13,7 +13,7 @@ import Testing
                                    choices: [.init(label: "A", text: "石头"), .init(label: "B", text: "苹果")]) }
     }
 
-    @Test func multiStageRecipeRunsThroughBatchesAndResumesPollingAfterACrash() async throws {
+    @Test func multiStageRecipeRunsThroughBatchesAndResumesPollingAfterCancellation() async throws {
         let provider = BatchAPIStandIn()
         let standIn = try TeacherStandIn { provider.handle($0) }
         defer { standIn.stop() }
@@ -28,10 +28,10 @@ import Testing
             try HarvestBatchRunner(endpoint: endpoint, http: try HTTPClient(), directory: run, pollInterval: .milliseconds(20))
         }
 
-        // First harvester: submits batch-1, then "crashes" (is cancelled) while the batch is still in progress.
+        // First harvester: submits batch-1, then is cancelled (as if stopped) while the batch is still in progress.
         provider.hold.store(true, ordering: .relaxed)
         let first = Task { try await runner().run(recipe, options: HarvestSession.Options()) }
-        while provider.state.withLock({ $0.retrieved.count }) < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        try await eventually("two batch status polls") { provider.state.withLock({ $0.retrieved.count }) >= 2 }
         first.cancel()
         _ = try? await first.value
         #expect(provider.state.withLock { $0.created } == ["batch-1"])

@@ -37,7 +37,7 @@ import Testing
     }
 
     static func indexAgainstBruteForce() {
-        var rng = HarvestRNG(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let words = ["write", "a", "poem", "about", "the", "sea", "list", "three", "tips", "for", "health", "explain",
                      "why", "sky", "is", "blue", "翻", "译", "这", "句", "话", "summarize", "article", "in", "two"]
         func sentence() -> String {
@@ -66,7 +66,7 @@ import Testing
     static func prefixFilterWork() {
         // 4,000 instructions from a 3,000-word vocabulary: a naive filter runs ~8 million LCS computations; the index
         // must verify only a small fraction. (Wall time is measured in release builds; see the harvest report.)
-        var rng = HarvestRNG(seed: 1)
+        var rng = SplitMix64(seed: 1)
         let vocabulary = (0..<3000).map { "w\($0)" }
         var index = RougeLIndex()
         var kept = 0

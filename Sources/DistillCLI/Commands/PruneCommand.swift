@@ -13,9 +13,6 @@ struct PruneCommand: DistillCommand {
             keeps layers 0, K, 2K, … and always the last one. The student starts worse than its teacher and is meant
             to be trained (distill train --full) on the teacher's outputs.
 
-            Examples:
-              distill prune --model smollm2-135m --keep-every 2 --out runs/student/smollm2-15l.gguf   # 30 → 16 layers
-              distill prune --model smollm2-135m --keep-layers 0-7,22-29 --out runs/student/half.gguf --type f16
             """,
         options: [
             .value("model", "M", default: ModelStore.defaultName, help: "GGUF file, HF folder or known model name"),
@@ -23,7 +20,11 @@ struct PruneCommand: DistillCommand {
             .value("keep-every", "K", help: "keep every K-th layer (and the last)"),
             .value("out", "FILE", help: "output: a .gguf file (GGUF base) or a folder (HF safetensors + config.json)"),
             .value("type", "T", default: "f32", help: "GGUF matrix type: f32, f16 or q8_0"),
-        ])
+        ],
+        examples: """
+              distill prune --model smollm2-135m --keep-every 2 --out runs/student/smollm2-15l.gguf   # 30 → 16 layers
+              distill prune --model smollm2-135m --keep-layers 0-7,22-29 --out runs/student/half.gguf --type f16
+            """)
 
     var model: String
     var keepLayers: [Int]?

@@ -19,16 +19,6 @@ struct TrainCommand: DistillCommand {
             loss.svg and the exports. Run the same command again to resume: a run killed at any point ends with the
             same weights, bit for bit, as one that was never stopped. A DIR holding another run is refused, naming what
             differs.
-
-            Examples:
-              # seed 003's LoRA recipe
-              distill train --model smollm2-135m --data runs/gd/generate-data.jsonl --out runs/student \\
-                  --lora-r 16 --lora-alpha 32 --lora-targets q,v --lora-dropout 0.05 --lr 2e-4 --epochs 3 --batch 4
-              # full fine-tuning on answers and chain-of-thought rows, packed, exported as an F16 GGUF
-              distill train --full --data runs/seqkd/answer.jsonl runs/cot/cot-student.jsonl --pack --max-seq 1024 \\
-                  --lr 2e-5 --warmup 20 --export gguf-f16 --out runs/full
-              # run the adapter
-              distill generate --model smollm2-135m --adapter runs/student/adapter --data test.jsonl --out gen.jsonl
             """,
         options: [
             .value("model", "M", default: ModelStore.defaultName, help: "base model: GGUF file, HF folder or known name"),
@@ -56,8 +46,27 @@ struct TrainCommand: DistillCommand {
             .value("save-every", "N", default: "100", help: "checkpoint every N steps"),
             .value("seed", "N", default: "0", help: "shuffle, split, LoRA init and dropout seed"),
             .list("export", "FMT", help: "peft, gguf-f32, gguf-f16, gguf-q8_0, hf (default: peft gguf-q8_0 with LoRA, gguf-q8_0 full)"),
+            .value("export-from", "W", default: "last", help: "export the last weights or the best (lowest eval loss)"),
             .value("threads", "N", default: "\(ProcessInfo.processInfo.activeProcessorCount)", help: "threads for kernels and BLAS"),
-        ] + TrainObjective.options)
+        ] + TrainObjective.options,
+        examples: """
+              # seed 003's LoRA recipe
+              distill train --model smollm2-135m --data runs/gd/generate-data.jsonl --out runs/student \\
+                  --lora-r 16 --lora-alpha 32 --lora-targets q,v --lora-dropout 0.05 --lr 2e-4 --epochs 3 --batch 4
+              # full fine-tuning on answers and chain-of-thought rows, packed, exported as an F16 GGUF
+              distill train --full --data runs/seqkd/answer.jsonl runs/cot/cot-student.jsonl --pack --max-seq 1024 \\
+                  --lr 2e-5 --warmup 20 --export gguf-f16 --out runs/full
+              # run the adapter
+              distill generate --model smollm2-135m --adapter runs/student/adapter --data test.jsonl --out gen.jsonl
+              # distilling step-by-step on harvested chain-of-thought: answer and rationale tasks, α = 0.5
+              distill train --data runs/cot/cot.jsonl --loss multitask --alpha 0.5 --out runs/mt
+              # multitask + counterfactual (arXiv 2504.16056): L = α·L_MT + (1−α)·(γ·L_factual + (1−γ)·L_cf)
+              distill train --data runs/cot/cot.jsonl runs/cf/counterfactual.jsonl --loss counterfactual --out runs/cf-student
+              # dense KD from a local teacher: α·CE + (1−α)·T²·JSD(β)
+              distill train --data runs/seqkd/answer.jsonl --loss js --beta 0.5 --teacher-model teacher.gguf --out runs/js
+              # top-k KD from the API's logprobs (harvest answer --top-logprobs 20), tail bucket
+              distill train --data runs/topk/answer.jsonl --loss topk --temperature 1 --out runs/topk-student
+            """)
 
     var options: TrainOptions
 

@@ -33,6 +33,8 @@ struct TrainOptions: Sendable {
     var saveEvery: Int
     var seed: UInt64
     var exports: [Export]
+    /// Export the best weights (lowest eval loss, `best.ckpt`) instead of the last.
+    var exportBest: Bool
     var threads: Int
     /// `--loss` and its weights (TrainObjective.swift).
     var objective: TrainObjective
@@ -102,6 +104,11 @@ struct TrainOptions: Sendable {
         if exports.isEmpty { exports = full ? [.ggufQ8] : [.peft, .ggufQ8] }
         if full, exports.contains(.peft) { throw UsageError("--export peft needs a LoRA run (drop --full)") }
         self.exports = exports
+        switch args.string("export-from") ?? "last" {
+        case "last": exportBest = false
+        case "best": exportBest = true
+        case let w: throw UsageError("--export-from: '\(w)' is not last or best")
+        }
         objective = try TrainObjective(args)
     }
 

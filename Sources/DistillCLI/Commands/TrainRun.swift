@@ -110,6 +110,15 @@ struct TrainRun {
                                GenerateCommand.duration(seconds))
             + (curve.train.last.map { String(format: ", last loss %.4f", $0.loss) } ?? "")
             + (trainer.bestEvalLoss.map { String(format: ", best eval %.4f at step %d", $0, trainer.bestStep ?? 0) } ?? ""))
+        if o.exportBest {
+            guard FileManager.default.fileExists(atPath: bestPath) else {
+                throw DataError(file: bestPath, "no best checkpoint (nothing was held out for eval); use --export-from last")
+            }
+            let best = try TrainingCheckpoint.read(bestPath)
+            guard best.parameters.count == model.parameters.count else { throw DataError(file: bestPath, "holds other tensors than this run") }
+            _ = best.parameters.withUnsafeBufferPointer { model.parameters.update(fromContentsOf: $0) }
+            Self.note("train: exporting the best weights (eval loss \(best.header.bestEvalLoss.map { String(format: "%.4f", $0) } ?? "?") at step \(best.header.step))")
+        }
         try Self.writePromptFormat(o)
         try TrainEngine.export(model: student, options: o, modelPath: modelPath)
     }

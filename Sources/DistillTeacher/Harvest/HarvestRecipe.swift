@@ -71,10 +71,8 @@ public struct HarvestGeneration: Sendable {
     }
 }
 
-/// The deterministic generator for k-shot sampling: DistillData's `SplitMix64`, so the same seed picks the same
-/// demonstrations on every machine and every resume.
-public typealias HarvestRNG = SplitMix64
-
+/// k-shot sampling uses DistillData's `SplitMix64`, so the same seed picks the same demonstrations on every machine
+/// and every resume.
 extension SplitMix64 {
     /// Seeded from a string (an item id, a round number) and a user seed, via SHA-256 so nearby ids give
     /// unrelated streams.

@@ -1,3 +1,4 @@
+import DistillData
 import Foundation
 
 /// `icl` (in-context-learning distillation, Huang et al. 2022, arXiv 2212.10670; seed 001): each query is asked
@@ -56,7 +57,7 @@ public struct ICLRecipe: HarvestRecipe {
             let same = candidates.filter { $0.task == task }
             if same.count >= shots { candidates = same }
         }
-        var rng = HarvestRNG(query.id, seed: seed)
+        var rng = SplitMix64(query.id, seed: seed)
         candidates.shuffle(using: &rng)
         return Array(candidates.prefix(shots))
     }

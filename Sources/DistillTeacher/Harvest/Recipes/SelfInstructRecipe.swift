@@ -116,7 +116,7 @@ public struct SelfInstructRecipe: HarvestRecipe {
 
     /// The k-shot prompt of round r: `shots` seed tasks picked by a generator seeded with r.
     func prompt(round: Int) throws -> String {
-        var rng = HarvestRNG("self-instruct-\(round)", seed: seed)
+        var rng = SplitMix64("self-instruct-\(round)", seed: seed)
         let picked = seeds.shuffled(using: &rng).prefix(shots)
         let examples = picked.enumerated().map { i, s in
             "\(i + 1). Instruction: \(s.instruction)" + (s.input.isEmpty ? "" : "\n   Input: \(s.input)")
