@@ -24,9 +24,10 @@ final class TrainLog {
         appender = try JSONLinesAppender(path: path)
     }
 
-    /// Appends `{"k": v, …}` with the fields in the order given; integers without a fraction.
-    func append(_ fields: KeyValuePairs<String, Double>) throws {
-        let body = fields.map { key, value -> String in
+    /// Appends `{"k": v, …}` with the fields in the order given, then `extra` (an objective's terms); integers
+    /// without a fraction.
+    func append(_ fields: KeyValuePairs<String, Double>, extra: [(key: String, value: Double)] = []) throws {
+        let body = (fields.map { (key: $0.key, value: $0.value) } + extra).map { key, value -> String in
             let v = value.isFinite ? (value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : "\(value)") : "null"
             return "\"\(key)\":\(v)"
         }.joined(separator: ",")

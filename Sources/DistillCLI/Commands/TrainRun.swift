@@ -76,7 +76,8 @@ struct TrainRun {
             let rate = Double(tokens) / max(seconds, 1e-9)
             try log.append(["step": Double(r.step), "epoch": Double(r.epoch), "loss": r.loss, "lr": r.lr,
                             "grad_norm": r.gradNorm, "targets": Double(r.targets), "tokens": Double(r.tokens),
-                            "tokens_per_s": (rate * 10).rounded() / 10].merging(terms) { a, _ in a })
+                            "tokens_per_s": (rate * 10).rounded() / 10],
+                           extra: terms.keys.sorted().map { ($0, terms[$0] ?? 0) })
             if r.step % o.evalEvery == 0 || trainer.isFinished, let eval = try trainer.evaluate(batch: o.batch) {
                 lastEval = eval
                 try log.append(["step": Double(r.step), "eval_loss": eval])
