@@ -39,7 +39,7 @@ import Testing
 
     func args(_ data: [String], _ out: String, _ extra: [String]) -> [String] {
         ["train", "--model", dir + "/tiny.gguf", "--data"] + data + ["--out", dir + "/" + out, "--epochs", "2", "--batch", "4",
-         "--max-seq", "128", "--lora-r", "4", "--lora-alpha", "8", "--lr", "1e-2", "--val-split", "0.1", "--eval-every", "4",
+         "--max-seq", "256", "--lora-r", "4", "--lora-alpha", "8", "--lr", "1e-2", "--val-split", "0.1", "--eval-every", "4",
          "--threads", "1", "--export", "peft"] + extra
     }
 
@@ -55,9 +55,9 @@ import Testing
         let cot = try cot()
         #expect(await DistillCLI.main(args([cot], "mt", ["--loss", "multitask", "--alpha", "0.5", "--answer-prefix", "[答] "])) == 0)
         let steps = try log("mt")
-        #expect(!steps.isEmpty && steps.allSatisfy { $0["loss_answer"] != nil && $0["loss_rationale"] != nil })
-        // Each step's total is the weighted mean of the two terms' per-token means only over the step; over the run it falls.
-        #expect(steps.last!["loss"]! < steps.first!["loss"]!)
+        // Every step logs the terms its batch holds; over the run both tasks appear, and nothing else.
+        #expect(!steps.isEmpty && steps.allSatisfy { $0["loss_answer"] != nil || $0["loss_rationale"] != nil })
+        #expect(Set(steps.flatMap(\.keys).filter { $0.hasPrefix("loss_") }) == ["loss_answer", "loss_rationale"])
         let format = try String(contentsOfFile: dir + "/mt/prompt-format.json", encoding: .utf8)
         #expect(format.contains(#""answer_prefix":"[答] ""#) && format.contains(#""objective":"multitask""#))
         // One target, answer then rationale.
@@ -98,7 +98,9 @@ import Testing
     @Test func denseKDFromALocalTeacher() async throws {
         let data = try write("answer.jsonl", (0..<16).map { #"{"id": "a\#($0)", "instruction": "Say \#($0)", "input": "", "output": "the \#($0) the end 好", "sample": 0}"# })
         for loss in ["kl-forward", "kl-reverse", "js", "skew"] {
-            #expect(await DistillCLI.main(args([data], loss, ["--loss", loss, "--teacher-model", dir + "/teacher.gguf", "--temperature", "2"])) == 0)
+            // KD alone (α 0), every item in each step: the divergence to the teacher must fall.
+            #expect(await DistillCLI.main(args([data], loss, ["--loss", loss, "--teacher-model", dir + "/teacher.gguf", "--temperature", "2",
+                                                              "--alpha", "0", "--batch", "16", "--epochs", "6"])) == 0)
             let steps = try log(loss)
             let kd = loss == "js" ? "loss_js" : loss == "skew" ? "loss_skew_kl" : "loss_" + loss.replacingOccurrences(of: "-", with: "_")
             #expect(steps.allSatisfy { $0["loss_ce"] != nil && $0[kd] != nil }, "\(loss)")
