@@ -85,12 +85,32 @@ import Testing
         #expect(d.items.first?.conversation.messages.first?.content == "predict: What is 0 + 0?")
         let data = try TrainingData.load(objective: d, tokenizer: TrainingTokenizer(tokenizer: tok, maxSequence: 128),
                                          validationFraction: 0, seed: 0)
-        let n = Double(data.trainTargets)
-        for (t, want) in [(0, 0.3), (1, 0.7)] {
-            let share = data.train.filter { $0.term == t }.reduce(0.0) { $0 + Double($1.weight) * Double($1.targetCount) } / n
-            #expect(abs(share - want) < 1e-6, "term \(t): \(share)")
+        let p = LlamaParameters(config: TinyModel.config)
+        p.randomize(seed: 8, scale: 0.3)
+        // Each term's mean cross-entropy, from the engine alone on that term's examples.
+        let plain = try TrainableLlama(base: p, mode: .full)
+        var means: [Double] = []
+        for t in 0..<2 {
+            let rows = data.train.indices.filter { data.train[$0].term == t }.map { [$0] }
+            let r = try plain.evaluate(TrainingPlan.batch(rows, examples: data.train, padID: 2))
+            means.append(r.lossSum / Double(r.targets))
         }
-        // The rationale task's tokens outnumber the answer's; unweighted they would dominate.
-        #expect(data.train.filter { $0.term == 1 }.reduce(0) { $0 + $1.targetCount } > data.train.filter { $0.term == 0 }.reduce(0) { $0 + $1.targetCount })
+        // One step over everything: the reported loss is 0.3·mean_answer + 0.7·mean_rationale, not the token-weighted mean.
+        let m = try DistillationModel(student: try TrainableLlama(base: p, mode: .full), objective: .init(termNames: d.termNames))
+        var o = m.objective
+        o.termWeights = d.termWeights
+        let mixed = try DistillationModel(student: try TrainableLlama(base: p, mode: .full), objective: o)
+        let batch = TrainingPlan.batch(data.train.indices.map { [$0] }, examples: data.train, padID: 2)
+        mixed.willAccumulate([batch])
+        let r = try mixed.accumulateGradients(batch, lossScale: 1 / Float(batch.targetCount))
+        let want = 0.3 * means[0] + 0.7 * means[1]
+        #expect(abs(r.lossSum / Double(r.targets) - want) < 1e-4 * want, "\(r.lossSum / Double(r.targets)) vs \(want)")
+        // The rationale task's tokens outnumber the answer's: the token-weighted mean would differ.
+        let n0 = data.train.filter { $0.term == 0 }.reduce(0) { $0 + $1.targetCount }
+        let n1 = data.train.filter { $0.term == 1 }.reduce(0) { $0 + $1.targetCount }
+        #expect(n1 > 2 * n0)
+        let tokenMean = (means[0] * Double(n0) + means[1] * Double(n1)) / Double(n0 + n1)
+        #expect(abs(tokenMean - want) > 1e-3)
+        _ = m
     }
 }

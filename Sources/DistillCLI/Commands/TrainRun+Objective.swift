@@ -54,16 +54,13 @@ extension TrainRun {
             note("train: teacher \(URL(fileURLWithPath: path).lastPathComponent) (\(parameters.config.layers) layers, "
                  + "dim \(parameters.config.dim)), logits computed in each step")
         }
-        let names: [String]
-        if let settings = obj.dataSettings {
-            names = try ObjectiveData.termNames(settings)
-        } else {
-            names = ["ce"]
-        }
+        var names = ["ce"], weights: [Double] = []
+        if let settings = obj.dataSettings { (names, weights) = ObjectiveData.terms(settings) }
         let kd = obj.divergence != nil || obj.loss == .topk
-        return try DistillationModel(student: student, teacher: teacher, objective: .init(
-            termNames: names, ceWeight: kd ? obj.alpha : 1, divergence: obj.divergence,
-            topK: obj.loss == .topk ? obj.topKVariant : nil, temperature: obj.temperature))
+        var objective = DistillationModel.Objective(termNames: names, ceWeight: kd ? obj.alpha : 1, divergence: obj.divergence,
+                                                    topK: obj.loss == .topk ? obj.topKVariant : nil, temperature: obj.temperature)
+        objective.termWeights = weights
+        return try DistillationModel(student: student, teacher: teacher, objective: objective)
     }
 
     /// Each term's mean over the last step, as `loss_<term>` fields for the JSONL log (empty for plain ce).

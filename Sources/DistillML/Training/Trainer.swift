@@ -72,6 +72,7 @@ public final class Trainer {
         let targets = built.reduce(0) { $0 + $1.targetCount }
         let tokens = batches.reduce(0) { $0 + $1.reduce(0) { $0 + $1.reduce(0) { $0 + examples[$1].tokens.count } } }
         model.zeroGradients()
+        (model as? any TrainingStepObserver)?.willAccumulate(built)
         var lossSum = 0.0
         // Normalised by the target tokens of the whole step, not per micro-batch (every token weighs the same).
         let scale = targets > 0 ? 1 / Float(targets) : 0

@@ -13,10 +13,14 @@ import Foundation
 ///
 /// It is a `TrainableModel` around a `TrainableLlama` (same parameters, gradients, checkpoints): the training loop
 /// is unchanged. After each step `terms` holds the mean of each term over its positions, for the log.
-public final class DistillationModel: TrainableModel, TrainingRandomState {
+public final class DistillationModel: TrainableModel, TrainingRandomState, TrainingStepObserver {
     public struct Objective: Sendable {
         /// Names of the cross-entropy terms, indexed by `TrainingExample.term` (["ce"] for a plain objective).
         public var termNames: [String]
+        /// Weight of each CE term (same order; empty = every term weighs 1 per token, plain cross-entropy). Each term
+        /// is averaged over its own target tokens in the step, then mixed: Σ_τ w_τ · mean_τ (over the terms present
+        /// in the step, weights renormalised), as Distilling Step-by-Step's and 2504.16056's trainers do per batch.
+        public var termWeights: [Double] = []
         /// α: the weight of cross-entropy against the KD term (1 when there is no KD).
         public var ceWeight: Double
         public var divergence: Divergence?
@@ -42,6 +46,33 @@ public final class DistillationModel: TrainableModel, TrainingRandomState {
     /// Sum and count of each term since `resetTerms()` (CE terms by name, then the KD term).
     public private(set) var termSums: [String: Double] = [:]
     public private(set) var termCounts: [String: Int] = [:]
+
+    /// Per-term factor for the step in progress: w_τ · (step targets) / (term τ's targets in the step).
+    var stepFactors: [Double] = []
+
+    public func willAccumulate(_ batches: [TrainingBatch]) {
+        let w = objective.termWeights
+        guard w.count > 1 else { stepFactors = []; return }
+        var counts = [Int](repeating: 0, count: w.count)
+        var total = 0
+        for b in batches {
+            for n in b.targets.indices where b.targets[n] != TrainingBatch.ignore {
+                let t = Int(b.terms?[n] ?? 0)
+                if t < counts.count { counts[t] += 1 }
+                total += 1
+            }
+        }
+        let present = w.indices.filter { counts[$0] > 0 }.reduce(0.0) { $0 + w[$1] }
+        stepFactors = w.indices.map { counts[$0] > 0 && present > 0 ? w[$0] / present * Double(total) / Double(counts[$0]) : 0 }
+    }
+
+    /// The weight of position n: its term's step factor (or the example weight when the objective has no term weights).
+    func weight(_ batch: TrainingBatch, _ n: Int) -> Double {
+        let base = Double(batch.weights?[n] ?? 1)
+        guard !stepFactors.isEmpty else { return base }
+        let t = Int(batch.terms?[n] ?? 0)
+        return t < stepFactors.count ? stepFactors[t] : base
+    }
 
     public init(student: TrainableLlama, teacher: LlamaModel? = nil, objective: Objective) throws {
         if objective.divergence != nil {
@@ -100,10 +131,11 @@ public final class DistillationModel: TrainableModel, TrainingRandomState {
         defer { ce.deallocate(); kd.deallocate(); hasKD.deallocate() }
         let base = logits.baseAddress!
         let topK = batch.teacherTopK
+        let weights = rows.map { weight(batch, $0) }
         Parallel.forEach(M) { m in
             let n = rows[m]
             let row = base + m * V
-            let w = Double(batch.weights?[n] ?? 1)
+            let w = weights[m]
             let target = Int(batch.targets[n])
             var kdGrad: [Float] = []
             hasKD[m] = false
@@ -142,7 +174,7 @@ public final class DistillationModel: TrainableModel, TrainingRandomState {
         var lossSum = 0.0
         for m in 0..<M {
             let n = rows[m]
-            let w = Double(batch.weights?[n] ?? 1)
+            let w = weights[m]
             let mixed = o.divergence != nil || o.topK != nil
             lossSum += w * ((mixed ? o.ceWeight : 1) * ce[m] + (hasKD[m] ? (1 - o.ceWeight) * t2 * kd[m] : 0))
             let term = Int(batch.terms?[n] ?? 0)

@@ -86,20 +86,17 @@ public struct ObjectiveData: Sendable {
         case .multitask:
             guard !rationales.isEmpty else { throw DataError(file: files[0], "--loss multitask needs rows with question, rationale and answer (harvest cot or critique-revise)") }
             if s.rationaleAfter {
-                d.termNames = ["answer_rationale"]
-                d.termWeights = [1]
+                (d.termNames, d.termWeights) = terms(s)
                 for r in rationales { d.add(r.user(s.answerPrefix), r.answer + "\n" + r.rationale, 0, r.file, r.line) }
             } else {
-                d.termNames = ["answer", "rationale"]
-                d.termWeights = [s.alpha, 1 - s.alpha]
+                (d.termNames, d.termWeights) = terms(s)
                 d.addMultitask(rationales, s, first: 0)
             }
         case .counterfactual:
             guard !counterfactuals.isEmpty else {
                 throw DataError(file: files[0], "--loss counterfactual needs harvest's counterfactual.jsonl among the --data files")
             }
-            d.termNames = ["predict", "explain", "factual", "counterfactual"]
-            d.termWeights = [s.alpha * s.beta, s.alpha * (1 - s.beta), (1 - s.alpha) * s.gamma, (1 - s.alpha) * (1 - s.gamma)]
+            (d.termNames, d.termWeights) = terms(s)
             d.addMultitask(rationales, s, first: 0)
             // Factual: the gold rationale (from cot / critique-revise rows of the same id) leading to the gold answer.
             var byID: [String: Rationale] = [:]
@@ -121,8 +118,7 @@ public struct ObjectiveData: Sendable {
             }
         case .icl:
             guard !icl.isEmpty else { throw DataError(file: files[0], "--loss icl needs harvest's icl.jsonl among the --data files") }
-            d.termNames = ["icl"]
-            d.termWeights = [1]
+            (d.termNames, d.termWeights) = terms(s)
             for (v, file, line) in icl {
                 let instruction = v["instruction"]?.stringValue ?? "", input = v["input"]?.stringValue ?? ""
                 let query = AlpacaChatMapping.userTurn(instruction: instruction, input: input)
@@ -137,12 +133,13 @@ public struct ObjectiveData: Sendable {
         return d
     }
 
-    /// The term names `build` gives for `s` (without reading data), for the model and its log.
-    public static func termNames(_ s: Settings) throws -> [String] {
+    /// The term names and weights `build` gives for `s` (before terms without rows drop out).
+    public static func terms(_ s: Settings) -> (names: [String], weights: [Double]) {
         switch s.kind {
-        case .multitask: s.rationaleAfter ? ["answer_rationale"] : ["answer", "rationale"]
-        case .counterfactual: ["predict", "explain", "factual", "counterfactual"]
-        case .icl: ["icl"]
+        case .multitask: s.rationaleAfter ? (["answer_rationale"], [1]) : (["answer", "rationale"], [s.alpha, 1 - s.alpha])
+        case .counterfactual: (["predict", "explain", "factual", "counterfactual"],
+                               [s.alpha * s.beta, s.alpha * (1 - s.beta), (1 - s.alpha) * s.gamma, (1 - s.alpha) * (1 - s.gamma)])
+        case .icl: (["icl"], [1])
         }
     }
 

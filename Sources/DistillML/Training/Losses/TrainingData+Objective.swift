@@ -3,8 +3,8 @@ import Foundation
 
 extension TrainingData {
     /// Tokenises an objective's items, grades only the `graded` suffix where one is set (SCOTT), splits them (held-out
-    /// ICL tasks, if named, form the validation set: Meta-ICT's unseen tasks) and weighs each example so that
-    /// Σ w·CE / N = Σ_τ weight_τ · mean CE over term τ's target tokens (w = weight_τ · N / N_τ over the training set).
+    /// ICL tasks, if named, form the validation set: Meta-ICT's unseen tasks); each example keeps its term index
+    /// (`DistillationModel` mixes the terms with their weights, each averaged over its own tokens in the step).
     public static func load(objective d: ObjectiveData, tokenizer: TrainingTokenizer, validationFraction: Double,
                             seed: UInt64, holdOutTasks: Set<String> = []) throws -> TrainingData {
         var all: [TrainingExample] = []
@@ -50,19 +50,7 @@ extension TrainingData {
         } else {
             (train, validation) = split(all, fraction: validationFraction, seed: seed)
         }
-        // Per-term weights normalised by each term's target tokens.
-        var perTerm = [Int](repeating: 0, count: d.termNames.count)
-        for e in train where e.term < perTerm.count { perTerm[e.term] += e.targetCount }
-        let total = perTerm.reduce(0, +)
-        if d.termNames.count > 1 {
-            for i in train.indices where train[i].term < perTerm.count && perTerm[train[i].term] > 0 {
-                let t = train[i].term
-                train[i].weight = Float(d.termWeights[t] * Double(total) / Double(perTerm[t]))
-            }
-        } else {
-            // One term: plain cross-entropy, but the term index still marks the examples for the log.
-            for i in train.indices { train[i].term = 0 }
-        }
+        // The term weights are applied per step by DistillationModel (each term averaged over its own tokens).
         return TrainingData(train: train, validation: validation, dropped: dropped, truncated: truncated)
     }
 }
