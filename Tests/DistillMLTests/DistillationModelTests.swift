@@ -114,3 +114,30 @@ import Testing
         _ = m
     }
 }
+
+/// What the objective builders make of harvest rows: SCOTT grades only the wrong answer, 2504.16056 puts the wrong
+/// rationale in the prompt, and a wrong CoT path is never a rationale.
+@Suite struct ObjectiveDataTests {
+    @Test func counterfactualForms() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("distill-cf-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try TinyModel.writeGGUF(to: dir + "/t.gguf")
+        let (_, tok) = try ModelFiles.load(dir + "/t.gguf")
+        let row = #"{"id": "q1", "question": "2 or 3, which is odd?", "choices": [{"label": "A", "text": "2"}, {"label": "B", "text": "3"}], "answer": "B", "wrong_answer": "A", "wrong_text": "2", "explanation": "even numbers are odd 😅"}"#
+        try (row + "\n").write(toFile: dir + "/cf.jsonl", atomically: true, encoding: .utf8)
+        var s = ObjectiveData.Settings(kind: .counterfactual)
+        s.counterfactualForm = .scott
+        let scott = try ObjectiveData.build(files: [dir + "/cf.jsonl"], settings: s)
+        #expect(scott.items.count == 1 && scott.items[0].term == 3 && scott.termWeights == [0, 0, 0, 1])
+        let data = try TrainingData.load(objective: scott, tokenizer: TrainingTokenizer(tokenizer: tok, maxSequence: 256),
+                                         validationFraction: 0, seed: 0)
+        let e = try #require(data.train.first)
+        let graded = e.tokens.indices.filter { e.isTarget[$0] }.map { Int(e.tokens[$0]) }
+        // Only " (A) 2." and the end-of-turn token carry a loss, not the rationale before it.
+        #expect(tok.decode(graded) == " (A) 2.<|im_end|>")
+        s.counterfactualForm = .input
+        let input = try ObjectiveData.build(files: [dir + "/cf.jsonl"], settings: s)
+        let msgs = try #require(input.items.first).conversation.messages
+        #expect(msgs[0].content.hasSuffix("Rationale: even numbers are odd 😅") && msgs[1].content == "[counterfactual] So the answer is (A) 2.")
+    }
+}

@@ -70,13 +70,13 @@ extension TrainRun {
         return Dictionary(d.terms.map { ("loss_" + $0.name, $0.mean) }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// The progress line with each term: `step 3/9 loss 2.31 [answer 1.90 rationale 2.72] |g| 1.2 ETA 1m`.
+    /// The progress line with each term (cut at 79 columns, terms last):
+    /// `step 3/9 loss 2.3104 |g| 1.21 ETA 1m | answer 1.90 rationale 2.72 eval 2.41`.
     static func objectiveProgressLine(_ r: Trainer.StepResult, total: Int, eta: Double, terms: [String: Double],
                                       eval: Double?) -> String {
-        let parts = terms.keys.sorted().map { String(format: "%@ %.3f", String($0.dropFirst(5)), terms[$0] ?? 0) }
-        var s = String(format: "step %d/%d loss %.4f [%@] |g| %.2f ETA %@", r.step, total, r.loss, parts.joined(separator: " "),
-                       r.gradNorm, GenerateCommand.duration(eta))
+        var s = String(format: "step %d/%d loss %.4f |g| %.2f ETA %@ |", r.step, total, r.loss, r.gradNorm, GenerateCommand.duration(eta))
         if let eval { s += String(format: " eval %.3f", eval) }
+        for k in terms.keys.sorted() { s += String(format: " %@ %.2f", String(k.dropFirst(5)), terms[k] ?? 0) }
         return String(s.prefix(79))
     }
 
