@@ -147,7 +147,7 @@ public final class DistillationModel: TrainableModel, TrainingRandomState, Train
                            scale: Double(lossScale) * w * (1 - o.ceWeight) * t2)
                 }
                 hasKD[m] = true
-            } else if let variant = o.topK, let entry = topK?[n] {
+            } else if let variant = o.topK, let entry = topK?[n], entry.ids.allSatisfy({ (0..<Int32(V)).contains($0) }) {
                 kdGrad = [Float](repeating: 0, count: V)
                 kd[m] = kdGrad.withUnsafeMutableBufferPointer {
                     variant.loss(student: row, V: V, ids: entry.ids.map(Int.init), logprobs: entry.logprobs, temperature: T,

@@ -49,7 +49,12 @@ public enum TopKDistillation: String, Sendable, CaseIterable {
         switch self {
         case .tail:
             for i in 0..<k where p[i] > 0 { loss += p[i] * (lp[i] - logQ[ids[i]]) }
-            let qTail = max(1 - massQ, Double.leastNonzeroMagnitude)
+            // The student's tail summed directly (1 − Σ_K q cancels catastrophically when K holds nearly all the mass).
+            var inK = [Bool](repeating: false, count: V)
+            for id in ids { inK[id] = true }
+            var tailSum = 0.0
+            for v in 0..<V where !inK[v] { tailSum += exp(logQ[v]) }
+            let qTail = max(tailSum, Double.leastNonzeroMagnitude)
             if teacherTail > 0 { loss += teacherTail * (log(teacherTail) - log(qTail)) }
             target = p
             tailFactor = teacherTail / qTail
