@@ -135,4 +135,45 @@ import Testing
         #expect(await DistillCLI.main(args([bad], "topk-bad", ["--loss", "topk"])) == 1)
         #expect(await DistillCLI.main(args([bad], "topk-forced", ["--loss", "topk", "--max-mismatch", "1"])) == 0)
     }
+
+    @Test func exportsForTRLLlamaFactoryAndAxolotl() async throws {
+        let cot = try cot()
+        let trl = dir + "/mt-trl.jsonl", lf = dir + "/mt-lf.jsonl"
+        #expect(await DistillCLI.main(["data", "export", "--data", cot, "--to", "trl", "--loss", "multitask", "--out", trl]) == 0)
+        let rows = try String(contentsOfFile: trl, encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 24)
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(rows[0].utf8)) as? [String: Any])
+        let prompt = try #require((first["prompt"] as? [[String: String]])?.first)
+        #expect(prompt["role"] == "user" && prompt["content"]?.hasPrefix("predict: ") == true && first["task"] as? String == "answer")
+        #expect(await DistillCLI.main(["data", "export", "--data", cot, "--to", "llama-factory", "--loss", "multitask", "--out", lf]) == 0)
+        #expect(try String(contentsOfFile: lf, encoding: .utf8).contains(#""instruction":"explain: Which is bigger"#))
+        #expect(await DistillCLI.main(["data", "export", "--data", cot, "--to", "trl", "--out", trl]) == 64)
+
+        // axolotl-kd: row j holds the teacher's top-k for input_ids[j+1], on reply tokens only.
+        let (_, tok) = try ModelFiles.load(dir + "/tiny.gguf")
+        let lines = (0..<3).map { i -> String in
+            let output = "the \(i) end"
+            let entries = tok.encode(output).map { id -> String in
+                let b = tok.tokenBytes(id)
+                return #"{"token": "", "bytes": \#(b), "logprob": -0.1, "top_logprobs": [{"token": "", "bytes": \#(b), "logprob": -0.1}, {"token": "q", "bytes": [113], "logprob": -3}]}"#
+            }
+            return #"{"id": "a\#(i)", "instruction": "Say \#(i)", "input": "", "output": "\#(output)", "sample": 0, "logprobs": [\#(entries.joined(separator: ", "))]}"#
+        }
+        let topk = try write("kd.jsonl", lines), kd = dir + "/kd-axolotl.jsonl"
+        #expect(await DistillCLI.main(["data", "export", "--data", topk, "--to", "axolotl-kd", "--model", dir + "/tiny.gguf", "--out", kd]) == 0)
+        let kdRows = try String(contentsOfFile: kd, encoding: .utf8).split(separator: "\n")
+        #expect(kdRows.count == 3)
+        for line in kdRows {
+            let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let ids = try #require(o["input_ids"] as? [Int]), labels = try #require(o["labels"] as? [Int])
+            let tids = try #require(o["target_token_ids"] as? [[Int]]), mask = try #require(o["target_mask"] as? [[Int]])
+            #expect(tids.count == ids.count && mask.count == ids.count && labels.count == ids.count)
+            let masked = mask.indices.filter { mask[$0][0] == 1 }
+            #expect(masked.count == tok.encode("the 0 end").count)
+            for j in masked {
+                #expect(tids[j][0] == ids[j + 1] && labels[j + 1] == ids[j + 1], "row \(j)")
+                #expect(tids[j][1] == tok.encode("q")[0])
+            }
+        }
+    }
 }
