@@ -24,6 +24,7 @@ struct TrainCommand: DistillCommand {
             .value("model", "M", default: ModelStore.defaultName, help: "base model: GGUF file, HF folder or known name"),
             .list("data", "FILE", help: "training files (JSONL or JSON array; several allowed)"),
             .value("out", "DIR", help: "output folder (resumed when it holds this run)"),
+            .flag("new", help: "DIR holds another run: move it aside and start over"),
             .flag("lora", help: "train a LoRA adapter (the default)"),
             .flag("full", help: "fine-tune every weight instead"),
             .value("lora-r", "R", default: "16", help: "LoRA rank"),

@@ -35,6 +35,8 @@ struct TrainOptions: Sendable {
     var exports: [Export]
     /// Export the best weights (lowest eval loss, `best.ckpt`) instead of the last.
     var exportBest: Bool
+    /// `--new`: move an earlier, different run in `out` aside and start over.
+    var startNew: Bool
     var threads: Int
 
     static let targetOrder = ["q", "k", "v", "o", "gate", "up", "down"]
@@ -102,6 +104,7 @@ struct TrainOptions: Sendable {
         if exports.isEmpty { exports = full ? [.ggufQ8] : [.peft, .ggufQ8] }
         if full, exports.contains(.peft) { throw UsageError("--export peft needs a LoRA run (drop --full)") }
         self.exports = exports
+        startNew = args.flag("new")
         switch args.string("export-from") ?? "last" {
         case "last": exportBest = false
         case "best": exportBest = true
