@@ -5,7 +5,8 @@ import Foundation
 /// `distill train`'s options, checked; `fingerprinted` is what goes into the run's manifest.
 struct TrainOptions: Sendable {
     enum Export: String, CaseIterable, Sendable {
-        case peft, ggufF32 = "gguf-f32", ggufF16 = "gguf-f16", ggufQ8 = "gguf-q8_0", hf
+        case peft, ggufF32 = "gguf-f32", ggufF16 = "gguf-f16", ggufQ8 = "gguf-q8_0", ggufQ4_0 = "gguf-q4_0",
+             ggufQ4_1 = "gguf-q4_1", hf
     }
 
     var model: String
