@@ -19,7 +19,7 @@ struct PruneCommand: DistillCommand {
             .value("keep-layers", "LIST", help: "layers to keep, 0-based: 0,2,4 or ranges 0-7,22-29"),
             .value("keep-every", "K", help: "keep every K-th layer (and the last)"),
             .value("out", "FILE", help: "output: a .gguf file (GGUF base) or a folder (HF safetensors + config.json)"),
-            .value("type", "T", default: "f32", help: "GGUF matrix type: f32, f16 or q8_0"),
+            .value("type", "T", default: "f32", help: "GGUF matrix type: f32, f16, q8_0, q4_0 or q4_1"),
         ],
         examples: """
               distill prune --model smollm2-135m --keep-every 2 --out runs/student/smollm2-15l.gguf   # 30 → 16 layers
@@ -46,7 +46,9 @@ struct PruneCommand: DistillCommand {
         case "f32": type = .f32
         case "f16": type = .f16
         case "q8_0": type = .q8_0
-        case let t: throw UsageError("--type: '\(t)' is not f32, f16 or q8_0")
+        case "q4_0": type = .q4_0
+        case "q4_1": type = .q4_1
+        case let t: throw UsageError("--type: '\(t)' is not f32, f16, q8_0, q4_0 or q4_1")
         }
     }
 

@@ -32,8 +32,14 @@ enum TrainEngine {
             let merged = try mergedParameters(model)
             for e in whole {
                 switch e {
-                case .ggufF32, .ggufF16, .ggufQ8:
-                    let type: GGMLType = e == .ggufF32 ? .f32 : e == .ggufF16 ? .f16 : .q8_0
+                case .ggufF32, .ggufF16, .ggufQ8, .ggufQ4_0, .ggufQ4_1:
+                    let type: GGMLType = switch e {
+                    case .ggufF32: .f32
+                    case .ggufF16: .f16
+                    case .ggufQ4_0: .q4_0
+                    case .ggufQ4_1: .q4_1
+                    default: .q8_0
+                    }
                     let name = "model-\(e.rawValue.dropFirst(5)).gguf"
                     try ModelFiles.writeGGUF(merged, to: o.out + "/" + name, type: type, source: modelPath)
                     written.append(name)

@@ -5,7 +5,8 @@ import Foundation
 /// `distill train`'s options, checked; `fingerprinted` is what goes into the run's manifest.
 struct TrainOptions: Sendable {
     enum Export: String, CaseIterable, Sendable {
-        case peft, ggufF32 = "gguf-f32", ggufF16 = "gguf-f16", ggufQ8 = "gguf-q8_0", hf
+        case peft, ggufF32 = "gguf-f32", ggufF16 = "gguf-f16", ggufQ8 = "gguf-q8_0", ggufQ4_0 = "gguf-q4_0",
+             ggufQ4_1 = "gguf-q4_1", hf
     }
 
     var model: String
@@ -35,6 +36,8 @@ struct TrainOptions: Sendable {
     var exports: [Export]
     /// Export the best weights (lowest eval loss, `best.ckpt`) instead of the last.
     var exportBest: Bool
+    /// `--new`: move an earlier, different run in `out` aside and start over.
+    var startNew: Bool
     var threads: Int
     /// `--loss` and its weights (TrainObjective.swift).
     var objective: TrainObjective
@@ -104,6 +107,7 @@ struct TrainOptions: Sendable {
         if exports.isEmpty { exports = full ? [.ggufQ8] : [.peft, .ggufQ8] }
         if full, exports.contains(.peft) { throw UsageError("--export peft needs a LoRA run (drop --full)") }
         self.exports = exports
+        startNew = args.flag("new")
         switch args.string("export-from") ?? "last" {
         case "last": exportBest = false
         case "best": exportBest = true

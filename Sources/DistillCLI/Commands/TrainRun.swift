@@ -34,12 +34,12 @@ struct TrainRun {
             tokenizer: tokenizer, maxSequence: o.maxSeq, overlong: o.dropLong ? .drop : .truncate))
         guard !data.train.isEmpty else { throw DataError(file: o.data[0], "every item went to validation; lower --val-split") }
 
-        let modelFiles = try ModelFiles.contentFiles(modelPath)
-        let modelHash = try modelFiles.map { try TrainingManifest.File(path: $0).sha256 }.joined(separator: ",")
-        let modelBytes = modelFiles.reduce(0) { $0 + (((try? FileManager.default.attributesOfItem(atPath: $1))?[.size] as? NSNumber)?.intValue ?? 0) }
-        let manifest = TrainingManifest(data: try o.data.map { try TrainingManifest.File(path: $0) },
-                                        model: .init(path: modelPath, sha256: modelHash, bytes: modelBytes), parameters: o.fingerprinted)
-        let resumed = try TrainingManifest.open(o.out, manifest)
+        let manifest = try TrainingManifest(data: o.data, modelFiles: try ModelFiles.contentFiles(modelPath),
+                                            modelIsFolder: ModelFiles.isDirectory(modelPath), parameters: o.fingerprinted)
+        let run = try RunDirectory.open(o.out, manifest: manifest, startNew: o.startNew)
+        defer { run.close() }
+        if let moved = run.movedAside { Self.note("train: the earlier run in \(o.out) was moved to \(moved)") }
+        let resumed = run.resumed
 
         let (base, _) = try ModelFiles.load(modelPath)
         let student = try TrainEngine.makeModel(base: base, options: o)
@@ -51,7 +51,7 @@ struct TrainRun {
             schedule: .init(peak: o.lr, warmupSteps: o.warmup, totalSteps: plan.totalSteps, kind: o.schedule),
             optimizer: .init(weightDecay: Float(o.weightDecay)), clip: o.clip, padID: pad))
         if resumed, FileManager.default.fileExists(atPath: checkpointPath) {
-            try trainer.restore(try TrainingCheckpoint.read(checkpointPath), path: checkpointPath, fingerprint: manifest.fingerprint)
+            try trainer.restore(try TrainingCheckpoint.read(checkpointPath), path: checkpointPath, fingerprint: run.manifest.fingerprint)
         }
         let log = try TrainLog(path: logPath, keepThrough: trainer.step)
         let dropped = data.dropped.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key.rawValue)" }
@@ -84,7 +84,7 @@ struct TrainRun {
                 if trainer.bestEvalLoss.map({ eval < $0 }) ?? true {
                     trainer.bestEvalLoss = eval
                     trainer.bestStep = r.step
-                    try trainer.checkpoint(fingerprint: manifest.fingerprint, withMoments: false).write(to: bestPath)
+                    try trainer.checkpoint(fingerprint: run.manifest.fingerprint, withMoments: false).write(to: bestPath)
                 }
             }
             let eta = Double(trainer.totalSteps - r.step) * seconds / Double(max(1, r.step - firstStep))
@@ -92,7 +92,7 @@ struct TrainRun {
                 : Self.objectiveProgressLine(r, total: trainer.totalSteps, eta: eta, terms: terms, eval: lastEval))
             let interrupted = stop.requested
             if r.step % o.saveEvery == 0 || trainer.isFinished || interrupted {
-                try trainer.checkpoint(fingerprint: manifest.fingerprint).write(to: checkpointPath)
+                try trainer.checkpoint(fingerprint: run.manifest.fingerprint).write(to: checkpointPath)
             }
             if interrupted && !trainer.isFinished {
                 progress.clear()
@@ -100,7 +100,7 @@ struct TrainRun {
             }
         }
         if !FileManager.default.fileExists(atPath: checkpointPath) {
-            try trainer.checkpoint(fingerprint: manifest.fingerprint).write(to: checkpointPath)
+            try trainer.checkpoint(fingerprint: run.manifest.fingerprint).write(to: checkpointPath)
         }
         let curve = try TrainLog.curve(logPath)
         try AtomicFile.write(Data(LossCurveSVG.render(train: curve.train, eval: curve.eval, totalSteps: trainer.totalSteps,

@@ -28,8 +28,9 @@ public struct TrainingData: Sendable {
         var dropped: [TrainingDropReason: Int] = [:]
         var truncated = 0
         for file in files {
-            let (conversations, fileDropped) = try TrainingItemReader(path: file).read()
-            dropped.merge(fileDropped, uniquingKeysWith: +)
+            let (conversations, dropsWhileReading) = try TrainingItemReader(path: file).read()
+            var fileDropped = dropsWhileReading
+            let items = conversations.count + dropsWhileReading.values.reduce(0, +)
             var kept = 0
             for c in conversations {
                 switch tokenizer.encode(c) {
@@ -38,13 +39,13 @@ public struct TrainingData: Sendable {
                     if r.truncated { truncated += 1 }
                     kept += 1
                 case .failure(let reason):
-                    dropped[reason, default: 0] += 1
+                    fileDropped[reason, default: 0] += 1
                 }
             }
+            dropped.merge(fileDropped, uniquingKeysWith: +)
             guard kept > 0 else {
-                let why = fileDropped.merging(dropped, uniquingKeysWith: { a, _ in a })
-                    .filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key.rawValue)" }
-                throw DataError(file: file, "no trainable tokens: none of its \(conversations.count + fileDropped.values.reduce(0, +)) "
+                let why = fileDropped.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key.rawValue)" }
+                throw DataError(file: file, "no trainable tokens: none of its \(items) "
                     + "items has an assistant reply that survives"
                     + (why.isEmpty ? "" : " (dropped: " + why.joined(separator: ", ") + ")")
                     + "; check the file is what harvest wrote, or raise --max-seq")
