@@ -33,7 +33,7 @@ struct TrainObjective: Sendable, Equatable {
         .value("gamma", "G", default: "0.5", help: "γ: factual vs counterfactual (counterfactual)"),
         .value("skew-alpha", "A", default: "0.1", help: "skew KL mixture α (skew, skew-reverse; DistiLLM)"),
         .value("temperature", "T", default: "1", help: "KD temperature (soft term scaled by T²)"),
-        .value("teacher-model", "M", help: "local teacher for kl-forward, kl-reverse, js, skew (same vocabulary)"),
+        .value("teacher-model", "M", help: "local teacher for kl-forward, kl-reverse, js, skew, skew-reverse (same vocabulary)"),
         .value("topk-variant", "V", default: "tail", help: "topk: tail, renorm, renorm-teacher or zero (training.md §2.6)"),
         .value("max-mismatch", "F", default: "0.2", help: "topk: refuse when more than this share of positions do not map"),
         .value("answer-prefix", "S", default: "predict: ", help: "multitask/counterfactual: answer-task prompt prefix"),
