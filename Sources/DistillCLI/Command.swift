@@ -9,10 +9,13 @@ public struct CommandSpec: Sendable {
     public var discussion: String
     public var options: [OptionSpec]
     public var subcommands: [any DistillCommand.Type]
+    /// Shown last in `--help`, after the options: a few real command lines.
+    public var examples: String
 
     public init(name: String, abstract: String, usage: String = "[options]", discussion: String = "",
-                options: [OptionSpec] = [], subcommands: [any DistillCommand.Type] = []) {
+                options: [OptionSpec] = [], subcommands: [any DistillCommand.Type] = [], examples: String = "") {
         self.name = name
+        self.examples = examples
         self.abstract = abstract
         self.usage = usage
         self.discussion = discussion
@@ -82,6 +85,7 @@ enum HelpFormatter {
             }
         }
         out += "  --help    show this help\n"
+        if !spec.examples.isEmpty { out += "\nExamples:\n" + spec.examples + "\n" }
         return out
     }
 }

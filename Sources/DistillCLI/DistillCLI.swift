@@ -9,6 +9,7 @@ public enum DistillCLI {
     public static let commands: [any DistillCommand.Type] = [
         HarvestCommand.self,
         TrainCommand.self,
+        PruneCommand.self,
         GenerateCommand.self,
         ScoreCommand.self,
         JudgeCommand.self,

@@ -40,7 +40,8 @@ import Testing
         #expect(await DistillCLI.main(["--help"]) == 0)
         #expect(await DistillCLI.main(["no-such-command"]) == 64)
         #expect(await DistillCLI.main(["data"]) == 64)
-        #expect(await DistillCLI.main(["train"]) == 1)  // exists in the plan, says it is not built yet
+        #expect(await DistillCLI.main(["serve"]) == 1)  // exists in the plan, says it is not built yet
+        #expect(await DistillCLI.main(["train"]) == 64)  // --data and --out are required
     }
 
     @Test func helpListsEveryCommandAndDefaults() throws {

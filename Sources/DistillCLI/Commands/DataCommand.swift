@@ -12,7 +12,7 @@ struct DataCommand: CommandGroup {
         Both are streamed, so files larger than memory work. Every problem is reported as file:line: field 'x': ….
         """,
         subcommands: [DataStatsCommand.self, DataSplitCommand.self, DataConvertCommand.self, DataCheckCommand.self,
-                      DataSynthCommand.self])
+                      DataSynthCommand.self, DataExportCommand.self])
 
     /// The one dataset file a subcommand works on.
     static func inputFile(_ args: ParsedArguments) throws(UsageError) -> String {

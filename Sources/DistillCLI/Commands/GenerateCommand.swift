@@ -20,6 +20,7 @@ struct GenerateCommand: DistillCommand {
             """,
         options: [
             .value("model", "M", default: ModelStore.defaultName, help: "GGUF file, HF directory, or known model name"),
+            .value("adapter", "DIR", help: "a PEFT LoRA adapter folder (e.g. from distill train), merged into the model at load"),
             .value("data", "FILE", help: "test set (JSONL or JSON array)"),
             .value("out", "FILE", help: "output JSONL (appended to; existing items are skipped)"),
             .value("max-tokens", "N", default: "256", help: "most new tokens per answer"),
@@ -40,6 +41,7 @@ struct GenerateCommand: DistillCommand {
         ])
 
     var model: String
+    var adapter: String?
     var data: String
     var out: String
     var maxTokens: Int
@@ -53,6 +55,7 @@ struct GenerateCommand: DistillCommand {
 
     init(_ args: ParsedArguments) throws {
         model = args.string("model") ?? ModelStore.defaultName
+        adapter = args.string("adapter")
         data = try args.required("data")
         out = try args.required("out")
         maxTokens = try args.int("max-tokens") ?? 256
@@ -137,7 +140,7 @@ struct GenerateCommand: DistillCommand {
             progress.finish("generate: all \(items.count) items already in \(out); nothing to do")
             return
         }
-        let lm = try LanguageModel(path: modelPath, precision: precision)
+        let lm = try LanguageModel(path: modelPath, precision: precision, adapter: adapter)
         if let note = lm.precisionNote { DistillCLI.printError(note) }
         try useChatTemplate(lm, path: modelPath, text: templateText)
         FileHandle.standardError.write(Data("generate: \(modelPath) · chat template \(lm.chatTemplate.family) · precision \(lm.precision.rawValue)\n".utf8))

@@ -1,13 +1,81 @@
+import DistillData
+import DistillML
 import Foundation
 
+/// `distill train`: fine-tune a local student (LoRA or full) with cross-entropy on the assistant's tokens.
 struct TrainCommand: DistillCommand {
     static let spec = CommandSpec(
         name: "train",
-        abstract: "fine-tune a student (LoRA or full) on harvested data")
+        abstract: "fine-tune a student (LoRA or full) on harvested data",
+        usage: "--data FILE… --out DIR [--model M] [options]",
+        discussion: """
+            Reads harvest outputs (answer, cot, cot-student, sft, self-instruct, generate-data, icl) and Alpaca, ShareGPT
+            and OpenAI-chat files as they are. Each item goes through the model's chat template; the loss is on the
+            assistant's tokens only. Replies cut off by the teacher (finish_reason "length"), empty replies and wrong
+            CoT paths are dropped and counted; a file with nothing to train on is refused before any work.
 
-    init(_ args: ParsedArguments) throws {}
+            DIR gets manifest.json (what the run is made of), checkpoint.ckpt (every --save-every steps, on Ctrl-C and
+            at the end; written atomically), best.ckpt (the weights with the lowest eval loss), train-log.jsonl,
+            loss.svg and the exports. Run the same command again to resume: a run killed at any point ends with the
+            same weights, bit for bit, as one that was never stopped. A DIR holding another run is refused, naming what
+            differs.
+            """,
+        options: [
+            .value("model", "M", default: ModelStore.defaultName, help: "base model: GGUF file, HF folder or known name"),
+            .list("data", "FILE", help: "training files (JSONL or JSON array; several allowed)"),
+            .value("out", "DIR", help: "output folder (resumed when it holds this run)"),
+            .flag("new", help: "DIR holds another run: move it aside and start over"),
+            .flag("lora", help: "train a LoRA adapter (the default)"),
+            .flag("full", help: "fine-tune every weight instead"),
+            .value("lora-r", "R", default: "16", help: "LoRA rank"),
+            .value("lora-alpha", "A", default: "32", help: "LoRA alpha (scale alpha/r)"),
+            .value("lora-dropout", "P", default: "0.05", help: "dropout on the LoRA input"),
+            .list("lora-targets", "NAME", help: "projections: q k v o gate up down, or all (default: all)"),
+            .value("lr", "X", help: "peak learning rate (default: 2e-4 with LoRA, 2e-5 full)"),
+            .value("epochs", "N", default: "3", help: "passes over the training set"),
+            .value("batch", "N", default: "4", help: "items per micro-batch (rows of --max-seq with --pack)"),
+            .value("grad-accum", "N", default: "1", help: "micro-batches per optimiser step"),
+            .value("max-seq", "N", default: "512", help: "longest item in tokens; longer ones are truncated (or dropped)"),
+            .flag("drop-long", help: "drop items longer than --max-seq instead of truncating them"),
+            .flag("pack", help: "pack items into rows of --max-seq (no attention across items)"),
+            .value("warmup", "N", default: "0", help: "warmup steps (linear from 0)"),
+            .value("schedule", "S", default: "cosine", help: "after warmup: cosine, linear or constant"),
+            .value("weight-decay", "W", default: "0", help: "AdamW decoupled weight decay (matrices only)"),
+            .value("clip", "N", default: "1", help: "clip gradients to this global norm (0 = off)"),
+            .value("val-split", "F", default: "0.05", help: "fraction of items held out for eval loss"),
+            .value("eval-every", "N", default: "50", help: "eval loss every N steps (and at the end)"),
+            .value("save-every", "N", default: "100", help: "checkpoint every N steps"),
+            .value("seed", "N", default: "0", help: "shuffle, split, LoRA init and dropout seed"),
+            .list("export", "FMT", help: "peft, gguf-f32, gguf-f16, gguf-q8_0, gguf-q4_0, gguf-q4_1, hf (default: peft gguf-q8_0 with LoRA, gguf-q8_0 full)"),
+            .value("export-from", "W", default: "last", help: "export the last weights or the best (lowest eval loss)"),
+            .value("threads", "N", default: "\(ProcessInfo.processInfo.activeProcessorCount)", help: "threads for kernels and BLAS"),
+        ] + TrainObjective.options,
+        examples: """
+              # seed 003's LoRA recipe
+              distill train --model smollm2-135m --data runs/gd/generate-data.jsonl --out runs/student \\
+                  --lora-r 16 --lora-alpha 32 --lora-targets q,v --lora-dropout 0.05 --lr 2e-4 --epochs 3 --batch 4
+              # full fine-tuning on answers and chain-of-thought rows, packed, exported as an F16 GGUF
+              distill train --full --data runs/seqkd/answer.jsonl runs/cot/cot-student.jsonl --pack --max-seq 1024 \\
+                  --lr 2e-5 --warmup 20 --export gguf-f16 --out runs/full
+              # run the adapter
+              distill generate --model smollm2-135m --adapter runs/student/adapter --data test.jsonl --out gen.jsonl
+              # distilling step-by-step on harvested chain-of-thought: answer and rationale tasks, α = 0.5
+              distill train --data runs/cot/cot.jsonl --loss multitask --alpha 0.5 --out runs/mt
+              # multitask + counterfactual (arXiv 2504.16056): L = α·L_MT + (1−α)·(γ·L_factual + (1−γ)·L_cf)
+              distill train --data runs/cot/cot.jsonl runs/cf/counterfactual.jsonl --loss counterfactual --out runs/cf-student
+              # dense KD from a local teacher: α·CE + (1−α)·T²·JSD(β)
+              distill train --data runs/seqkd/answer.jsonl --loss js --beta 0.5 --teacher-model teacher.gguf --out runs/js
+              # top-k KD from the API's logprobs (harvest answer --top-logprobs 20), tail bucket
+              distill train --data runs/topk/answer.jsonl --loss topk --temperature 1 --out runs/topk-student
+            """)
+
+    var options: TrainOptions
+
+    init(_ args: ParsedArguments) throws {
+        options = try TrainOptions(args)
+    }
 
     func run() async throws {
-        throw NotBuiltYet("distill train", plannedIn: "the fine-tuner wave")
+        try await TrainRun(options).run()
     }
 }

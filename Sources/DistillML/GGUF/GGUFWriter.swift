@@ -35,8 +35,13 @@ public struct GGUFWriter {
                 throw DistillMLError(file: "<gguf writer>", at: "tensor '\(name)'", "Q8_0 needs a row length that is a multiple of 32, got \(dims[0])")
             }
             data = GGMLEncode.q8_0(values)
+        case .q4_0, .q4_1:
+            guard dims[0] % 32 == 0 else {
+                throw DistillMLError(file: "<gguf writer>", at: "tensor '\(name)'", "\(type) needs a row length that is a multiple of 32, got \(dims[0])")
+            }
+            data = type == .q4_0 ? GGMLEncode.q4_0(values) : GGMLEncode.q4_1(values)
         default:
-            throw DistillMLError(file: "<gguf writer>", at: "tensor '\(name)'", "writing \(type) is not supported (F32, F16, BF16, Q8_0 are)")
+            throw DistillMLError(file: "<gguf writer>", at: "tensor '\(name)'", "writing \(type) is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_1 are)")
         }
         tensors.append((name, dims, type, data))
     }

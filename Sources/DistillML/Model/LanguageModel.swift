@@ -33,7 +33,9 @@ public final class LanguageModel {
     /// - Parameter precision: `.exact` keeps only fp32 weights; the others also keep 4/8-bit weights for the passes
     ///   with few rows (decode steps), leaving prefill of long prompts to fp32 sgemm. A model whose matrix rows
     ///   are not whole 32-value blocks (hidden size 48) runs `.exact` instead, and `precisionNote` says so.
-    public init(path: String, precision requested: Precision = .fastest) throws {
+    /// - Parameter adapter: a PEFT LoRA adapter folder, merged into the weights at load (W + (alpha/r)·B·A); the
+    ///   4/8-bit paths then run on the merged weights re-quantised to Q8_0, not on the file's blocks.
+    public init(path: String, precision requested: Precision = .fastest, adapter: String? = nil) throws {
         guard requested != .int8 || QuantizedLinears.int8Available else {
             throw DistillMLError(file: path, "int8 activations need an x86-64 AVX2 build; use precision 'weights' or 'exact'")
         }
@@ -45,6 +47,7 @@ public final class LanguageModel {
         }
         if isDirectory.boolValue {
             let parameters = try LlamaParameters(huggingFaceDirectory: path)
+            if let adapter { try PEFTAdapter.read(adapter).merge(into: parameters, baseName: path, adapterName: adapter) }
             model = LlamaModel(parameters: parameters)
             tokenizer = try Tokenizer(tokenizerJSONAt: path + "/tokenizer.json")
             precisionNote = Self.fallback(&precision, parameters.config)
@@ -52,10 +55,13 @@ public final class LanguageModel {
         } else {
             let file = try GGUFFile(path: path)
             let parameters = try LlamaParameters(gguf: file)
+            if let adapter { try PEFTAdapter.read(adapter).merge(into: parameters, baseName: path, adapterName: adapter) }
             model = LlamaModel(parameters: parameters)
             tokenizer = try Tokenizer(gguf: file)
             precisionNote = Self.fallback(&precision, parameters.config)
-            if let activations = precision.activations {
+            if adapter != nil, let activations = precision.activations {
+                model.quantized = QuantizedLinears(q8From: parameters, activations: activations)
+            } else if let activations = precision.activations {
                 model.quantized = try QuantizedLinears(gguf: file, parameters: parameters, activations: activations)
             }
         }

@@ -9,7 +9,8 @@ extension LlamaParameters {
         let a = c.architecture
         var w = GGUFWriter()
         w.set("general.architecture", .string(a))
-        w.set("general.file_type", .uint32(type == .f32 ? 0 : type == .f16 ? 1 : type == .q8_0 ? 7 : 32))
+        // llama_ftype: ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q4_0 2, MOSTLY_Q4_1 3, MOSTLY_Q8_0 7, MOSTLY_BF16 32.
+        w.set("general.file_type", .uint32(type == .f32 ? 0 : type == .f16 ? 1 : type == .q4_0 ? 2 : type == .q4_1 ? 3 : type == .q8_0 ? 7 : 32))
         if type != .f32 && type != .f16 && type != .bf16 { w.set("general.quantization_version", .uint32(2)) }
         w.set("\(a).block_count", .uint32(UInt32(c.layers)))
         w.set("\(a).context_length", .uint32(UInt32(c.contextLength)))
@@ -38,7 +39,8 @@ extension LlamaParameters {
                     }
                 }
             }
-            let matrixType = rows > 1 && (type != .q8_0 || cols % 32 == 0) ? type : .f32
+            let blocked = type == .q8_0 || type == .q4_0 || type == .q4_1
+            let matrixType = rows > 1 && (!blocked || cols % 32 == 0) ? type : .f32
             try w.addTensor(kind.ggufName(layer: l), dims: rows == 1 ? [cols] : [cols, rows], values: values, as: matrixType)
         }
         try w.write(to: path)

@@ -15,6 +15,12 @@ public struct TrainingBatch: Sendable, Equatable {
     public var tokens: [Int32]
     public var targets: [Int32]
     public var segments: [Int32]
+    /// Per-position loss weights and objective terms (B,T), set by `TrainingPlan.batch` when an example has a
+    /// weight other than 1 or a term other than 0; a plain cross-entropy model ignores them.
+    public var weights: [Float]? = nil
+    public var terms: [Int32]? = nil
+    /// The teacher's top-k for the prediction made at flat position b·T + t (of `targets[b,t]`), for top-k KD.
+    public var teacherTopK: [Int: TeacherTopK]? = nil
 
     public init(B: Int, T: Int, tokens: [Int32], targets: [Int32], segments: [Int32]) {
         self.B = B

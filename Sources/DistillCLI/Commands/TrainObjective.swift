@@ -1,0 +1,150 @@
+import DistillData
+import DistillML
+import Foundation
+
+/// `distill train --loss …`: which objective a run optimises, with its weights (training.md §2), checked.
+struct TrainObjective: Sendable, Equatable {
+    enum Loss: String, CaseIterable, Sendable {
+        case ce, multitask, counterfactual, icl
+        case klForward = "kl-forward", klReverse = "kl-reverse", js, skew, skewReverse = "skew-reverse", topk
+    }
+
+    var loss: Loss
+    var alpha: Double
+    var beta: Double
+    var gamma: Double
+    var skewAlpha: Double
+    var temperature: Double
+    var teacherModel: String?
+    var topKVariant: TopKDistillation
+    /// Largest share of target positions whose teacher token has no student id before the run is refused.
+    var maxMismatch: Double
+    var answerPrefix: String
+    var rationalePrefix: String
+    var rationaleAfter: Bool
+    var counterfactualForm: ObjectiveData.CounterfactualForm
+    var zeroShot: Bool
+    var holdOutTasks: [String]
+
+    static let options: [OptionSpec] = [
+        .value("loss", "L", default: "ce", help: "objective: " + Loss.allCases.map(\.rawValue).joined(separator: " ")),
+        .value("alpha", "A", default: "0.5", help: "α: CE weight against KD; answer vs rationale (multitask); MT vs CF"),
+        .value("beta", "B", default: "0.5", help: "β: JSD(β) mixture (js); predict vs explain in counterfactual's MT"),
+        .value("gamma", "G", default: "0.5", help: "γ: factual vs counterfactual (counterfactual)"),
+        .value("skew-alpha", "A", default: "0.1", help: "skew KL mixture α (skew, skew-reverse; DistiLLM)"),
+        .value("temperature", "T", default: "1", help: "KD temperature (soft term scaled by T²)"),
+        .value("teacher-model", "M", help: "local teacher for kl-forward, kl-reverse, js, skew, skew-reverse (same vocabulary)"),
+        .value("topk-variant", "V", default: "tail", help: "topk: tail, renorm, renorm-teacher or zero (training.md §2.6)"),
+        .value("max-mismatch", "F", default: "0.2", help: "topk: refuse when more than this share of positions do not map"),
+        .value("answer-prefix", "S", default: "predict: ", help: "multitask/counterfactual: answer-task prompt prefix"),
+        .value("rationale-prefix", "S", default: "explain: ", help: "multitask/counterfactual: rationale-task prefix"),
+        .flag("rationale-after", help: "multitask: one target, answer then rationale (arXiv 2406.14511)"),
+        .value("counterfactual-form", "F", default: "input", help: "counterfactual: input (arXiv 2504.16056) or scott"),
+        .flag("zero-shot", help: "icl: the student sees no demonstrations (context distillation)"),
+        .list("hold-out-tasks", "TASK", help: "icl: these tasks form the eval set (Meta-ICT's unseen tasks)"),
+    ]
+
+    init(_ args: ParsedArguments) throws {
+        let name = args.string("loss") ?? "ce"
+        guard let l = Loss(rawValue: name) else {
+            throw UsageError("--loss: '\(name)' is not one of " + Loss.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        loss = l
+        alpha = try args.double("alpha") ?? 0.5
+        beta = try args.double("beta") ?? 0.5
+        gamma = try args.double("gamma") ?? 0.5
+        skewAlpha = try args.double("skew-alpha") ?? 0.1
+        temperature = try args.double("temperature") ?? 1
+        maxMismatch = try args.double("max-mismatch") ?? 0.2
+        for (n, v) in [("alpha", alpha), ("beta", beta), ("gamma", gamma), ("skew-alpha", skewAlpha), ("max-mismatch", maxMismatch)]
+        where !(0...1).contains(v) {
+            throw UsageError("--\(n) must be within 0…1 (got \(v))")
+        }
+        guard temperature > 0, temperature.isFinite else { throw UsageError("--temperature must be positive") }
+        teacherModel = args.string("teacher-model")
+        let variant = args.string("topk-variant") ?? "tail"
+        guard let v = TopKDistillation(rawValue: variant) else {
+            throw UsageError("--topk-variant: '\(variant)' is not one of " + TopKDistillation.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        topKVariant = v
+        answerPrefix = args.string("answer-prefix") ?? "predict: "
+        rationalePrefix = args.string("rationale-prefix") ?? "explain: "
+        rationaleAfter = args.flag("rationale-after")
+        let form = args.string("counterfactual-form") ?? "input"
+        guard let f = ObjectiveData.CounterfactualForm(rawValue: form) else {
+            throw UsageError("--counterfactual-form: '\(form)' is not input or scott")
+        }
+        counterfactualForm = f
+        zeroShot = args.flag("zero-shot")
+        holdOutTasks = args.list("hold-out-tasks").flatMap { $0.split(separator: ",").map(String.init) }
+        if divergence != nil, teacherModel == nil {
+            throw UsageError("--loss \(loss.rawValue) needs --teacher-model M (a local teacher with the student's vocabulary)")
+        }
+        if teacherModel != nil, divergence == nil {
+            throw UsageError("--teacher-model is for --loss kl-forward, kl-reverse, js, skew or skew-reverse")
+        }
+    }
+
+    /// The dense divergence, for the KD losses.
+    var divergence: Divergence? {
+        switch loss {
+        case .klForward: .forwardKL
+        case .klReverse: .reverseKL
+        case .js: .jsd(beta: beta)
+        case .skew: .skewKL(alpha: skewAlpha)
+        case .skewReverse: .skewReverseKL(alpha: skewAlpha)
+        default: nil
+        }
+    }
+
+    /// The rationale objective whose items `ObjectiveData` builds.
+    var dataKind: ObjectiveData.Kind? { ObjectiveData.Kind(rawValue: loss.rawValue) }
+
+    var dataSettings: ObjectiveData.Settings? {
+        guard let kind = dataKind else { return nil }
+        var s = ObjectiveData.Settings(kind: kind)
+        s.alpha = alpha
+        s.beta = beta
+        s.gamma = gamma
+        s.answerPrefix = answerPrefix
+        s.rationalePrefix = rationalePrefix
+        s.rationaleAfter = rationaleAfter
+        s.counterfactualForm = counterfactualForm
+        s.zeroShot = zeroShot
+        return s
+    }
+
+    /// What goes into the run's fingerprint (only the settings the objective reads).
+    var fingerprinted: [String: String] {
+        var p = ["loss": loss.rawValue]
+        switch loss {
+        case .ce: break
+        case .multitask:
+            p["alpha"] = "\(alpha)"; p["answer_prefix"] = answerPrefix; p["rationale_prefix"] = rationalePrefix
+            p["rationale_after"] = "\(rationaleAfter)"
+        case .counterfactual:
+            p["alpha"] = "\(alpha)"; p["beta"] = "\(beta)"; p["gamma"] = "\(gamma)"; p["answer_prefix"] = answerPrefix
+            p["rationale_prefix"] = rationalePrefix; p["counterfactual_form"] = counterfactualForm.rawValue
+        case .icl:
+            p["zero_shot"] = "\(zeroShot)"; p["hold_out_tasks"] = holdOutTasks.sorted().joined(separator: ",")
+        case .klForward, .klReverse, .js, .skew, .skewReverse:
+            p["alpha"] = "\(alpha)"; p["temperature"] = "\(temperature)"; p["teacher_model"] = teacherModel ?? ""
+            if loss == .js { p["beta"] = "\(beta)" }
+            if loss == .skew || loss == .skewReverse { p["skew_alpha"] = "\(skewAlpha)" }
+        case .topk:
+            p["alpha"] = "\(alpha)"; p["temperature"] = "\(temperature)"; p["topk_variant"] = topKVariant.rawValue
+        }
+        return p
+    }
+
+    /// The prompt format the trained model expects (written to DIR/prompt-format.json for generate and serve).
+    var promptFormat: [String: String]? {
+        switch loss {
+        case .multitask, .counterfactual:
+            ["objective": loss.rawValue, "answer_prefix": answerPrefix, "rationale_prefix": rationalePrefix,
+             "target": rationaleAfter ? "answer then rationale" : "answer"]
+        case .icl: ["objective": "icl", "demonstrations": zeroShot ? "none (context-distilled)" : "k-shot prompt as harvested"]
+        default: nil
+        }
+    }
+}
