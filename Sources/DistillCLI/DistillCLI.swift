@@ -108,6 +108,9 @@ public enum DistillCLI {
                 try await command.run()
                 return Outcome.success.code
             }
+        } catch let stopped as StoppedBySignal {
+            printError(stopped.message)
+            return stopped.exitCode
         } catch let error as UsageError {
             let hint = usageHint(argv)
             printError("\(error.message)\(hint)")

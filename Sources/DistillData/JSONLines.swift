@@ -89,7 +89,7 @@ public final class JSONLinesAppender: @unchecked Sendable {
     public init(path: String, sync: SyncPolicy = .flush) throws {
         self.path = path
         self.sync = sync
-        let fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        let fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw DataError(file: path, "cannot open for appending: \(String(cString: strerror(errno)))")
         }
@@ -160,21 +160,7 @@ public enum JSONLines {
 
     /// Writes `data` to `path` atomically: a temporary file in the same folder, then rename(2).
     public static func writeAtomically(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do {
-            try data.write(to: tmp)
-            guard rename(tmp.path, path) == 0 else {
-                throw DataError(file: path, "rename failed: \(String(cString: strerror(errno)))")
-            }
-        } catch let e as DataError {
-            try? FileManager.default.removeItem(at: tmp)
-            throw e
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw DataError(file: path, "cannot write: \(error.localizedDescription)")
-        }
+        try OutputFile.write(data, to: path)
     }
 
     /// Decodes every line of a JSONL file as `T`, with `file:line` on any error.

@@ -29,7 +29,7 @@ struct DataConvertCommand: DistillCommand {
         """,
         options: [
             .value("to", "FORMAT", help: "output format: " + DatasetFormat.targetNames),
-            .value("out", "FILE", help: "output file (written atomically)"),
+            .value("out", "FILE", help: "output file (written atomically; '-' for stdout; a symlink or device is written through)"),
             .value("from", "FORMAT", default: "auto",
                    help: "input format (\(DatasetFormat.names)), or auto to detect it from the first item"),
             .value("system", "TEXT", help: "add this system turn to conversations that have none (chat outputs)"),
@@ -63,6 +63,9 @@ struct DataConvertCommand: DistillCommand {
     }
 
     func run() async throws {
+        let signals = StopSignals()
+        signals.install(onStop: nil)  // a signal removes the half-written temporary and exits 128+signal
+        defer { signals.remove() }
         var converter = converter
         converter.progress = ProgressReporter()
         let s = try converter.convert(input: file, output: out)
@@ -72,6 +75,7 @@ struct DataConvertCommand: DistillCommand {
                 + "so converting back to Alpaca would move part of it into the input: \(shown)"
                 + (s.lossyLines.count > 10 ? ", …" : ""))
         }
-        DataCommand.out("\(s.items) items: \(s.from.rawValue) → \(s.to.rawValue) → \(out)\n")
+        let line = "\(s.items) items: \(s.from.rawValue) → \(s.to.rawValue) → \(out == "-" ? "stdout" : out)"
+        if out == "-" { DistillCLI.printError(line) } else { DataCommand.out(line + "\n") }
     }
 }

@@ -110,6 +110,9 @@ struct DataSplitCommand: DistillCommand {
     }
 
     func run() async throws {
+        let signals = StopSignals()
+        signals.install(onStop: nil)
+        defer { signals.remove() }
         var splitter = splitter
         splitter.progress = ProgressReporter()
         let (train, test) = try splitter.split(input: file, trainOut: trainOut, testOut: testOut)

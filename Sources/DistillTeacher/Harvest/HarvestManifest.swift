@@ -56,7 +56,7 @@ public struct HarvestManifest: Codable, Sendable, Equatable {
         self.recipe = recipe
         self.inputs = inputs
         self.prompts = prompts
-        self.baseURL = baseURL
+        self.baseURL = maskedURL(baseURL)  // a password in the URL never reaches the file
         self.model = model
         self.parameters = parameters
         self.fingerprint = computeFingerprint()
@@ -74,7 +74,8 @@ public struct HarvestManifest: Codable, Sendable, Equatable {
         }
         let c = Canonical(recipe: recipe,
                           inputs: Dictionary(inputs.map { ($0.role, $0.sha256) }, uniquingKeysWith: { a, _ in a }),
-                          prompts: prompts, baseURL: Self.normalisedURL(baseURL), model: model, parameters: parameters)
+                          prompts: prompts, baseURL: Self.normalisedURL(maskedURL(baseURL)), model: model,
+                          parameters: parameters)
         return SHA256.hex((try? JSONLines.encoder.encode(c)) ?? Data())
     }
 
@@ -107,8 +108,8 @@ public struct HarvestManifest: Codable, Sendable, Equatable {
             default: out.append("prompt template '\(name)' text changed")
             }
         }
-        if Self.normalisedURL(baseURL) != Self.normalisedURL(new.baseURL) {
-            out.append("teacher endpoint: \(baseURL) → \(new.baseURL)")
+        if Self.normalisedURL(maskedURL(baseURL)) != Self.normalisedURL(maskedURL(new.baseURL)) {
+            out.append("teacher endpoint: \(maskedURL(baseURL)) → \(maskedURL(new.baseURL))")
         }
         if model != new.model { out.append("model: \(model) → \(new.model)") }
         for name in Set(parameters.keys).union(new.parameters.keys).sorted() where parameters[name] != new.parameters[name] {

@@ -49,7 +49,8 @@ public struct HarvestRunDirectory: Sendable {
                 + "(or its manifest was deleted) — choose another --out")
         }
         do {
-            try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
+            // Private to the user: a run holds paid data.
+            try fm.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw DataError(file: path, "cannot create the run directory: \(error.localizedDescription)")
         }

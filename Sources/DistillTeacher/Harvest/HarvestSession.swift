@@ -51,6 +51,9 @@ public final class HarvestSession: @unchecked Sendable {
     public let journal: HarvestJournal
     public let stats: HarvestStats
     public let options: Options
+    /// What the requests already in the journal cost at this run's price: the spend of earlier invocations of the
+    /// same run, so `--budget` caps the run's total rather than each invocation.
+    public let priorSpend: Double
 
     // Guarded by `lock`.
     private let lock = NSLock()
@@ -63,6 +66,8 @@ public final class HarvestSession: @unchecked Sendable {
     private var failedItems: [(id: String, reason: String)] = []
     private var deferred: [String: (key: HarvestKey, request: ChatRequest)] = [:]
     private var skippedItems = 0
+    private var notes: [String] = []
+    private var truncatedReplies = 0
 
     public init(client: any ChatCompleting, journal: HarvestJournal, stats: HarvestStats = HarvestStats(),
                 options: Options = Options()) {
@@ -71,7 +76,29 @@ public final class HarvestSession: @unchecked Sendable {
         self.stats = stats
         self.options = options
         calibration = options.dryRun ? Self.completionCalibration(journal) : [:]
+        priorSpend = Self.spend(journal, price: options.price)
     }
+
+    /// The cost of every journaled reply at `price` (replies without usage count as free: the server sent none).
+    public static func spend(_ journal: HarvestJournal, price: TeacherPrice) -> Double {
+        guard price != .free else { return 0 }
+        var total = 0.0
+        journal.forEachEntry { e in
+            if let u = e.response.usage { total += price.cost(input: u.promptTokens, output: u.completionTokens) }
+        }
+        return total
+    }
+
+    /// The most a request can cost: its prompt estimate with a 25% margin (estimators undercount some scripts) and
+    /// every choice running to max_tokens. Reserved against the budget before the request is sent.
+    func worstCaseCost(_ request: ChatRequest, promptEstimate: Int, outputEstimate: Int) -> Double {
+        let prompt = promptEstimate + promptEstimate / 4 + 8
+        let output = max(request.maxTokens ?? outputEstimate, outputEstimate) * max(1, request.n ?? 1)
+        return options.price.cost(input: prompt, output: output)
+    }
+
+    /// Spend of the whole run so far: earlier invocations plus this one's finished requests.
+    public var runSpend: Double { priorSpend + stats.spent }
 
     /// Mean completion tokens per stage over the journal's replies (stages with at least 5), so a dry run over a
     /// partly harvested run estimates the rest from what the teacher actually wrote rather than from max_tokens.
@@ -110,6 +137,27 @@ public final class HarvestSession: @unchecked Sendable {
     /// Items left to other shards.
     public var itemsSkippedByShard: Int { locked { skippedItems } }
 
+    /// Things the end-of-run summary must say (a recipe that fell short of its target, truncated replies kept).
+    public var runNotes: [String] {
+        locked {
+            guard truncatedReplies > 0 else { return notes }
+            return notes + ["\(truncatedReplies) replies were cut off at max_tokens (finish_reason \"length\"): their rows "
+                + "carry \"truncated\": true (data convert drops them) — raise --max-tokens to get whole replies"]
+        }
+    }
+
+    /// Replies used by this run that the teacher cut off at max_tokens.
+    public var truncatedCount: Int { locked { truncatedReplies } }
+
+    private func noteIfTruncated(_ r: RecordedResponse) {
+        if r.choices.contains(where: { $0.finishReason == "length" }) { locked { truncatedReplies += 1 } }
+    }
+
+    /// Adds a line to the end-of-run summary.
+    public func note(_ line: String) {
+        locked { notes.append(line) }
+    }
+
     /// Stops the run: no new request is sent; requests in flight finish and are journaled.
     public func stop(_ reason: String) {
         locked { if stopReason == nil { stopReason = reason } }
@@ -120,6 +168,7 @@ public final class HarvestSession: @unchecked Sendable {
         let key = HarvestKey(item: item, stage: stage, sample: sample, request: request)
         if let entry = journal.entry(key.id) {
             if options.dryRun { locked { estimate.cachedRequests += 1 } } else { stats.noteResumed() }
+            if !options.dryRun { noteIfTruncated(entry.response) }
             return entry.response
         }
         if let stop = stopped { throw HarvestError(.stopped, stop) }
@@ -151,20 +200,22 @@ public final class HarvestSession: @unchecked Sendable {
         if options.offline {
             throw HarvestRequestFailed(key: key, reason: "not in the journal (offline: nothing is sent)")
         }
-        try admit(costEstimate)
+        let reservation = worstCaseCost(request, promptEstimate: promptEstimate, outputEstimate: outputEstimate)
+        try admit(reservation)
         stats.noteStarted()
         let response: ChatResponse
         do {
             response = try await client.complete(request)
         } catch {
-            locked { reservedCost -= costEstimate }
+            locked { reservedCost -= reservation }
             throw try handleFailure(error, key: key)
         }
         locked {
-            reservedCost -= costEstimate
+            reservedCost -= reservation
             consecutiveFailures = 0
         }
         let recorded = RecordedResponse(response)
+        noteIfTruncated(recorded)
         do {
             try journal.record(HarvestJournalEntry(key: key, response: recorded))
         } catch {
@@ -178,13 +229,14 @@ public final class HarvestSession: @unchecked Sendable {
         return recorded
     }
 
-    /// Reserves the request's estimated cost, or stops the run if it would go past the budget.
+    /// Reserves the request's worst-case cost, or stops the run if it could take the run's total past the budget.
+    /// Requests in flight hold their reservation until they finish, so concurrency cannot overshoot the cap.
     private func admit(_ cost: Double) throws {
         try locked {
             if let stopReason { throw HarvestError(.stopped, stopReason) }
-            if let budget = options.budget, stats.spent + reservedCost + cost > budget {
-                let reason = String(format: "budget reached: $%.4f spent of $%.4f (the next request would go past it); "
-                    + "results so far are kept — raise --budget and run the same command to continue", stats.spent, budget)
+            if let budget = options.budget, priorSpend + stats.spent + reservedCost + cost > budget {
+                // No figure here: requests still in flight finish after this; the summary reports the final spend.
+                let reason = "budget reached (the next request could go past --budget)"
                 stopReason = reason
                 throw HarvestError(.stopped, reason)
             }
