@@ -4,30 +4,10 @@ import Foundation
 /// `manifest.json` of a run directory: a fingerprint of everything that decides what the teacher is asked — input
 /// data, prompt templates, endpoint and model, generation and recipe parameters. Operational knobs (concurrency, rate
 /// limits, retries, fsync, shard) are deliberately left out: changing them must not invalidate paid-for results.
-public struct HarvestManifest: Codable, Sendable, Equatable {
-    /// An input file, identified by its role and content; the path is kept for messages only.
-    public struct Input: Codable, Sendable, Equatable {
-        public var role: String
-        public var path: String
-        public var sha256: String
-        public var bytes: Int
+public struct HarvestManifest: RunManifest, Equatable {
+    public static let stage = "harvest"
 
-        /// Hashes the file at `path` (streamed: inputs can be larger than memory).
-        public init(role: String, path: String) throws {
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-                  let size = attributes[.size] as? NSNumber else {
-                throw DataError(file: path, "cannot read input; check the path")
-            }
-            self.init(role: role, path: path, sha256: try SHA256.hex(fileAt: path), bytes: size.intValue)
-        }
-
-        public init(role: String, path: String, sha256: String, bytes: Int) {
-            self.role = role
-            self.path = path
-            self.sha256 = sha256
-            self.bytes = bytes
-        }
-    }
+    public typealias Input = RunInput
 
     public var version: Int = 1
     public var recipe: String
@@ -76,7 +56,7 @@ public struct HarvestManifest: Codable, Sendable, Equatable {
                           inputs: Dictionary(inputs.map { ($0.role, $0.sha256) }, uniquingKeysWith: { a, _ in a }),
                           prompts: prompts, baseURL: Self.normalisedURL(maskedURL(baseURL)), model: model,
                           parameters: parameters)
-        return SHA256.hex((try? JSONLines.encoder.encode(c)) ?? Data())
+        return Self.canonicalHash(c)
     }
 
     static func normalisedURL(_ s: String) -> String {
@@ -89,32 +69,13 @@ public struct HarvestManifest: Codable, Sendable, Equatable {
     public func differences(from new: HarvestManifest) -> [String] {
         var out: [String] = []
         if recipe != new.recipe { out.append("recipe: \(recipe) → \(new.recipe)") }
-        let oldInputs = Dictionary(inputs.map { ($0.role, $0) }, uniquingKeysWith: { a, _ in a })
-        let newInputs = Dictionary(new.inputs.map { ($0.role, $0) }, uniquingKeysWith: { a, _ in a })
-        for role in Set(oldInputs.keys).union(newInputs.keys).sorted() {
-            switch (oldInputs[role], newInputs[role]) {
-            case let (o?, n?) where o.sha256 != n.sha256:
-                out.append("input \(role) changed: \(o.path) (\(o.bytes) bytes, sha256 \(o.sha256.prefix(12))…) → "
-                    + "\(n.path) (\(n.bytes) bytes, sha256 \(n.sha256.prefix(12))…)")
-            case let (o?, nil): out.append("input \(role) (\(o.path)) is no longer given")
-            case let (nil, n?): out.append("input \(role) (\(n.path)) is new")
-            default: break
-            }
-        }
-        for name in Set(prompts.keys).union(new.prompts.keys).sorted() where prompts[name] != new.prompts[name] {
-            switch (prompts[name], new.prompts[name]) {
-            case (nil, _): out.append("prompt template '\(name)' is new")
-            case (_, nil): out.append("prompt template '\(name)' is no longer used")
-            default: out.append("prompt template '\(name)' text changed")
-            }
-        }
+        out += RunDifferences.inputs(inputs, new.inputs)
+        out += RunDifferences.texts(prompts, new.prompts)
         if Self.normalisedURL(maskedURL(baseURL)) != Self.normalisedURL(maskedURL(new.baseURL)) {
             out.append("teacher endpoint: \(maskedURL(baseURL)) → \(maskedURL(new.baseURL))")
         }
         if model != new.model { out.append("model: \(model) → \(new.model)") }
-        for name in Set(parameters.keys).union(new.parameters.keys).sorted() where parameters[name] != new.parameters[name] {
-            out.append("parameter \(name): \(parameters[name] ?? "(unset)") → \(new.parameters[name] ?? "(unset)")")
-        }
+        out += RunDifferences.values(parameters, new.parameters)
         return out
     }
 }
