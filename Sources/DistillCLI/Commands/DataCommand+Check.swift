@@ -60,7 +60,7 @@ struct DataCheckCommand: DistillCommand {
             var listed = 0
             var checker = DatasetChecker(kind: kind, keep: 0)
             checker.progress = ProgressReporter()
-            let report = try checker.check(path: file, fixMojibakeTo: fixOut) { problem in
+            let report = try checker.check(path: try DataCommand.readable(file), fixMojibakeTo: fixOut) { problem in
                 guard maxProblems == 0 || listed < maxProblems else { return }
                 listed += 1
                 pending += problem.description + "\n"

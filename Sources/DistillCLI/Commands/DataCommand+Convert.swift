@@ -13,10 +13,17 @@ struct DataConvertCommand: DistillCommand {
                  chat-jsonl   {"messages":[{"role","content"}, …]} per line
                  openai-chat  OpenAI fine-tuning: messages with roles system (optional), user, assistant
                  sharegpt     {"conversations":[{"from":"human"|"gpt"|"system","value"}, …]} per line
+                 trl-prompt-completion  {"prompt":[turns…],"completion":[{"role":"assistant",…}]} per line (TRL SFT)
+                 dpo          {"prompt":[…],"chosen":[…],"rejected":[…]} per line (TRL DPO; from preference only)
         Read only (--from, or detected; never --to):
                  mc           {"id","question","choices":[{"label","text"}, …],"answer"} per line, or CommonsenseQA's
                               {"id","question":{"stem","choices"},"answerKey"}
                  reasoning    {"id","kind","question","answer"} per line (distill data synth writes these)
+                 cot, counterfactual, critique-revise, preference: harvest's cot.jsonl, counterfactual.jsonl,
+                              critique-revise.jsonl and preferences.jsonl (the reply is the rationale with its
+                              answer, the explanation, the revision, the chosen reply)
+        Every harvest output converts to every target. Rows that are not training data are dropped and counted:
+        "truncated": true (cut off at max_tokens), an empty reply, no assistant turn, a cot path with a wrong answer.
         An mc item becomes instruction = the question, a blank line, the choices one per line ("A. text"), a blank
         line and "\(QuestionItemMapping.englishChoiceRequest)" (in Chinese when the question is), output = the gold
         letter. A reasoning item becomes instruction = the question, output = the gold answer. The item's id is kept
@@ -68,14 +75,18 @@ struct DataConvertCommand: DistillCommand {
         defer { signals.remove() }
         var converter = converter
         converter.progress = ProgressReporter()
-        let s = try converter.convert(input: file, output: out)
+        let s = try converter.convert(input: try DataCommand.readable(file), output: out)
         if !s.lossyLines.isEmpty {
             let shown = s.lossyLines.prefix(10).map { "\(file):\($0)" }.joined(separator: ", ")
             DistillCLI.printError("warning: \(s.lossyLines.count) item(s) have a blank line inside the instruction, "
                 + "so converting back to Alpaca would move part of it into the input: \(shown)"
                 + (s.lossyLines.count > 10 ? ", …" : ""))
         }
-        let line = "\(s.items) items: \(s.from.rawValue) → \(s.to.rawValue) → \(out == "-" ? "stdout" : out)"
+        var line = "\(s.items) items: \(s.from.rawValue) → \(s.to.rawValue) → \(out == "-" ? "stdout" : out)"
+        if !s.dropped.isEmpty {
+            line += "; dropped \(s.dropped.values.reduce(0, +)): "
+                + s.dropped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+        }
         if out == "-" { DistillCLI.printError(line) } else { DataCommand.out(line + "\n") }
     }
 }

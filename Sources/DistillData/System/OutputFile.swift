@@ -108,7 +108,7 @@ public enum TemporaryFiles {
     /// Removes every registered temporary (called on the way out after a signal).
     public static func removeAll() {
         lock.lock(); defer { lock.unlock() }
-        for p in paths { unlink(p) }
+        for p in paths.sorted(by: >) { if unlink(p) != 0 { rmdir(p) } }
         paths.removeAll()
     }
 }
