@@ -81,19 +81,32 @@ public struct DatasetConverter {
             let decoder = JSONDecoder()
             try reader.forEachRaw { raw in
                 let v = try parse(raw)
+                // Alpaca items go through the typed reader first: it keeps its field-by-field errors (a missing
+                // "output" is a broken file, not a row to drop) and its mojibake check.
+                var typed: InstructionRecord? = nil
+                if from.isAlpaca, v["instruction"] != nil {
+                    typed = try reader.decode(InstructionRecord.self, raw, decoder: decoder)
+                    try DatasetReader.checkMojibake(typed?.textFields ?? [], file: input, line: raw.line)
+                }
                 switch HarvestRowMapping.pair(v, format: from) {
                 case .failure(let drop):
                     summary.dropped[drop.rawValue, default: 0] += 1
-                case .success(var record):
-                    if from.isAlpaca, v["instruction"] != nil {
-                        // The typed reader keeps its field-by-field errors and its mojibake check.
-                        record = try reader.decode(InstructionRecord.self, raw, decoder: decoder)
-                        try DatasetReader.checkMojibake(record.textFields, file: input, line: raw.line)
-                    }
+                case .success(let mapped):
+                    let record = typed ?? mapped
                     if from.isAlpaca, !to.isAlpaca, !AlpacaChatMapping.isLossless(record) { summary.lossyLines.append(raw.line) }
                     try write(.alpaca(record), line: raw.line, file: input, to: writer)
                     summary.items += 1
                 }
+            }
+        } else if from == .trlPromptCompletion {
+            try reader.forEachRaw { raw in
+                let chat = HarvestRowMapping.chat(promptCompletion: try parse(raw))
+                if let drop = HarvestRowMapping.drop(chat) {
+                    summary.dropped[drop.rawValue, default: 0] += 1
+                    return
+                }
+                try write(.chat(chat), line: raw.line, file: input, to: writer)
+                summary.items += 1
             }
         } else {
             try reader.forEach(ChatRecord.self) { item in

@@ -66,6 +66,7 @@ public enum DatasetFormat: String, Sendable, CaseIterable {
         let keys = Set(value.keys)
         // Harvest outputs first: they carry keys that would otherwise read as another format.
         if keys.contains("chosen") && keys.contains("rejected") { return .preference }
+        if keys.contains("prompt") && keys.contains("completion") { return .trlPromptCompletion }
         if keys.contains("wrong_answer") && keys.contains("explanation") { return .counterfactual }
         if keys.contains("rationale") && keys.contains("question") { return .rationale }
         if keys.contains("revised") && keys.contains("critique") { return .critiqueRevise }

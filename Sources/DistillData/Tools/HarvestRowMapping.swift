@@ -53,7 +53,6 @@ public enum HarvestRowMapping {
                                        input: hasInstruction ? text("input") : "", output: text("output"),
                                        system: v["system"]?.stringValue, id: id)
         }
-        if v["output"] == nil, [.alpacaJSON, .alpacaJSONL].contains(format) { return .failure(.noAssistant) }
         guard !record.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return .failure(.empty) }
         return .success(record)
     }
@@ -66,6 +65,17 @@ public enum HarvestRowMapping {
               !rejected.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return .failure(.empty) }
         return .success(Preference(prompt: v["prompt"]?.stringValue ?? "", chosen: chosen, rejected: rejected,
                                    system: v["system"]?.stringValue))
+    }
+
+    /// A TRL prompt-completion row read back as one conversation (prompt turns, then the completion).
+    public static func chat(promptCompletion v: JSONValue) -> ChatRecord {
+        func turns(_ key: String) -> [ChatTurn] {
+            guard case .array(let items)? = v[key] else {
+                return v[key]?.stringValue.map { [ChatTurn(role: key == "prompt" ? "user" : "assistant", content: $0)] } ?? []
+            }
+            return items.map { ChatTurn(role: $0["role"]?.stringValue ?? "", content: $0["content"]?.stringValue ?? "") }
+        }
+        return ChatRecord(messages: turns("prompt") + turns("completion"))
     }
 
     /// Why a conversation is not training data (no assistant turn, or an empty last one), or nil.
