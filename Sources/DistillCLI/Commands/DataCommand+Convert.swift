@@ -62,7 +62,7 @@ struct DataConvertCommand: DistillCommand {
         let fromName = args.string("from") ?? "auto"
         let from = fromName == "auto" ? nil : try format(fromName)
         out = try args.required("out")
-        guard out != file else { throw UsageError("--out must differ from the input file") }
+        guard out != file || out == "-" else { throw UsageError("--out must differ from the input file") }
         if args.string("system") != nil, to.isAlpaca {
             throw UsageError("--system applies to chat outputs; Alpaca keeps a system prompt in its \"system\" field")
         }
