@@ -55,7 +55,8 @@ struct HarvestCommand: DistillCommand {
             .value("concurrency", "N", default: "16", help: "requests in flight"),
             .value("rpm", "N", help: "requests per minute allowed (else learnt from x-ratelimit headers)"),
             .value("tpm", "N", help: "tokens per minute allowed"),
-            .value("attempts", "N", default: "8", help: "attempts per request for retryable failures"),
+            .value("attempts", "N", default: "8", help: "attempts per request for retryable failures (429s are paced by the limiter, not counted)"),
+            .value("give-up-after", "SECONDS", default: "900", help: "stop retrying a request this long after its first attempt"),
             .value("retry-base", "SECONDS", default: "1", help: "backoff base (full jitter, capped at 60 s)"),
             .value("timeout", "SECONDS", default: "300", help: "give up on one attempt after this long"),
             .flag("fsync", help: "fsync the journal after every line (survives power loss; slower)"),
@@ -132,6 +133,7 @@ struct HarvestCommand: DistillCommand {
         _ = try args.int("top-logprobs")
         _ = try args.double("timeout")
         _ = try args.double("retry-base")
+        if let g = try args.double("give-up-after"), g <= 0 { throw UsageError("--give-up-after must be positive") }
     }
 
     func run() async throws {
@@ -274,8 +276,9 @@ struct HarvestCommand: DistillCommand {
         let seconds = try args.double("timeout") ?? 300
         let http = try HTTPClient(configuration: .init(
             timeouts: HTTPTimeouts(connect: .seconds(10), total: .milliseconds(Int64(seconds * 1000)), idle: .seconds(120))))
-        let retry = RetryPolicy(maxAttempts: try args.int("attempts") ?? 8,
+        var retry = RetryPolicy(maxAttempts: try args.int("attempts") ?? 8,
                                 base: .milliseconds(Int64((try args.double("retry-base") ?? 1) * 1000)))
+        retry.maxElapsed = .milliseconds(Int64((try args.double("give-up-after") ?? 900) * 1000))
         let limits = RateLimiter<ContinuousClock>.Limits(requestsPerMinute: try args.int("rpm"), tokensPerMinute: try args.int("tpm"))
         return TeacherClient(openAI: OpenAIClient(endpoint: endpoint, http: http),
                              options: .init(retry: retry, limits: limits, maxConcurrent: concurrency),

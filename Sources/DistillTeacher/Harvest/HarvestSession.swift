@@ -26,6 +26,9 @@ public final class HarvestSession: @unchecked Sendable {
         /// Returns a reason when an error from the client must stop the whole run rather than fail one request
         /// (quota exhausted, key rejected). Cancellation always stops the run.
         public var stopsRun: @Sendable (any Error) -> String? = { _ in nil }
+        /// After a stop, requests still in flight get this long to finish (and be journaled) before they are
+        /// abandoned (cancelled: a request stuck in retries or waiting on a limiter must not hold the exit).
+        public var stopGrace: Duration = .seconds(15)
         /// Never send: a request not in the journal fails (renders outputs from merged shard journals).
         public var offline = false
         /// Batch mode: a request not in the journal is collected for the next batch instead of sent, and its item
@@ -68,6 +71,7 @@ public final class HarvestSession: @unchecked Sendable {
     private var skippedItems = 0
     private var notes: [String] = []
     private var truncatedReplies = 0
+    private var inFlight: [UUID: Task<ChatResponse, any Error>] = [:]
 
     public init(client: any ChatCompleting, journal: HarvestJournal, stats: HarvestStats = HarvestStats(),
                 options: Options = Options()) {
@@ -160,7 +164,17 @@ public final class HarvestSession: @unchecked Sendable {
 
     /// Stops the run: no new request is sent; requests in flight finish and are journaled.
     public func stop(_ reason: String) {
-        locked { if stopReason == nil { stopReason = reason } }
+        let first = locked { () -> Bool in
+            guard stopReason == nil else { return false }
+            stopReason = reason
+            return true
+        }
+        guard first else { return }
+        let grace = options.stopGrace
+        Task { [self] in
+            try? await Task.sleep(for: grace)
+            for task in locked({ Array(inFlight.values) }) { task.cancel() }
+        }
     }
 
     /// The teacher's response to `request`, as stage `stage`, sample `sample` of item `item`.
@@ -204,10 +218,21 @@ public final class HarvestSession: @unchecked Sendable {
         try admit(reservation)
         stats.noteStarted()
         let response: ChatResponse
+        let id = UUID()
+        let client = client
+        let call = Task { try await client.complete(request) }
+        locked { inFlight[id] = call }
         do {
-            response = try await client.complete(request)
+            defer { locked { inFlight[id] = nil } }
+            response = try await withTaskCancellationHandler { try await call.value } onCancel: { call.cancel() }
         } catch {
             locked { reservedCost -= reservation }
+            if call.isCancelled {
+                // Abandoned after a stop (or cancelled from outside): not a failure of this request; it is sent
+                // again on resume.
+                stats.noteAbandoned()
+                throw HarvestError(.stopped, stopped ?? "cancelled")
+            }
             throw try handleFailure(error, key: key)
         }
         locked {
