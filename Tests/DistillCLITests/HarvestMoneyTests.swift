@@ -160,4 +160,19 @@ import Testing
         #expect(await H.run(args) == 0)
         #expect(standIn.requestCount == 2)
     }
+
+    @Test func mergeMissingAShardIsRefused() async throws {
+        let dir = try H.temporaryDirectory()
+        let standIn = try H.standIn()
+        defer { standIn.stop() }
+        let data = try Self.items(dir, 9)
+        func args(_ out: String, _ shard: String) -> [String] {
+            ["harvest", "--recipe", "answer", "--data", data, "--shard", shard] + H.common(standIn, out: out)
+        }
+        for i in 1...3 { #expect(await H.run(args(dir + "/s\(i)", "\(i)/3")) == 0) }
+        let refused = await Self.runCapturing(["harvest", "merge", "--out", dir + "/m1", dir + "/s1", dir + "/s3"])
+        #expect(refused.code == 1 && refused.message.contains("2/3"), "\(refused.message)")
+        #expect(await H.run(["harvest", "merge", "--out", dir + "/m2", dir + "/s1", dir + "/s2", dir + "/s3"]) == 0)
+        #expect(await H.run(["harvest", "merge", "--out", dir + "/m3", "--partial", dir + "/s1", dir + "/s3"]) == 0)
+    }
 }
