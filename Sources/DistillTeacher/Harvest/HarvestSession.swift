@@ -334,7 +334,9 @@ public final class HarvestSession: @unchecked Sendable {
             while running < width && next < items.count { launchNext() }
             for await (index, output) in group {
                 running -= 1
-                results[index] = output
+                // A dry run's rows (filler replies) are never written: dropping them at once keeps its memory to
+                // the items in flight instead of a filler row per item.
+                results[index] = options.dryRun ? nil : output
                 if stopped == nil { launchNext() }
             }
         }
