@@ -66,4 +66,25 @@ import Testing
         #expect(temporaries().isEmpty, "left behind: \(temporaries())")
         #expect(!FileManager.default.fileExists(atPath: out))
     }
+
+    /// A dry run over 6 MB of items stays well under what the old per-item filler rows cost (about 24× the input):
+    /// peak RSS of the real binary, measured by /usr/bin/time.
+    @Test(.timeLimit(.minutes(1))) func dryRunMemoryDoesNotScaleWithFillerRows() async throws {
+        guard let binary = C.binary, FileManager.default.isExecutableFile(atPath: "/usr/bin/time") else { return }
+        let dir = try H.temporaryDirectory()
+        let data = dir + "/items.jsonl"
+        let line = #"{"id": "ID", "instruction": "把这句话翻译成英文：今天天气很好，我们去公园散步吧。", "input": "", "output": "ok"}"#
+        let lines = (1...36_000).map { line.replacingOccurrences(of: "ID", with: String($0)) }
+        try H.write(lines, data)
+        let bytes = (try FileManager.default.attributesOfItem(atPath: data)[.size] as? NSNumber)?.intValue ?? 0
+        let p = try C.launch("/usr/bin/time", ["-v", binary, "harvest", "--recipe", "answer", "--data", data,
+                                               "--teacher", "http://127.0.0.1:9/v1", "--model", "m", "--dry-run",
+                                               "--out", dir + "/run"], log: dir + "/time.log")
+        await C.waitForExit(p)
+        #expect(p.terminationStatus == 0)
+        let log = try String(contentsOfFile: dir + "/time.log", encoding: .utf8)
+        let kb = log.split(separator: "\n").first { $0.contains("Maximum resident set size") }
+            .flatMap { Int($0.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "") } ?? 0
+        #expect(kb > 0 && kb * 1024 < 60_000_000 + 4 * bytes, "peak RSS \(kb) kB for \(bytes) bytes of input")
+    }
 }
