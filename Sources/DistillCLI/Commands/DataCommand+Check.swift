@@ -53,6 +53,9 @@ struct DataCheckCommand: DistillCommand {
     }
 
     func run() async throws {
+        let signals = StopSignals()
+        signals.install(onStop: nil)  // a signal removes the half-written temporary and exits 128+signal
+        defer { signals.remove() }
         var total = 0, withProblems = 0
         for file in files {
             // Problems are printed as they are found, buffered a little: a broken multi-GB file streams through.
