@@ -232,8 +232,11 @@ struct HarvestCommand: DistillCommand {
               completion tokens:  \(e.tokensOut) (\(completion))
               estimated cost:     \(String(format: "$%.4f", e.cost)) at \(String(format: "$%.3f", options.price.inputPerMillion)) in / \(String(format: "$%.3f", options.price.outputPerMillion)) out per 1M tokens
             """)
-        if let budget = options.budget, e.cost > budget {
-            throw HarvestError(.overBudget, String(format: "the estimate $%.4f is above --budget $%.4f", e.cost, budget))
+        let prior = HarvestSession.spend(journal, price: options.price)
+        if prior > 0 { print(String(format: "  already spent:      $%.4f by this run (counts against --budget)", prior)) }
+        if let budget = options.budget, prior + e.cost > budget {
+            throw HarvestError(.overBudget, String(format: "the estimate $%.4f is above the $%.4f left of --budget $%.4f",
+                                                   e.cost, max(0, budget - prior), budget))
         }
     }
 
