@@ -110,6 +110,9 @@ public enum DistillCLI {
                 try await command.run()
                 return Outcome.success.code
             }
+        } catch let stopped as StoppedBySignal {
+            printError(stopped.message)
+            return stopped.exitCode
         } catch let error as any ExitCodeError {
             printError(String(describing: error))
             return error.exitCode

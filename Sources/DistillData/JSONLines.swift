@@ -116,7 +116,7 @@ public final class JSONLinesAppender: @unchecked Sendable {
     public init(path: String, sync: SyncPolicy = .flush) throws {
         self.path = path
         self.sync = sync
-        let fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        let fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw DataError(file: path, "cannot open for appending: \(FileChecks.cause(errno))")
         }
@@ -187,28 +187,7 @@ public enum JSONLines {
 
     /// Writes `data` to `path` atomically: a temporary file in the same folder, then rename(2).
     public static func writeAtomically(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
-        var st = stat()
-        if stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
-            throw DataError(file: path, "cannot write: it is a directory, not a file; give a file path")
-        }
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw DataError(file: path, "cannot write: \(FileChecks.cause(errno))") }
-        do {
-            try FileChecks.writeAll(fd, data, path: path)
-            guard close(fd) == 0 else { throw DataError(file: path, "cannot write: \(FileChecks.cause(errno))") }
-        } catch {
-            close(fd)
-            unlink(tmp)
-            throw error
-        }
-        guard rename(tmp, path) == 0 else {
-            let code = errno
-            unlink(tmp)
-            throw DataError(file: path, "cannot write: \(FileChecks.cause(code))")
-        }
+        try OutputFile.write(data, to: path)
     }
 
     /// Decodes every line of a JSONL file as `T`, with `file:line` on any error.

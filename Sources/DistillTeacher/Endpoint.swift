@@ -27,18 +27,30 @@ public struct Endpoint: Sendable, Equatable, Codable {
         Endpoint(baseURL: "https://api.openai.com/v1", model: model, keyEnv: "OPENAI_API_KEY")
     }
 
-    public static func deepSeek(model: String = "deepseek-chat") -> Endpoint {
+    /// DeepSeek. `deepseek-chat` / `deepseek-reasoner` are documented as deprecated (served by deepseek-v4-flash
+    /// until 2026-07-24), so the default is the current name.
+    public static func deepSeek(model: String = "deepseek-v4-flash") -> Endpoint {
         Endpoint(baseURL: "https://api.deepseek.com/v1", model: model, keyEnv: "DEEPSEEK_API_KEY")
     }
 
-    /// Zhipu GLM (BigModel open platform); the seed documents judge with `glm-4-flash`.
+    /// Zhipu GLM (BigModel open platform, mainland China); the seed documents judge with `glm-4-flash`.
     public static func zhipuGLM(model: String = "glm-4-flash") -> Endpoint {
         Endpoint(baseURL: "https://open.bigmodel.cn/api/paas/v4", model: model, keyEnv: "ZHIPUAI_API_KEY")
     }
 
-    /// Alibaba DashScope (Qwen) in OpenAI-compatible mode.
+    /// Z.ai: Zhipu's GLM models for accounts outside mainland China (a key from z.ai, not from bigmodel.cn).
+    public static func zAI(model: String = "glm-4.5-flash") -> Endpoint {
+        Endpoint(baseURL: "https://api.z.ai/api/paas/v4", model: model, keyEnv: "ZAI_API_KEY")
+    }
+
+    /// Alibaba DashScope (Qwen) in OpenAI-compatible mode, Beijing region.
     public static func dashScope(model: String = "qwen-plus") -> Endpoint {
         Endpoint(baseURL: "https://dashscope.aliyuncs.com/compatible-mode/v1", model: model, keyEnv: "DASHSCOPE_API_KEY")
+    }
+
+    /// Alibaba Model Studio, international (Singapore) region: keys are per region, so an international key needs this.
+    public static func dashScopeInternational(model: String = "qwen-plus") -> Endpoint {
+        Endpoint(baseURL: "https://dashscope-intl.aliyuncs.com/compatible-mode/v1", model: model, keyEnv: "DASHSCOPE_API_KEY")
     }
 
     /// A local vLLM server (`vllm serve MODEL`), port 8000 by default.
@@ -62,7 +74,9 @@ public struct Endpoint: Sendable, Equatable, Codable {
         case "openai": model.map { openAI(model: $0) } ?? openAI()
         case "deepseek": model.map { deepSeek(model: $0) } ?? deepSeek()
         case "zhipu", "glm", "zhipu-glm": model.map { zhipuGLM(model: $0) } ?? zhipuGLM()
+        case "zai", "z.ai": model.map { zAI(model: $0) } ?? zAI()
         case "dashscope", "qwen": model.map { dashScope(model: $0) } ?? dashScope()
+        case "dashscope-intl", "qwen-intl": model.map { dashScopeInternational(model: $0) } ?? dashScopeInternational()
         case "vllm": vLLM(model: model ?? "default")
         case "llamacpp", "llama.cpp", "llama-cpp": llamaCpp(model: model ?? "default")
         case "ollama": ollama(model: model ?? "llama3")
@@ -70,5 +84,6 @@ public struct Endpoint: Sendable, Equatable, Codable {
         }
     }
 
-    public static let presetNames = ["openai", "deepseek", "zhipu", "dashscope", "vllm", "llamacpp", "ollama"]
+    public static let presetNames = ["openai", "deepseek", "zhipu", "zai", "dashscope", "dashscope-intl", "vllm", "llamacpp",
+                                     "ollama"]
 }

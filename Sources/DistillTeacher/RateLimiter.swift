@@ -67,11 +67,23 @@ public actor RateLimiter<C: Clock> where C.Duration == Duration {
     private var requests: Bucket?
     private var tokens: Bucket?
     private var pausedUntil: C.Instant?
+    /// When requests succeeded in the last minute (to estimate a rate a 429 says is too high).
+    private var successes: [C.Instant] = []
+    private let started: C.Instant
+    /// Whether the requests bucket was made from 429s (not configured, not from headers), so later 429s tighten it.
+    private var learnedFrom429 = false
+    private var lastTightened: C.Instant?
+    /// Recent 429s: a limit shows as a burst of them (every request in flight refused at once); a lone one is a
+    /// busy server and only pauses.
+    private var recent429: [C.Instant] = []
+    /// The learnt pace grows back at most to this (per second): far above any real limit, it only bounds the sums.
+    private let learnedCeiling = 1000.0
 
     public init(limits: Limits = Limits(), clock: C) {
         self.clock = clock
         self.limits = limits
         let now = clock.now
+        started = now
         requests = limits.requestsPerMinute.map { Bucket(perMinute: $0, limits: limits, now: now) }
         tokens = limits.tokensPerMinute.map { Bucket(perMinute: $0, limits: limits, now: now) }
     }
@@ -100,6 +112,21 @@ public actor RateLimiter<C: Clock> where C.Duration == Duration {
     /// Refunds the part of the reservation the request did not use (or charges the overrun).
     /// `actualTokens` nil: the request failed before the server counted tokens; everything is refunded.
     public func settle(_ reservation: Reservation, actualTokens: Int?) {
+        if actualTokens != nil {
+            let now = clock.now
+            // Additive-increase side of the learnt pace: each success loosens it a little, so a stray 429 (a busy
+            // server, not a limit) does not slow the run for good.
+            if learnedFrom429, var bucket = requests, bucket.perSecond < learnedCeiling {
+                bucket.refill(now)
+                bucket.perSecond = min(learnedCeiling, bucket.perSecond * 1.1)
+                bucket.capacity = max(1, bucket.perSecond * limits.burstSeconds)
+                requests = bucket
+            }
+            successes.append(now)
+            if successes.count > 64, let first = successes.first, first.duration(to: now) > .seconds(60) {
+                successes.removeAll { $0.duration(to: now) > .seconds(60) }
+            }
+        }
         guard var bucket = tokens else { return }
         bucket.refill(clock.now)
         bucket.level = min(bucket.capacity, bucket.level + Double(reservation.tokens - (actualTokens ?? 0)))
@@ -113,10 +140,55 @@ public actor RateLimiter<C: Clock> where C.Duration == Duration {
         pausedUntil = until
     }
 
+    /// A 429: pauses dispatch for `pause` (the server's Retry-After, else the client's cooldown), and makes the
+    /// limiter, not each waiting request, own the way back. With no requests limit configured or announced in
+    /// headers, a burst of 429s (three within 2 s) makes it learn one — half the rate that succeeded over the last
+    /// minute, at least one a second — each further 429 tightens it (×0.7, at most once per pause) and each success
+    /// loosens it (×1.1), so a real limit
+    /// is settled near and a stray 429 costs little; the bucket starts empty, so the waiting requests leave one by one at that
+    /// rate after the pause instead of all together when it ends.
+    public func rateLimited(pause: Duration) {
+        cooldown(for: pause)
+        let now = clock.now
+        guard limits.requestsPerMinute == nil else { return }
+        recent429.append(now)
+        recent429.removeAll { $0.duration(to: now) > .seconds(2) }
+        if requests == nil {
+            guard recent429.count >= 3 else { return }
+            let recent = successes.filter { $0.duration(to: now) <= .seconds(60) }
+            let span = max(1, min(60, Double(started.duration(to: now) / .milliseconds(1)) / 1000))
+            // At least one a second: with no successes yet to go by, later 429s tighten it from there.
+            let perMinute = max(60, Int((Double(recent.count) / span * 60 * 0.5).rounded(.down)))
+            var bucket = Bucket(perMinute: perMinute, limits: limits, now: now)
+            bucket.level = 0
+            requests = bucket
+            learnedFrom429 = true
+            lastTightened = now
+        } else if learnedFrom429, var bucket = requests {
+            if let last = lastTightened, last.duration(to: now) < max(pause, .seconds(1)) { return }
+            bucket.refill(now)
+            bucket.perSecond = max(1.0 / 60, bucket.perSecond * 0.7)
+            bucket.capacity = max(1, bucket.perSecond * limits.burstSeconds)
+            bucket.level = 0
+            requests = bucket
+            lastTightened = now
+        } else if var bucket = requests {
+            // A limit from headers that still met a 429: start its refill from empty.
+            bucket.refill(now)
+            bucket.level = 0
+            requests = bucket
+        }
+    }
+
     /// Takes in a response's rate-limit headers.
     public func observe(_ headers: [(name: String, value: String)]) {
         let now = clock.now
         if let r = RateLimitHeaders.requests(headers) {
+            if learnedFrom429, r.limit != nil, limits.learnFromHeaders {
+                // The server said its limit: it replaces the one guessed from 429s.
+                requests = nil
+                learnedFrom429 = false
+            }
             requests = adjusted(requests, by: r, configured: limits.requestsPerMinute, now: now)
         }
         if let t = RateLimitHeaders.tokens(headers) {

@@ -19,6 +19,12 @@ public struct RetryPolicy: Sendable {
     public var maxPark: Duration
     /// Uniform random number in [0, 1) for the jitter (injectable so tests are deterministic).
     public var random: @Sendable () -> Double
+    /// How long one request may keep retrying, from its first attempt (nil: no limit but `maxAttempts`). A request
+    /// is given up when the next wait would end past it.
+    public var maxElapsed: Duration?
+    /// Set by a caller whose rate limiter paces the way back after a 429 (`TeacherClient`): a retryable 429 is then
+    /// retried at once — the limiter holds it until the pause ends and its turn comes — without using up an attempt.
+    public var rateLimitsPacedByCaller = false
 
     public init(maxAttempts: Int = 8, base: Duration = .seconds(1), cap: Duration = .seconds(60),
                 maxRetryAfter: Duration = .seconds(120), maxPark: Duration = .seconds(3600),
@@ -76,15 +82,35 @@ public struct RetryPolicy: Sendable {
     ) async throws -> T where C.Duration == Duration {
         var attempt = 0   // attempts made, parks not counted
         var tries = 0     // every try, for the error's `attempts`
+        let start = clock.now
+        func outOfTime(after wait: Duration) -> Bool {
+            guard let maxElapsed else { return false }
+            return start.duration(to: clock.now) + wait > maxElapsed
+        }
         while true {
             try Task.checkCancellation()
             do {
                 return try await operation(tries)
             } catch var error as TeacherError {
-                attempt += 1
                 tries += 1
                 error.attempts = tries
-                switch decide(after: error, attempt: attempt) {
+                if rateLimitsPacedByCaller, error.isRateLimited, Self.isRetryable(error) {
+                    let asked = RateLimitHeaders.retryAfter(error.headers) ?? .zero
+                    if asked <= maxPark, !outOfTime(after: asked) {
+                        onEvent(asked > maxRetryAfter ? .parked(delay: asked, reason: error.description)
+                                                      : .retrying(attempt: attempt, delay: asked, reason: error.description))
+                        continue
+                    }
+                    onEvent(.failed(error))
+                    throw error
+                }
+                attempt += 1
+                var decision = decide(after: error, attempt: attempt)
+                switch decision {
+                case .retry(let d), .park(let d): if outOfTime(after: d) { decision = .stop }
+                case .stop: break
+                }
+                switch decision {
                 case .stop:
                     onEvent(.failed(error))
                     throw error

@@ -55,7 +55,11 @@ public final class TeacherClient<C: Clock>: ChatCompleting, Sendable where C.Dur
         let openAI = openAI, limiter = limiter, onEvent = onEvent, slots = slots
         let cooldown = options.cooldownAfter429
         var tries = 0
-        let exchange = try await options.retry.run(clock: clock, onEvent: onEvent) { attempt in
+        // The limiter owns the wait after a 429 (pause, then a learnt pace): the retry loop neither sleeps on it nor
+        // counts it as an attempt; the wall-time allowance bounds it.
+        var retry = options.retry
+        retry.rateLimitsPacedByCaller = true
+        let exchange = try await retry.run(clock: clock, onEvent: onEvent) { attempt in
             tries = attempt + 1
             return try await slots.withSlot {
                 let reservation = try await limiter.acquire(estimatedTokens: estimate)
@@ -67,9 +71,9 @@ public final class TeacherClient<C: Clock>: ChatCompleting, Sendable where C.Dur
                 } catch let error as TeacherError {
                     await limiter.observe(error.headers)
                     await limiter.settle(reservation, actualTokens: nil)
-                    if error.isRateLimited {
+                    if error.isRateLimited, RetryPolicy.isRetryable(error) {
                         let pause = RateLimitHeaders.retryAfter(error.headers) ?? cooldown
-                        await limiter.cooldown(for: pause)
+                        await limiter.rateLimited(pause: pause)
                         onEvent(.rateLimited(cooldown: pause))
                     }
                     throw error

@@ -94,6 +94,6 @@ import Testing
         #expect(await DistillCLI.main(["data", "convert", mc, "--from", "mc", "--to", "sharegpt", "--out", dir + "/z"]) == 0)
         guard case .help(let help) = try DistillCLI.resolve(["data", "convert", "--help"]) else { Issue.record("no help"); return }
         #expect(help.contains("mc ") && help.contains("reasoning ") && help.contains("--score choice"))
-        #expect(help.contains("output format: alpaca-json, alpaca-jsonl, chat-jsonl, openai-chat, sharegpt\n"))
+        #expect(help.contains("output format: alpaca-json, alpaca-jsonl, chat-jsonl, openai-chat, sharegpt, trl-prompt-completion, dpo\n"))
     }
 }

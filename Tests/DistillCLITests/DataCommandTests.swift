@@ -87,7 +87,11 @@ import Testing
         #expect(await DistillCLI.main(["data", "split", synth, "--test-size", "10"]) == 0)
         #expect(try DatasetReader.read(ReasoningItem.self, from: dir.path + "/r.test.jsonl").count == 10)
         #expect(try DatasetReader.read(ReasoningItem.self, from: dir.path + "/r.train.jsonl").count == 30)
-        #expect(await DistillCLI.main(["data", "split", synth]) == 1)  // 40 items is not more than 2048
+        // Without --test-size a small file keeps 10% for testing (2,048 would leave nothing to train on).
+        #expect(await DistillCLI.main(["data", "split", synth, "--train-out", dir.path + "/d.train.jsonl",
+                                       "--test-out", dir.path + "/d.test.jsonl"]) == 0)
+        #expect(try DatasetReader.read(ReasoningItem.self, from: dir.path + "/d.test.jsonl").count == 4)
+        #expect(await DistillCLI.main(["data", "split", synth, "--test-size", "40"]) == 1)  // nothing left to train on
         #expect(await DistillCLI.main(["data", "stats", synth, "--json"]) == 0)
     }
 
@@ -99,7 +103,7 @@ import Testing
         #expect(await DistillCLI.main(["data", "check", "--kind", "nope", "x"]) == 64)
         #expect(await DistillCLI.main(["data", "synth", "--seed", "-1", "--out", "x"]) == 64)
         guard case .help(let split) = try DistillCLI.resolve(["data", "split", "--help"]) else { Issue.record("no help"); return }
-        #expect(split.contains("(default: 2048)") && split.contains("(default: 0)"))
+        #expect(split.contains("(default: min(2048, 10%))") && split.contains("(default: 0)"))
         guard case .help(let synth) = try DistillCLI.resolve(["data", "synth", "--help"]) else { Issue.record("no help"); return }
         #expect(synth.contains("(default: mixed)") && synth.contains("(default: 200)"))
         guard case .help(let group) = try DistillCLI.resolve(["data", "--help"]) else { Issue.record("no help"); return }

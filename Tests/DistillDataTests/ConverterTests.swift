@@ -10,7 +10,7 @@ import Testing
         let original = try DatasetReader.read(InstructionRecord.self, from: samples)
         #expect(original.count == 100)
         let dir = TestFolder()
-        for format in DatasetFormat.targets {
+        for format in DatasetFormat.targets where format != .dpo {  // DPO needs preference pairs, not SFT items
             let there = dir.path + "/there.\(format.rawValue)"
             let back = dir.path + "/back.jsonl"
             let s1 = try DatasetConverter(to: format).convert(input: samples, output: there)
@@ -60,7 +60,7 @@ import Testing
             #expect(e.file == multi && e.line == 2 && e.field == "messages")
         }
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/x.jsonl"))  // nothing half-written
-        let tool = dir.write("t.jsonl", #"{"messages":[{"role":"user","content":"a"},{"role":"tool","content":"b"}]}"# + "\n")
+        let tool = dir.write("t.jsonl", #"{"messages":[{"role":"user","content":"a"},{"role":"tool","content":"b"},{"role":"assistant","content":"c"}]}"# + "\n")
         #expect(throws: DataError.self) { try DatasetConverter(to: .openAIChat).convert(input: tool, output: dir.path + "/o.jsonl") }
     }
 }

@@ -17,14 +17,14 @@ import Testing
     @Test func formatsAreDetectedFromTheSamplesKeys() throws {
         #expect(try DatasetFormat.detect(path: mcSamples) == .multipleChoice)
         #expect(try DatasetFormat.detect(path: reasoningSamples) == .reasoning)
-        #expect(DatasetFormat.targets == [.alpacaJSON, .alpacaJSONL, .chatJSONL, .openAIChat, .shareGPT])
+        #expect(DatasetFormat.targets == [.alpacaJSON, .alpacaJSONL, .chatJSONL, .openAIChat, .shareGPT, .trlPromptCompletion, .dpo])
     }
 
     @Test func multipleChoiceSamplesConvertToEveryTarget() throws {
         let items = try DatasetReader.read(MultipleChoiceItem.self, from: mcSamples)
         #expect(items.count == 60)
         let dir = TestFolder()
-        for format in DatasetFormat.targets {
+        for format in DatasetFormat.targets where format != .dpo {  // DPO needs preference pairs
             let out = dir.path + "/mc.\(format.rawValue)"
             let s = try DatasetConverter(to: format).convert(input: mcSamples, output: out)
             #expect(s.items == items.count && s.from == .multipleChoice && s.lossyLines.isEmpty)
@@ -81,7 +81,7 @@ import Testing
         let items = try DatasetReader.read(ReasoningItem.self, from: reasoningSamples)
         #expect(items.count == 200)
         let dir = TestFolder()
-        for format in DatasetFormat.targets {
+        for format in DatasetFormat.targets where format != .dpo {  // DPO needs preference pairs
             let out = dir.path + "/r.\(format.rawValue)"
             let s = try DatasetConverter(to: format).convert(input: reasoningSamples, output: out)
             #expect(s.items == 200 && s.from == .reasoning)

@@ -5,6 +5,7 @@ import Foundation
 enum ReferenceFixtures {
     private struct File: Decodable {
         var mojibake: [[String]]
+        var mojibake_lossy: [[String]]?
         var reasoning_test_ids: [String]
         var first_reasoning_key: String
     }
@@ -17,6 +18,10 @@ enum ReferenceFixtures {
 
     /// (double-encoded text, original) pairs from Python's cp1252 codec.
     static var mojibake: [(String, String)] { (file?.mojibake ?? []).compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil } }
+    /// (double-encoded text with cp1252's undefined bytes dropped, original) pairs, Python's errors="ignore".
+    static var lossyMojibake: [(String, String)] {
+        (file?.mojibake_lossy ?? []).compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }
+    }
     /// ids of the 20-item test split of datasets/reasoning.jsonl with seed "0", sorted.
     static var reasoningTestIDs: [String] { file?.reasoning_test_ids ?? [] }
     /// The split key of the first item of datasets/reasoning.jsonl with seed "0".

@@ -8,7 +8,8 @@ struct DataCheckCommand: DistillCommand {
         abstract: "check schema, encoding (invalid UTF-8, mojibake), duplicates and empty outputs",
         usage: "FILE… [--kind KIND] [--fix-mojibake OUT]",
         discussion: """
-        Prints every problem as file:line: field 'x': … and exits 1 if there is any, 0 if the files are clean.
+        Prints each problem as file:line: field 'x': … (the first --max-problems per file, then a count of the rest
+        by kind) and exits 1 if there is any, 0 if the files are clean.
         Mojibake is UTF-8 text that was read as Windows-1252 and saved again ("ä¸­æ–‡" for "中文");
         --fix-mojibake writes a repaired copy (JSONL, or a JSON array for a .json name).
         Kinds: alpaca, chat, mc (multiple choice), generation, rationale, reasoning.
@@ -16,6 +17,7 @@ struct DataCheckCommand: DistillCommand {
         options: [
             .value("kind", "KIND", default: "auto", help: "record kind to check against, or auto to detect it from the first item"),
             .value("fix-mojibake", "OUT", help: "also write a copy with double-encoded text repaired (one input file only)"),
+            .value("max-problems", "N", default: "50", help: "problems listed per file before the rest are only counted (0: all)"),
         ])
 
     /// The error that makes `check` exit 1 after printing what it found.
@@ -28,6 +30,7 @@ struct DataCheckCommand: DistillCommand {
     let files: [String]
     let kind: DatasetChecker.Kind?
     let fixOut: String?
+    let maxProblems: Int
 
     init(_ args: ParsedArguments) throws {
         files = args.positionals
@@ -42,24 +45,35 @@ struct DataCheckCommand: DistillCommand {
             }
             kind = parsed
         }
+        maxProblems = try args.int("max-problems") ?? 50
+        guard maxProblems >= 0 else { throw UsageError("--max-problems must not be negative") }
         fixOut = args.string("fix-mojibake")
         if fixOut != nil, files.count != 1 { throw UsageError("--fix-mojibake works on one input file at a time") }
         if let fixOut, files.contains(fixOut) { throw UsageError("--fix-mojibake must name a new file, not the input") }
     }
 
     func run() async throws {
+        let signals = StopSignals()
+        signals.install(onStop: nil)  // a signal removes the half-written temporary and exits 128+signal
+        defer { signals.remove() }
         var total = 0, withProblems = 0
         for file in files {
             // Problems are printed as they are found, buffered a little: a broken multi-GB file streams through.
             var pending = ""
+            var listed = 0
             var checker = DatasetChecker(kind: kind, keep: 0)
             checker.progress = ProgressReporter()
-            let report = try checker.check(path: file, fixMojibakeTo: fixOut) { problem in
+            let report = try checker.check(path: try DataCommand.readable(file), fixMojibakeTo: fixOut) { problem in
+                guard maxProblems == 0 || listed < maxProblems else { return }
+                listed += 1
                 pending += problem.description + "\n"
                 if pending.utf8.count > 1 << 16 {
                     DataCommand.out(pending)
                     pending = ""
                 }
+            }
+            if listed < report.total {
+                pending += "… and \(report.total - listed) more problem(s) not listed (--max-problems 0 lists all)\n"
             }
             let counts = report.counts.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }
             pending += "\(file): \(report.items) items (\(report.kind?.rawValue ?? "unknown kind")), "

@@ -13,10 +13,17 @@ struct DataConvertCommand: DistillCommand {
                  chat-jsonl   {"messages":[{"role","content"}, …]} per line
                  openai-chat  OpenAI fine-tuning: messages with roles system (optional), user, assistant
                  sharegpt     {"conversations":[{"from":"human"|"gpt"|"system","value"}, …]} per line
+                 trl-prompt-completion  {"prompt":[turns…],"completion":[{"role":"assistant",…}]} per line (TRL SFT)
+                 dpo          {"prompt":[…],"chosen":[…],"rejected":[…]} per line (TRL DPO; from preference only)
         Read only (--from, or detected; never --to):
                  mc           {"id","question","choices":[{"label","text"}, …],"answer"} per line, or CommonsenseQA's
                               {"id","question":{"stem","choices"},"answerKey"}
                  reasoning    {"id","kind","question","answer"} per line (distill data synth writes these)
+                 cot, counterfactual, critique-revise, preference: harvest's cot.jsonl, counterfactual.jsonl,
+                              critique-revise.jsonl and preferences.jsonl (the reply is the rationale with its
+                              answer, the explanation, the revision, the chosen reply)
+        Every harvest output converts to every target. Rows that are not training data are dropped and counted:
+        "truncated": true (cut off at max_tokens), an empty reply, no assistant turn, a cot path with a wrong answer.
         An mc item becomes instruction = the question, a blank line, the choices one per line ("A. text"), a blank
         line and "\(QuestionItemMapping.englishChoiceRequest)" (in Chinese when the question is), output = the gold
         letter. A reasoning item becomes instruction = the question, output = the gold answer. The item's id is kept
@@ -29,7 +36,7 @@ struct DataConvertCommand: DistillCommand {
         """,
         options: [
             .value("to", "FORMAT", help: "output format: " + DatasetFormat.targetNames),
-            .value("out", "FILE", help: "output file (written atomically)"),
+            .value("out", "FILE", help: "output file (written atomically; '-' for stdout; a symlink or device is written through)"),
             .value("from", "FORMAT", default: "auto",
                    help: "input format (\(DatasetFormat.names)), or auto to detect it from the first item"),
             .value("system", "TEXT", help: "add this system turn to conversations that have none (chat outputs)"),
@@ -55,7 +62,7 @@ struct DataConvertCommand: DistillCommand {
         let fromName = args.string("from") ?? "auto"
         let from = fromName == "auto" ? nil : try format(fromName)
         out = try args.required("out")
-        guard out != file else { throw UsageError("--out must differ from the input file") }
+        guard out != file || out == "-" else { throw UsageError("--out must differ from the input file") }
         if args.string("system") != nil, to.isAlpaca {
             throw UsageError("--system applies to chat outputs; Alpaca keeps a system prompt in its \"system\" field")
         }
@@ -63,15 +70,23 @@ struct DataConvertCommand: DistillCommand {
     }
 
     func run() async throws {
+        let signals = StopSignals()
+        signals.install(onStop: nil)  // a signal removes the half-written temporary and exits 128+signal
+        defer { signals.remove() }
         var converter = converter
         converter.progress = ProgressReporter()
-        let s = try converter.convert(input: file, output: out)
+        let s = try converter.convert(input: try DataCommand.readable(file), output: out)
         if !s.lossyLines.isEmpty {
             let shown = s.lossyLines.prefix(10).map { "\(file):\($0)" }.joined(separator: ", ")
             DistillCLI.printError("warning: \(s.lossyLines.count) item(s) have a blank line inside the instruction, "
                 + "so converting back to Alpaca would move part of it into the input: \(shown)"
                 + (s.lossyLines.count > 10 ? ", …" : ""))
         }
-        DataCommand.out("\(s.items) items: \(s.from.rawValue) → \(s.to.rawValue) → \(out)\n")
+        var line = "\(s.items) items: \(s.from.rawValue) → \(s.to.rawValue) → \(out == "-" ? "stdout" : out)"
+        if !s.dropped.isEmpty {
+            line += "; dropped \(s.dropped.values.reduce(0, +)): "
+                + s.dropped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+        }
+        if out == "-" { DistillCLI.printError(line) } else { DataCommand.out(line + "\n") }
     }
 }

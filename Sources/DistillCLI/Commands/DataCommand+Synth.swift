@@ -39,6 +39,9 @@ struct DataSynthCommand: DistillCommand {
     }
 
     func run() async throws {
+        let signals = StopSignals()
+        signals.install(onStop: nil)  // a signal removes the half-written temporary and exits 128+signal
+        defer { signals.remove() }
         var generator = ReasoningItemGenerator(seed: seed)
         let writer = try DatasetWriter(path: out)
         for _ in 0..<count { try writer.append(generator.next(kind)) }

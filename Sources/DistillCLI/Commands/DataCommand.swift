@@ -14,11 +14,37 @@ struct DataCommand: CommandGroup {
         subcommands: [DataStatsCommand.self, DataSplitCommand.self, DataConvertCommand.self, DataCheckCommand.self,
                       DataSynthCommand.self, DataExportCommand.self])
 
-    /// The one dataset file a subcommand works on.
+    /// The one dataset file a subcommand works on (`-` is stdin).
     static func inputFile(_ args: ParsedArguments) throws(UsageError) -> String {
         let files = try args.positionals(max: 1)
-        guard let file = files.first else { throw UsageError("needs a dataset file (JSONL or JSON array)") }
+        guard let file = files.first else { throw UsageError("needs a dataset file (JSONL or JSON array), or - for stdin") }
         return file
+    }
+
+    /// A path the readers can open more than once: `-` (stdin) and pipes (`/dev/stdin`, `<(…)`), which can be read
+    /// only once, are first copied, streaming, to a private temporary file (removed at exit); regular files are
+    /// returned as they are.
+    static func readable(_ path: String) throws -> String {
+        var st = stat()
+        if path != "-" {
+            guard stat(path, &st) == 0 else { return path }  // the reader reports the missing file
+            if (st.st_mode & S_IFMT) == S_IFREG { return path }
+        }
+        let source = path == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: path)
+        guard let source else { throw DataError(file: path, "cannot open for reading") }
+        let dir = NSTemporaryDirectory() + "distill-input-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let spool = dir + "/" + (path == "-" ? "stdin" : (path as NSString).lastPathComponent)
+        TemporaryFiles.register(dir)
+        TemporaryFiles.register(spool)
+        let fd = open(spool, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw DataError(file: spool, "cannot create: \(String(cString: strerror(errno)))") }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        atexit { TemporaryFiles.removeAll() }
+        while let chunk = try source.read(upToCount: 1 << 20), !chunk.isEmpty { try handle.write(contentsOf: chunk) }
+        try handle.close()
+        return spool
     }
 
     /// Writes `text` to stdout without buffering surprises when stdout is a pipe.
@@ -61,7 +87,7 @@ struct DataStatsCommand: DistillCommand {
                 ? try Tokenizer(ggufAt: tokenizerPath) : try Tokenizer(tokenizerJSONAt: tokenizerPath)
             count = { tokenizer.encode($0).count }
         }
-        let stats = try DatasetStats(path: file, tokenizer: tokenizerPath, countTokens: count, progress: ProgressReporter())
+        let stats = try DatasetStats(path: try DataCommand.readable(file), tokenizer: tokenizerPath, countTokens: count, progress: ProgressReporter())
         if json {
             let e = JSONEncoder()
             e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -85,7 +111,7 @@ struct DataSplitCommand: DistillCommand {
         .json → JSON array, anything else → JSONL.
         """,
         options: [
-            .value("test-size", "N", default: "2048", help: "items in the test set"),
+            .value("test-size", "N", default: "min(2048, 10%)", help: "items in the test set (default: 2048, or 10% of a smaller file)"),
             .value("seed", "S", default: "0", help: "any text; a different seed gives a different split"),
             .value("train-out", "FILE", help: "train file (default: FILE with .train.jsonl in place of its extension)"),
             .value("test-out", "FILE", help: "test file (default: FILE with .test.jsonl in place of its extension)"),
@@ -98,10 +124,13 @@ struct DataSplitCommand: DistillCommand {
 
     init(_ args: ParsedArguments) throws {
         file = try DataCommand.inputFile(args)
-        let size = try args.int("test-size") ?? 2048
-        guard size > 0 else { throw UsageError("--test-size must be at least 1") }
+        let size = args.string("test-size") == "min(2048, 10%)" ? nil : try args.int("test-size")
+        if let size, size < 1 { throw UsageError("--test-size must be at least 1") }
         splitter = DatasetSplitter(testSize: size, seed: args.string("seed") ?? "0")
         let stem = URL(fileURLWithPath: file).deletingPathExtension().path
+        if file == "-", args.string("train-out") == nil || args.string("test-out") == nil {
+            throw UsageError("reading stdin (-): give --train-out and --test-out")
+        }
         trainOut = args.string("train-out") ?? stem + ".train.jsonl"
         testOut = args.string("test-out") ?? stem + ".test.jsonl"
         guard trainOut != testOut, trainOut != file, testOut != file else {
@@ -110,9 +139,12 @@ struct DataSplitCommand: DistillCommand {
     }
 
     func run() async throws {
+        let signals = StopSignals()
+        signals.install(onStop: nil)
+        defer { signals.remove() }
         var splitter = splitter
         splitter.progress = ProgressReporter()
-        let (train, test) = try splitter.split(input: file, trainOut: trainOut, testOut: testOut)
+        let (train, test) = try splitter.split(input: try DataCommand.readable(file), trainOut: trainOut, testOut: testOut)
         DataCommand.out("\(train) train items → \(trainOut)\n\(test) test items → \(testOut)\n")
     }
 }

@@ -55,7 +55,8 @@ struct HarvestCommand: DistillCommand {
             .value("concurrency", "N", default: "16", help: "requests in flight"),
             .value("rpm", "N", help: "requests per minute allowed (else learnt from x-ratelimit headers)"),
             .value("tpm", "N", help: "tokens per minute allowed"),
-            .value("attempts", "N", default: "8", help: "attempts per request for retryable failures"),
+            .value("attempts", "N", default: "8", help: "attempts per request for retryable failures (429s are paced by the limiter, not counted)"),
+            .value("give-up-after", "SECONDS", default: "900", help: "stop retrying a request this long after its first attempt"),
             .value("retry-base", "SECONDS", default: "1", help: "backoff base (full jitter, capped at 60 s)"),
             .value("timeout", "SECONDS", default: "300", help: "give up on one attempt after this long"),
             .flag("fsync", help: "fsync the journal after every line (survives power loss; slower)"),
@@ -63,8 +64,8 @@ struct HarvestCommand: DistillCommand {
             .flag("new", help: "start over when the run directory was made with a different configuration"),
             .flag("dry-run", help: "send nothing: print requests, estimated tokens and cost"),
             .flag("offline", help: "send nothing: write outputs from the journal only (e.g. after 'harvest merge')"),
-            .value("budget", "USD", help: "refuse to start above this estimate; stop cleanly when spending reaches it"),
-            .value("price-in", "USD", help: "price per 1M prompt tokens (default: built-in table, else 0)"),
+            .value("budget", "USD", help: "cap on the run's total spend across invocations: refuse to start above it, stop before passing it"),
+            .value("price-in", "USD", help: "price per 1M prompt tokens (default: built-in table; required with --budget for other models)"),
             .value("price-out", "USD", help: "price per 1M completion tokens"),
             .value("expected-output-tokens", "N", help: "completion tokens to assume per request in estimates (default: max-tokens)"),
             .value("tokenizer", "FILE", help: "GGUF or tokenizer.json to count prompt tokens for estimates (default: heuristic)"),
@@ -116,13 +117,23 @@ struct HarvestCommand: DistillCommand {
         if let mode = args.string("icl-mode"), ICLRecipe.Mode(rawValue: mode) == nil {
             throw UsageError("--icl-mode is same-task or mixed, got '\(mode)'")
         }
-        _ = try args.double("budget")
-        _ = try args.double("price-in")
-        _ = try args.double("price-out")
+        if let budget = try args.double("budget") {
+            guard budget >= 0 else { throw UsageError("--budget must not be negative") }
+            // An unknown price estimates $0, and a $0 estimate never reaches any budget: refuse rather than protect nothing.
+            if TeacherPrice.lookup(endpoint.model) == nil, !(args.isSet("price-in") && args.isSet("price-out")) {
+                throw UsageError("--budget needs a price, and model '\(endpoint.model)' is not in the price table "
+                    + "(dated \(TeacherPrice.tableDate)): give --price-in and --price-out in USD per 1M tokens "
+                    + "(0 and 0 for a local server)")
+            }
+        }
+        for name in ["price-in", "price-out"] {
+            if let v = try args.double(name), v < 0 { throw UsageError("--\(name) must not be negative") }
+        }
         _ = try args.int("seed")
         _ = try args.int("top-logprobs")
         _ = try args.double("timeout")
         _ = try args.double("retry-base")
+        if let g = try args.double("give-up-after"), g <= 0 { throw UsageError("--give-up-after must be positive") }
     }
 
     func run() async throws {
@@ -161,17 +172,38 @@ struct HarvestCommand: DistillCommand {
         let client = try makeClient(stats: stats, concurrency: options.concurrency)
         let reporter = ProgressReporter(interval: try args.double("progress-every") ?? 10)
         let rpm = try args.int("rpm"), tpm = try args.int("tpm")
-        let interrupt = InterruptHandler()
+        let signals = StopSignals()
+        defer { signals.remove() }
         let summary = try await HarvestRunner.run(
             plan.recipe, in: directory, client: client, options: options, sync: args.flag("fsync") ? .fsync : .flush,
-            stats: stats, rpmLimit: rpm, tpmLimit: tpm, onStart: { interrupt.install(for: $0) }) { line, final in
+            stats: stats, rpmLimit: rpm, tpmLimit: tpm, onStart: { session in
+                signals.install { sig in
+                    FileHandle.standardError.write(Data(("\ndistill: \(StopSignals.name(sig)): finishing the requests in "
+                        + "flight and writing the outputs (send it again to quit now)\n").utf8))
+                    session.stop("interrupted (\(StopSignals.name(sig)))")
+                }
+            }) { line, final in
                 final ? reporter.finish(line) : reporter.update(line)
             }
-        interrupt.remove()
-        report(summary)
+        report(summary, budget: options.budget)
+        if let sig = signals.signal {
+            throw StoppedBySignal(signal: sig, message: "stopped by \(StopSignals.name(sig)); results so far are in \(out) "
+                + "(journal and outputs written); run the same command again to continue")
+        }
         if let stopped = summary.stopped {
-            throw HarvestError(.stopped, "stopped early: \(stopped). Results so far are in \(out); "
-                + "run the same command again to continue.")
+            var message = "stopped early: \(stopped). Results so far are in \(out)"
+            if let budget = options.budget, stopped.hasPrefix("budget reached") {
+                message += String(format: "; this run has spent $%.4f of --budget $%.4f in all, $%.4f left (the budget "
+                    + "caps the run's total across invocations: to continue, run the same command with a larger --budget)",
+                    summary.runSpend, budget, max(0, budget - summary.runSpend))
+            } else {
+                message += "; run the same command again to continue."
+            }
+            throw HarvestError(.stopped, message)
+        }
+        if !summary.failedItems.isEmpty {
+            throw HarvestError(.itemsFailed, "\(summary.failedItems.count) items failed (the others are in \(out)); "
+                + "see \(out)/failures.jsonl, fix the cause and run the same command with --retry-failed")
         }
     }
 
@@ -194,14 +226,17 @@ struct HarvestCommand: DistillCommand {
             ?? (calibrated.isEmpty ? "\(plan.generation.maxTokens ?? 256) per request (--max-tokens; replies are often shorter)"
                                    : "mean of the replies in the journal: \(calibrated) per request")
         print("""
-            dry run of \(plan.recipe.name) against \(endpoint.baseURL) (model \(endpoint.model)); nothing was sent
+            dry run of \(plan.recipe.name) against \(maskedURL(endpoint.baseURL)) (model \(endpoint.model)); nothing was sent
               requests to send:   \(e.requests)\(e.cachedRequests > 0 ? " (\(e.cachedRequests) more already in \(out)/journal.jsonl)" : "")
               prompt tokens:      \(e.tokensIn) (counted with \(options.estimator.name))
               completion tokens:  \(e.tokensOut) (\(completion))
               estimated cost:     \(String(format: "$%.4f", e.cost)) at \(String(format: "$%.3f", options.price.inputPerMillion)) in / \(String(format: "$%.3f", options.price.outputPerMillion)) out per 1M tokens
             """)
-        if let budget = options.budget, e.cost > budget {
-            throw HarvestError(.overBudget, String(format: "the estimate $%.4f is above --budget $%.4f", e.cost, budget))
+        let prior = HarvestSession.spend(journal, price: options.price)
+        if prior > 0 { print(String(format: "  already spent:      $%.4f by this run (counts against --budget)", prior)) }
+        if let budget = options.budget, prior + e.cost > budget {
+            throw HarvestError(.overBudget, String(format: "the estimate $%.4f is above the $%.4f left of --budget $%.4f",
+                                                   e.cost, max(0, budget - prior), budget))
         }
     }
 
@@ -209,9 +244,10 @@ struct HarvestCommand: DistillCommand {
         if let budget = options.budget {
             let journal = try HarvestJournal(directory: directory.path)
             let e = try await HarvestRunner.estimate(plan.recipe, journal: journal, options: options)
-            if e.cost > budget {
-                throw HarvestError(.overBudget, String(format: "the batch estimate $%.4f is above --budget $%.4f; nothing was sent",
-                                                       e.cost, budget))
+            let prior = HarvestSession.spend(journal, price: options.price)
+            if prior + e.cost > budget {
+                throw HarvestError(.overBudget, String(format: "the batch estimate $%.4f is above the $%.4f left of --budget "
+                    + "$%.4f (the run has spent $%.4f); nothing was sent", e.cost, max(0, budget - prior), budget, prior))
             }
         }
         let poll = try arguments.double("batch-poll") ?? 60
@@ -221,15 +257,20 @@ struct HarvestCommand: DistillCommand {
         for (file, count) in rows.sorted(by: { $0.key < $1.key }) { DistillCLI.printError("  \(out)/\(file): \(count) rows") }
     }
 
-    private func report(_ s: HarvestRunner.Summary) {
+    private func report(_ s: HarvestRunner.Summary, budget: Double?) {
+        var spend = String(format: ", $%.4f", s.stats.cost)
+        if s.priorSpend > 0 || budget != nil { spend += String(format: " ($%.4f for the run in all", s.runSpend) }
+        if let budget { spend += String(format: " of --budget $%.4f", budget) }
+        if s.priorSpend > 0 || budget != nil { spend += ")" }
         var lines = ["harvest \(recipe): \(s.stats.sent) requests sent, \(s.stats.resumed) answered from the journal, "
-            + "\(s.stats.tokensIn) tokens in, \(s.stats.tokensOut) out" + String(format: ", $%.4f", s.stats.cost)]
+            + "\(s.stats.tokensIn) tokens in, \(s.stats.tokensOut) out" + spend]
         for (file, count) in s.outputs.sorted(by: { $0.key < $1.key }) { lines.append("  \(out)/\(file): \(count) rows") }
         if !s.failedItems.isEmpty {
             lines.append("  \(s.failedItems.count) items failed (requests in \(out)/failures.jsonl; --retry-failed sends them again); first: "
                 + (s.failedItems.first.map { "\($0.id): \($0.reason)" } ?? ""))
         }
         if s.skippedByShard > 0 { lines.append("  \(s.skippedByShard) items belong to other shards") }
+        for note in s.notes { lines.append("  " + note) }
         FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 
@@ -238,8 +279,9 @@ struct HarvestCommand: DistillCommand {
         let seconds = try args.double("timeout") ?? 300
         let http = try HTTPClient(configuration: .init(
             timeouts: HTTPTimeouts(connect: .seconds(10), total: .milliseconds(Int64(seconds * 1000)), idle: .seconds(120))))
-        let retry = RetryPolicy(maxAttempts: try args.int("attempts") ?? 8,
+        var retry = RetryPolicy(maxAttempts: try args.int("attempts") ?? 8,
                                 base: .milliseconds(Int64((try args.double("retry-base") ?? 1) * 1000)))
+        retry.maxElapsed = .milliseconds(Int64((try args.double("give-up-after") ?? 900) * 1000))
         let limits = RateLimiter<ContinuousClock>.Limits(requestsPerMinute: try args.int("rpm"), tokensPerMinute: try args.int("tpm"))
         return TeacherClient(openAI: OpenAIClient(endpoint: endpoint, http: http),
                              options: .init(retry: retry, limits: limits, maxConcurrent: concurrency),
@@ -279,38 +321,5 @@ struct HarvestCommand: DistillCommand {
         return TokenEstimator(name: "the tokenizer and chat template of \((path as NSString).lastPathComponent)",
                               countText: { tokenizer.encode($0, addSpecial: false).count },
                               countPrompt: { tokenizer.encodeChat($0.map { (role: $0.role, content: $0.content) }).count })
-    }
-}
-
-/// Ctrl-C during a harvest: the first stops sending (requests in flight finish and are journaled, outputs are
-/// written); a second one exits at once (the journal is still safe: at most the requests in flight are lost).
-final class InterruptHandler: @unchecked Sendable {
-    // Touched only on `queue`.
-    private var source: (any DispatchSourceSignal)?
-    private var count = 0
-    private let queue = DispatchQueue(label: "distill.harvest.interrupt")
-
-    func install(for session: HarvestSession) {
-        queue.sync {
-            signal(SIGINT, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: queue)
-            source.setEventHandler { [self] in
-                count += 1
-                if count > 1 { exit(130) }
-                FileHandle.standardError.write(Data(("\ndistill: interrupted: finishing the requests in flight and writing "
-                    + "the outputs (Ctrl-C again to quit now)\n").utf8))
-                session.stop("interrupted (Ctrl-C)")
-            }
-            source.resume()
-            self.source = source
-        }
-    }
-
-    func remove() {
-        queue.sync {
-            source?.cancel()
-            source = nil
-            signal(SIGINT, SIG_DFL)
-        }
     }
 }

@@ -15,14 +15,17 @@ struct HarvestMergeCommand: DistillCommand {
         """,
         options: [
             .value("out", "RUN", help: "the merged run directory (created; must not hold another run)"),
+            .flag("partial", help: "merge even when shards are missing (their items stay unharvested)"),
         ])
 
     let out: String
     let shards: [String]
+    let partial: Bool
 
     init(_ args: ParsedArguments) throws {
         out = try args.required("out")
         shards = args.positionals
+        partial = args.flag("partial")
         guard !shards.isEmpty else { throw UsageError("give the shard run directories to merge") }
     }
 
@@ -47,6 +50,7 @@ struct HarvestMergeCommand: DistillCommand {
                     + changes.joined(separator: "\n  "))
             }
         }
+        try Self.checkComplete(zip(shards, manifests.map(\.shard)).map { ($0, $1) }, partial: partial)
         merged.shard = nil
         let directory = try HarvestRunDirectory.open(out, manifest: merged)
         let target = try HarvestJournal(directory: directory.path)
@@ -65,5 +69,35 @@ struct HarvestMergeCommand: DistillCommand {
         }
         DistillCLI.printError("merged \(shards.count) shards into \(out): \(added) requests added (\(target.count) in all), "
             + "\(failures) failures carried over. Now run the same harvest command with --out \(out) --offline to write the outputs.")
+    }
+
+    /// Refuses a merge that lacks a shard of the set (or holds one twice, or mixes counts), naming what is missing:
+    /// a silently partial merge would train on a fraction of the data.
+    static func checkComplete(_ shards: [(dir: String, shard: String?)], partial: Bool) throws {
+        let parsed = shards.map { ($0.dir, $0.shard.flatMap(HarvestShard.init(parsing:))) }
+        if let unsharded = parsed.first(where: { $0.1 == nil }) {
+            throw HarvestError(.badInput, "\(unsharded.0) is not a --shard run (its manifest names no shard); merge joins "
+                + "the runs of one sharded harvest")
+        }
+        let all = parsed.compactMap(\.1)
+        guard let count = all.first?.count else { return }
+        if all.contains(where: { $0.count != count }) {
+            throw HarvestError(.badInput, "the shards were cut into different counts ("
+                + Set(all.map(\.count)).sorted().map(String.init).joined(separator: ", ") + "); merge the runs of one --shard i/n set")
+        }
+        var seen: [Int: String] = [:]
+        for (dir, shard) in parsed {
+            guard let shard else { continue }
+            if let other = seen[shard.index] {
+                throw HarvestError(.badInput, "\(dir) and \(other) are both shard \(shard); give each shard once")
+            }
+            seen[shard.index] = dir
+        }
+        let missing = (1...count).filter { seen[$0] == nil }
+        if !missing.isEmpty, !partial {
+            throw HarvestError(.badInput, "shard(s) " + missing.map { "\($0)/\(count)" }.joined(separator: ", ")
+                + " missing: their items would be left out of the merged run without a word — give every shard's run "
+                + "directory, or pass --partial to merge what is there")
+        }
     }
 }

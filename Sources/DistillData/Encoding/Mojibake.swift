@@ -14,8 +14,10 @@ public enum Mojibake {
         public var sample: String
         /// The same piece repaired ("中文").
         public var repairedSample: String
-        /// The whole text repaired; bytes lost in the first bad save show as U+FFFD.
+        /// The whole text repaired; characters that lost a byte beyond recovery show as U+FFFD.
         public var repaired: String
+        /// Characters that lost a byte in the bad save and could not be rebuilt (each is a U+FFFD in `repaired`).
+        public var lost: Int = 0
     }
 
     // Windows-1252 0x80–0x9F. The five bytes it leaves undefined (81 8D 8F 90 9D) decode on Windows to the C1
@@ -40,13 +42,15 @@ public enum Mojibake {
         // Fast exit: most text (ASCII, CJK, emoji) has no character that Windows-1252 could have produced.
         guard text.unicodeScalars.contains(where: { $0.value >= 0x80 && cp1252Byte($0) != nil }) else { return nil }
         let whole = decode(text.unicodeScalars)
-        // Clean mojibake decodes completely; a copy that lost bytes (shown as U+FFFD) still decodes mostly.
-        let suspicious = whole.good >= 1 && (whole.bad == 0 || (whole.good >= 3 && whole.bad * 3 <= whole.good))
+        // Clean mojibake decodes completely; a copy that lost bytes (shown as U+FFFD, or dropped outright because
+        // Windows-1252 leaves them undefined) still decodes mostly.
+        let rebuilt = whole.good + whole.lost
+        let suspicious = whole.good >= 1 && (whole.bad == 0 || (rebuilt >= 3 && whole.bad * 3 <= rebuilt))
         guard suspicious else { return nil }
         let sample = firstRun(in: text)
         var repairedSample = decode(sample.unicodeScalars).text
         while repairedSample.unicodeScalars.last == "\u{FFFD}" { repairedSample.unicodeScalars.removeLast() }
-        return Finding(sample: sample, repairedSample: repairedSample, repaired: whole.text)
+        return Finding(sample: sample, repairedSample: repairedSample, repaired: whole.text, lost: whole.lost)
     }
 
     /// The repaired text if `text` looks double-encoded, else `text` unchanged.
@@ -67,9 +71,45 @@ public enum Mojibake {
         return String(run)
     }
 
+    /// The bytes Windows-1252 leaves undefined: a decoder that drops them (Python's `errors="ignore"`) turns
+    /// "馏" (E9 A6 8F) into "é¦", one byte short.
+    static let undefinedBytes: [UInt8] = [0x81, 0x8D, 0x8F, 0x90, 0x9D]
+
+    /// A character one byte short: a lead byte of an n-byte sequence followed by n − 2 continuation bytes (at least
+    /// one), which an undefined byte, put back at one place, would complete. Returns how many bytes it spans and
+    /// the character when exactly one CJK character fits (nil: lost; it becomes U+FFFD).
+    static func oneByteShort(_ buf: UnsafeBufferPointer<UInt8>, at i: Int) -> (span: Int, scalar: Unicode.Scalar?)? {
+        let need: Int
+        switch buf[i] {
+        case 0xE0...0xEF: need = 3
+        case 0xF0...0xF4: need = 4
+        default: return nil
+        }
+        var present = 0
+        while present < need - 2, i + 1 + present < buf.count, (0x80...0xBF).contains(buf[i + 1 + present]) { present += 1 }
+        guard present == need - 2 else { return nil }
+        // The sequence must end here: a further continuation byte would make it something else.
+        if i + 1 + present < buf.count, (0x80...0xBF).contains(buf[i + 1 + present]) { return nil }
+        let have = Array(buf[i..<(i + 1 + present)])
+        var fits = Set<UInt32>()
+        for slot in 1...have.count {
+            for b in undefinedBytes {
+                var candidate = have
+                candidate.insert(b, at: slot)
+                let ok = candidate.withUnsafeBufferPointer { UTF8Validation.sequenceLength($0, at: 0) == need }
+                guard ok, let s = String(validating: candidate, as: UTF8.self)?.unicodeScalars.first else { continue }
+                fits.insert(s.value)
+            }
+        }
+        guard !fits.isEmpty else { return nil }
+        let cjk = fits.filter { (0x4E00...0x9FFF).contains($0) }
+        return (1 + present, cjk.count == 1 && fits.count == 1 ? cjk.first.flatMap(Unicode.Scalar.init) : nil)
+    }
+
     /// Maps scalars back to bytes and decodes them as UTF-8. `good` counts multi-byte characters rebuilt from
-    /// mapped bytes, `bad` the mapped high bytes that form no character.
-    private static func decode(_ scalars: String.UnicodeScalarView) -> (text: String, good: Int, bad: Int) {
+    /// mapped bytes, `lost` those one dropped byte short (U+FFFD unless only one character fits), `bad` the mapped
+    /// high bytes that form no character.
+    private static func decode(_ scalars: String.UnicodeScalarView) -> (text: String, good: Int, bad: Int, lost: Int) {
         var bytes: [UInt8] = []
         var mapped: [Bool] = []
         bytes.reserveCapacity(scalars.count)
@@ -83,13 +123,19 @@ public enum Mojibake {
             }
         }
         var out = String.UnicodeScalarView()
-        var good = 0, bad = 0
+        var good = 0, bad = 0, lost = 0
         bytes.withUnsafeBufferPointer { buf in
             var i = 0
             while i < buf.count {
                 let b = buf[i]
                 if b < 0x80 { out.append(Unicode.Scalar(b)); i += 1; continue }
                 let n = UTF8Validation.sequenceLength(buf, at: i)
+                if n == 0, mapped[i], let short = oneByteShort(buf, at: i),
+                   mapped[(i + 1)..<(i + short.span)].allSatisfy({ $0 }) {
+                    if let s = short.scalar { out.append(s); good += 1 } else { out.append("\u{FFFD}"); lost += 1 }
+                    i += short.span
+                    continue
+                }
                 if n == 0 {
                     if mapped[i] { bad += 1 }
                     out.append("\u{FFFD}")
@@ -103,6 +149,6 @@ public enum Mojibake {
                 i += n
             }
         }
-        return (String(out), good, bad)
+        return (String(out), good, bad, lost)
     }
 }

@@ -187,6 +187,8 @@ public struct DatasetReader: Sendable {
     public static func mojibakeError(_ f: Mojibake.Finding, file: String, line: Int, field: String) -> DataError {
         DataError(file: file, line: line, field: field,
                   "looks double-encoded (UTF-8 read as Windows-1252): \"\(f.sample)\" would be \"\(f.repairedSample)\"; "
+                  + (f.lost > 0 ? "\(f.lost) character(s) lost a byte in that save and cannot be rebuilt (the repair marks "
+                      + "each with U+FFFD \"\u{FFFD}\": fix those by hand or drop the item); " : "")
                   + "repair the file with 'distill data check --fix-mojibake OUT \(file)'")
     }
 }

@@ -5,7 +5,9 @@ import Foundation
 public final class DatasetWriter {
     public let path: String
     public let container: DatasetReader.Container
-    private let tmp: String
+    /// The hidden temporary renamed into place by `finish()`; nil when writing through (`-`, a device, a pipe).
+    private let tmp: String?
+    private let finalPath: String
     private let handle: FileHandle
     private var count = 0
     private var pending = Data()
@@ -19,20 +21,29 @@ public final class DatasetWriter {
     public init(path: String, container: DatasetReader.Container? = nil) throws {
         self.path = path
         self.container = container ?? Self.container(forPath: path)
-        let url = URL(fileURLWithPath: path)
-        tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
-        guard FileManager.default.createFile(atPath: tmp, contents: nil),
-              let handle = FileHandle(forWritingAtPath: tmp) else {
-            throw DataError(file: path, "cannot create (does the folder exist and is it writable?)")
+        switch try OutputFile.target(path) {
+        case .standardOutput:
+            tmp = nil
+            finalPath = path
+            handle = FileHandle.standardOutput
+        case .direct(let device):
+            tmp = nil
+            finalPath = device
+            handle = try OutputFile.openDirect(device)
+        case .atomic(let file):
+            let created = try OutputFile.createTemporary(for: file, mode: 0o644)
+            tmp = created.path
+            finalPath = file
+            handle = created.handle
         }
-        self.handle = handle
         if self.container == .jsonArray { pending.append(contentsOf: "[\n".utf8) }
     }
 
     deinit {
-        if !finished {
+        if !finished, let tmp {
             try? handle.close()
-            try? FileManager.default.removeItem(atPath: tmp)
+            unlink(tmp)
+            TemporaryFiles.unregister(tmp)
         }
     }
 
@@ -65,11 +76,15 @@ public final class DatasetWriter {
     public func finish() throws -> Int {
         if container == .jsonArray { pending.append(contentsOf: (count > 0 ? "\n]\n" : "]\n").utf8) }
         try flush()
-        try handle.close()
-        guard rename(tmp, path) == 0 else {
-            throw DataError(file: path, "rename failed: \(String(cString: strerror(errno)))")
-        }
         finished = true
+        guard let tmp else { return count }
+        try handle.close()
+        defer { TemporaryFiles.unregister(tmp) }
+        guard rename(tmp, finalPath) == 0 else {
+            let message = String(cString: strerror(errno))
+            unlink(tmp)
+            throw DataError(file: path, "rename failed: \(message)")
+        }
         return count
     }
 }

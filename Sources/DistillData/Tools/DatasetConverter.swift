@@ -14,6 +14,9 @@ public struct DatasetConverter {
         /// Not collected for the one-way sources: their prompts have blank lines by design, and the user turn the
         /// model sees is the same however it is split.
         public var lossyLines: [Int] = []
+        /// Rows left out because they are not training data (truncated, empty, no assistant reply, wrong answer),
+        /// by reason.
+        public var dropped: [String: Int] = [:]
     }
 
     public var from: DatasetFormat?
@@ -37,9 +40,18 @@ public struct DatasetConverter {
                 + "written); convert to one of \(DatasetFormat.targetNames)")
         }
         let from = try self.from ?? DatasetFormat.detect(path: input)
+        if to == .dpo, from != .preference {
+            throw DataError(file: input, "--to dpo needs preference pairs (prompt, chosen, rejected: the preferences.jsonl "
+                + "of a critique-revise harvest); this file reads as '\(from.rawValue)'")
+        }
         let reader = try DatasetReader(path: input, progress: progress)
         let writer = try DatasetWriter(path: output, container: to == .alpacaJSON ? .jsonArray : .jsonLines)
         var summary = Summary(from: from, to: to)
+        func parse(_ raw: RawItem) throws -> JSONValue {
+            do { return try JSONValue.parse(raw.bytes) } catch {
+                throw DataError(file: input, line: raw.line, "not valid JSON (\(error)); run 'distill data check' to see every problem")
+            }
+        }
         if from == .multipleChoice {
             try reader.forEach(MultipleChoiceItem.self) { item in
                 try write(.alpaca(QuestionItemMapping.alpaca(item.value)), line: item.line, file: input, to: writer)
@@ -50,14 +62,58 @@ public struct DatasetConverter {
                 try write(.alpaca(QuestionItemMapping.alpaca(item.value)), line: item.line, file: input, to: writer)
                 summary.items += 1
             }
-        } else if from.isAlpaca {
-            try reader.forEach(InstructionRecord.self) { item in
-                if !to.isAlpaca, !AlpacaChatMapping.isLossless(item.value) { summary.lossyLines.append(item.line) }
-                try write(.alpaca(item.value), line: item.line, file: input, to: writer)
+        } else if from == .preference {
+            try reader.forEachRaw { raw in
+                let v = try parse(raw)
+                switch HarvestRowMapping.preference(v) {
+                case .failure(let drop): summary.dropped[drop.rawValue, default: 0] += 1
+                case .success(let p):
+                    if to == .dpo {
+                        try writer.append(TRLPreference(p))
+                    } else {
+                        try write(.alpaca(InstructionRecord(instruction: p.prompt, output: p.chosen, system: p.system,
+                                                            id: v["id"]?.stringValue)), line: raw.line, file: input, to: writer)
+                    }
+                    summary.items += 1
+                }
+            }
+        } else if from.isAlpaca || from.isHarvestOutput {
+            let decoder = JSONDecoder()
+            try reader.forEachRaw { raw in
+                let v = try parse(raw)
+                // Alpaca items go through the typed reader first: it keeps its field-by-field errors (a missing
+                // "output" is a broken file, not a row to drop) and its mojibake check.
+                var typed: InstructionRecord? = nil
+                if from.isAlpaca, v["instruction"] != nil {
+                    typed = try reader.decode(InstructionRecord.self, raw, decoder: decoder)
+                    try DatasetReader.checkMojibake(typed?.textFields ?? [], file: input, line: raw.line)
+                }
+                switch HarvestRowMapping.pair(v, format: from) {
+                case .failure(let drop):
+                    summary.dropped[drop.rawValue, default: 0] += 1
+                case .success(let mapped):
+                    let record = typed ?? mapped
+                    if from.isAlpaca, !to.isAlpaca, !AlpacaChatMapping.isLossless(record) { summary.lossyLines.append(raw.line) }
+                    try write(.alpaca(record), line: raw.line, file: input, to: writer)
+                    summary.items += 1
+                }
+            }
+        } else if from == .trlPromptCompletion {
+            try reader.forEachRaw { raw in
+                let chat = HarvestRowMapping.chat(promptCompletion: try parse(raw))
+                if let drop = HarvestRowMapping.drop(chat) {
+                    summary.dropped[drop.rawValue, default: 0] += 1
+                    return
+                }
+                try write(.chat(chat), line: raw.line, file: input, to: writer)
                 summary.items += 1
             }
         } else {
             try reader.forEach(ChatRecord.self) { item in
+                if let drop = HarvestRowMapping.drop(item.value) {
+                    summary.dropped[drop.rawValue, default: 0] += 1
+                    return
+                }
                 try write(.chat(item.value), line: item.line, file: input, to: writer)
                 summary.items += 1
             }
@@ -101,6 +157,11 @@ public struct DatasetConverter {
         case .openAIChat:
             if let e = Self.openAIProblem(chat) { throw located(e) }
             try writer.append(chat)
+        case .trlPromptCompletion:
+            guard let row = TRLPromptCompletion(chat) else {
+                throw located(DataError(file: "", field: "messages", "has no assistant turn to complete"))
+            }
+            try writer.append(row)
         default:
             try writer.append(chat)
         }

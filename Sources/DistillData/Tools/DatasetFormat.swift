@@ -18,6 +18,18 @@ public enum DatasetFormat: String, Sendable, CaseIterable {
     case multipleChoice = "mc"
     /// Questions with a gold answer (`ReasoningItem`). Read only: an Alpaca item has no `kind`.
     case reasoning = "reasoning"
+    /// TRL conversational prompt-completion: `{"prompt":[turns…],"completion":[{"role":"assistant",…}]}` per line.
+    case trlPromptCompletion = "trl-prompt-completion"
+    /// TRL conversational preference (DPO): `{"prompt":[…],"chosen":[…],"rejected":[…]}`; from `preference` only.
+    case dpo = "dpo"
+    /// Harvest `cot.jsonl` (question, rationale, answer, correct): the reply is the rationale and its answer.
+    case rationale = "cot"
+    /// Harvest `counterfactual.jsonl` (question, choices, wrong_answer, explanation). Read only.
+    case counterfactual = "counterfactual"
+    /// Harvest `critique-revise.jsonl` (question, explanation, critique, revised): the reply is the revision.
+    case critiqueRevise = "critique-revise"
+    /// Harvest `preferences.jsonl` (prompt, chosen, rejected): DPO pairs; other targets take the chosen reply.
+    case preference = "preference"
 
     /// Every format, for `--from`.
     public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
@@ -32,7 +44,12 @@ public enum DatasetFormat: String, Sendable, CaseIterable {
     public var isAlpaca: Bool { self == .alpacaJSON || self == .alpacaJSONL }
 
     /// Whether the format can only be read (converted from), never written.
-    public var isSourceOnly: Bool { self == .multipleChoice || self == .reasoning }
+    public var isSourceOnly: Bool {
+        [.multipleChoice, .reasoning, .rationale, .counterfactual, .critiqueRevise, .preference].contains(self)
+    }
+
+    /// Whether the format is one of harvest's own outputs, read through `HarvestRowMapping`.
+    public var isHarvestOutput: Bool { [.rationale, .counterfactual, .critiqueRevise, .preference].contains(self) }
 
     /// Detects the format from the container and the first item's keys. `messages` reads as `chat-jsonl`
     /// (OpenAI fine-tuning files are the same shape); `choices` or `answerKey` means `mc`; `question` with
@@ -47,6 +64,12 @@ public enum DatasetFormat: String, Sendable, CaseIterable {
             throw DataError(file: path, line: first.line, "not valid JSON (\(error)); cannot detect the format")
         }
         let keys = Set(value.keys)
+        // Harvest outputs first: they carry keys that would otherwise read as another format.
+        if keys.contains("chosen") && keys.contains("rejected") { return .preference }
+        if keys.contains("prompt") && keys.contains("completion") { return .trlPromptCompletion }
+        if keys.contains("wrong_answer") && keys.contains("explanation") { return .counterfactual }
+        if keys.contains("rationale") && keys.contains("question") { return .rationale }
+        if keys.contains("revised") && keys.contains("critique") { return .critiqueRevise }
         if keys.contains("instruction") || keys.contains("output") {
             return reader.container == .jsonArray ? .alpacaJSON : .alpacaJSONL
         }

@@ -8,12 +8,16 @@ import Foundation
 /// platform — and exact duplicates always land on the same side (no train/test leakage through copies).
 /// Two passes over the file; memory is 8 bytes per item.
 public struct DatasetSplitter: Sendable {
-    public var testSize: Int
+    /// Items in the test set; nil for the default, min(2048, 10% of the items) (at least 1).
+    public var testSize: Int?
     public var seed: String
     /// Progress on big files (stderr); nil for none.
     public var progress: ProgressReporter?
 
-    public init(testSize: Int = 2048, seed: String = "0") {
+    /// The test size when none is given: 2,048 items, or 10% of a smaller file (at least 1).
+    public static func defaultTestSize(items: Int) -> Int { max(1, min(2048, items / 10)) }
+
+    public init(testSize: Int? = nil, seed: String = "0") {
         self.testSize = testSize
         self.seed = seed
     }
@@ -32,9 +36,10 @@ public struct DatasetSplitter: Sendable {
         let reader = try DatasetReader(path: input, progress: progress)
         var keys: [UInt64] = []
         try reader.forEachRaw { raw in keys.append(key(try Self.parse(raw, file: input))) }
+        let testSize = self.testSize ?? Self.defaultTestSize(items: keys.count)
         guard keys.count > testSize else {
             throw DataError(file: input, "has \(keys.count) items, not more than --test-size \(testSize): "
-                + "nothing would be left to train on; pass a smaller --test-size")
+                + "nothing would be left to train on; pass a smaller --test-size (or leave it out: 10% of a small file)")
         }
         let order = keys.indices.sorted { keys[$0] != keys[$1] ? keys[$0] < keys[$1] : $0 < $1 }
         var inTest = [Bool](repeating: false, count: keys.count)

@@ -12,6 +12,8 @@ public struct HarvestError: Error, CustomStringConvertible, Sendable, Equatable 
         case overBudget
         /// The run stopped before finishing (budget spent, quota exhausted, teacher failing every request, cancelled).
         case stopped
+        /// The run finished but some items failed for good (the command exits 1).
+        case itemsFailed
         /// Bad recipe input (no items, missing field, …) found before anything was sent.
         case badInput
     }

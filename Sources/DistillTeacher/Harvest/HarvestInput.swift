@@ -52,7 +52,9 @@ public struct QuestionItem: Sendable, Equatable {
 public enum HarvestInput {
     /// Every record as a JSON object with its line, read by DistillData's streaming `DatasetReader` (JSONL or a JSON
     /// array, detected by the first byte), which names the file, line and byte offset of invalid UTF-8 and bad JSON.
-    static func objects(_ path: String) throws -> [(line: Int, object: JSONValue)] {
+    /// Calls `body` with each record's 0-based index, line and object, one at a time (no record is kept, so memory
+    /// holds the items the recipe builds, not every parsed JSON tree as well).
+    static func forEachObject(_ path: String, _ body: (Int, Int, JSONValue) throws -> Void) throws {
         let reader: DatasetReader
         do {
             reader = try DatasetReader(path: path)
@@ -61,10 +63,10 @@ public enum HarvestInput {
         }
         let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue
         var items = try reader.makeRawIterator()
-        var out: [(Int, JSONValue)] = []
+        var count = 0
         while let raw = try items.next() {
             try reader.checkUTF8(raw)
-            let what = reader.container == .jsonArray ? "record \(out.count + 1) of the array" : "the line"
+            let what = reader.container == .jsonArray ? "record \(count + 1) of the array" : "the line"
             let value: JSONValue
             switch Result(catching: { try JSONValue.parse(raw.bytes) }) {
             case .success(let parsed):
@@ -79,9 +81,9 @@ public enum HarvestInput {
             guard case .object = value else {
                 throw DataError(file: path, line: raw.line, "\(what) is not a JSON object; each record must be one object")
             }
-            out.append((raw.line, value))
+            try body(count, raw.line, value)
+            count += 1
         }
-        return out
     }
 
     static func string(_ object: JSONValue, _ key: String) -> String? {
@@ -99,7 +101,7 @@ public enum HarvestInput {
     /// Alpaca-style items. `instruction` is required; `input` and `output` are optional.
     public static func instructions(_ path: String, requireOutput: Bool = false) throws -> [InstructionItem] {
         var items: [InstructionItem] = []
-        for (n, (line, object)) in try objects(path).enumerated() {
+        try forEachObject(path) { n, line, object in
             guard let instruction = string(object, "instruction") ?? string(object, "prompt") else {
                 throw DataError(file: path, line: line, field: "instruction",
                                 "missing; each record needs an \"instruction\" (Alpaca format: instruction, input, output)")
@@ -123,7 +125,7 @@ public enum HarvestInput {
     /// "answerKey"}`, or Alpaca (`instruction` + `input` as the question, `output` as the gold answer).
     public static func questions(_ path: String) throws -> [QuestionItem] {
         var items: [QuestionItem] = []
-        for (n, (line, object)) in try objects(path).enumerated() {
+        try forEachObject(path) { n, line, object in
             var question = string(object, "question")
             var choicesValue = object["choices"]
             if let nested = object["question"], case .object = nested {

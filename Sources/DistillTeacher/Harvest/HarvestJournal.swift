@@ -75,6 +75,28 @@ public final class HarvestJournal: @unchecked Sendable {
         return Array(entries.values)
     }
 
+    /// Calls `body` on every entry, in no particular order, without copying the table.
+    public func forEachEntry(_ body: (HarvestJournalEntry) -> Void) {
+        lock.lock(); defer { lock.unlock() }
+        for e in entries.values { body(e) }
+    }
+
+    /// Rewrites `failures.jsonl` to hold only the failures not later made good (after `--retry-failed` succeeded,
+    /// the file would otherwise still list requests that are now in the journal). Call when no request is in flight.
+    public func rewriteFailures() throws {
+        let outstanding = outstandingFailures
+        let total: Int = { lock.lock(); defer { lock.unlock() }; return failures.count }()
+        guard outstanding.count < total else { return }
+        var data = Data()
+        for f in outstanding {
+            data.append(try JSONLines.encoder.encode(f))
+            data.append(0x0A)
+        }
+        try JSONLines.writeAtomically(data, to: failuresPath)
+        lock.lock(); defer { lock.unlock() }
+        failures = failures.filter { entries[$0.key] == nil }
+    }
+
     /// Failures not later made good.
     public var outstandingFailures: [HarvestFailure] {
         lock.lock(); defer { lock.unlock() }

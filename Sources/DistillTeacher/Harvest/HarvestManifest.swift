@@ -36,7 +36,7 @@ public struct HarvestManifest: RunManifest, Equatable {
         self.recipe = recipe
         self.inputs = inputs
         self.prompts = prompts
-        self.baseURL = baseURL
+        self.baseURL = maskedURL(baseURL)  // a password in the URL never reaches the file
         self.model = model
         self.parameters = parameters
         self.fingerprint = computeFingerprint()
@@ -54,7 +54,8 @@ public struct HarvestManifest: RunManifest, Equatable {
         }
         let c = Canonical(recipe: recipe,
                           inputs: Dictionary(inputs.map { ($0.role, $0.sha256) }, uniquingKeysWith: { a, _ in a }),
-                          prompts: prompts, baseURL: Self.normalisedURL(baseURL), model: model, parameters: parameters)
+                          prompts: prompts, baseURL: Self.normalisedURL(maskedURL(baseURL)), model: model,
+                          parameters: parameters)
         return Self.canonicalHash(c)
     }
 
@@ -70,8 +71,8 @@ public struct HarvestManifest: RunManifest, Equatable {
         if recipe != new.recipe { out.append("recipe: \(recipe) → \(new.recipe)") }
         out += RunDifferences.inputs(inputs, new.inputs)
         out += RunDifferences.texts(prompts, new.prompts)
-        if Self.normalisedURL(baseURL) != Self.normalisedURL(new.baseURL) {
-            out.append("teacher endpoint: \(baseURL) → \(new.baseURL)")
+        if Self.normalisedURL(maskedURL(baseURL)) != Self.normalisedURL(maskedURL(new.baseURL)) {
+            out.append("teacher endpoint: \(maskedURL(baseURL)) → \(maskedURL(new.baseURL))")
         }
         if model != new.model { out.append("model: \(model) → \(new.model)") }
         out += RunDifferences.values(parameters, new.parameters)

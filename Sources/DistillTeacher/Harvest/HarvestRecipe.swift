@@ -21,9 +21,27 @@ public struct HarvestPrompts: Sendable {
         self.templates = Dictionary(templates.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// Loads `names` from `library`, checking each has the placeholders the recipes fill.
+    /// The placeholders each harvest template is filled with: a template must use exactly these, so a typo
+    /// (`{instrution}`) or a dropped field is refused when the templates load, before any request is sent.
+    public static let placeholders: [String: Set<String>] = [
+        "answer": ["instruction", "input"],
+        "cot-reason": ["question"],
+        "cot-answer": ["question", "reasoning"],
+        "counterfactual": ["question", "choices", "wrong_answer"],
+        "explain": ["question", "answer"],
+        "critique": ["question", "answer", "explanation"],
+        "revise": ["question", "answer", "explanation", "critique"],
+        "generate-data": ["task", "num_samples", "examples"],
+        "icl": ["demonstrations", "instruction", "input"],
+        "self-instruct": ["examples", "num_tasks"],
+    ]
+
+    /// Loads `names` from `library`, checking each uses exactly the placeholders the recipes fill.
     public static func load(_ names: [String], from library: PromptLibrary) throws -> HarvestPrompts {
-        HarvestPrompts(try names.map { try library.template($0) })
+        HarvestPrompts(try names.map { name in
+            guard let expected = placeholders[name] else { return try library.template(name) }
+            return try library.validate(name, expecting: expected)
+        })
     }
 
     /// Name → text, for the manifest fingerprint.
@@ -33,7 +51,21 @@ public struct HarvestPrompts: Sendable {
         guard let template = templates[name] else {
             throw DataError(file: name + ".txt", "prompt template '\(name)' was not loaded")
         }
-        return try template.render(values)
+        let text = try template.render(values)
+        return values.values.contains(where: \.isEmpty) ? Self.collapsingBlankLines(text) : text
+    }
+
+    /// A prompt with an empty value left where it stood: runs of blank lines become one, trailing ones go (an empty
+    /// `input` must not send "instruction\n\n\n").
+    static func collapsingBlankLines(_ text: String) -> String {
+        var lines: [Substring] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let blank = line.allSatisfy { $0 == " " || $0 == "\t" || $0 == "\r" }
+            if blank, let last = lines.last, last.isEmpty { continue }
+            lines.append(blank ? "" : line)
+        }
+        while lines.last?.isEmpty == true { lines.removeLast() }
+        return lines.joined(separator: "\n")
     }
 }
 

@@ -51,6 +51,8 @@ public struct RecordedResponse: Codable, Sendable, Equatable {
     /// The first choice's text (the one every recipe reads), or "" if the server sent no choice.
     public var text: String { choices.first?.content ?? "" }
     public var finishReason: String? { choices.first?.finishReason }
+    /// `true` when the first choice was cut off at max_tokens (finish_reason "length"), else nil (left out of rows).
+    public var truncated: Bool? { finishReason == "length" ? true : nil }
 }
 
 /// One line of `journal.jsonl`: a completed request, written before it counts as done.

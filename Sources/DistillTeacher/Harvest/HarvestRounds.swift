@@ -5,13 +5,16 @@ import Foundation
 /// the kept set the same whatever the concurrency, and on resume every round replays from the journal.
 enum HarvestRounds {
     /// Calls `consume` with each round's response in order (nil when that round's request failed for good) until it
-    /// returns false or `maxRounds` rounds were consumed. Returns the number of rounds consumed.
-    static func run(_ session: HarvestSession, maxRounds: Int,
+    /// returns false or `maxRounds` rounds were consumed. Returns the number of rounds consumed. `needed` says how
+    /// many rounds would still be needed if every reply were fully usable: no more than that are sent at once, so the
+    /// run never pays for replies it would throw away (12 samples, 5 per request, 10 kept → 1 more request, not 16).
+    static func run(_ session: HarvestSession, maxRounds: Int, needed: () -> Int,
                     request: @escaping @Sendable (Int) throws -> (stage: String, request: ChatRequest),
                     consume: (Int, RecordedResponse?) throws -> Bool) async throws -> Int {
-        let width = max(1, session.options.concurrency)
+        let concurrency = max(1, session.options.concurrency)
         var round = 0
         while round < maxRounds {
+            let width = min(concurrency, max(1, needed()))
             let batch = round..<min(round + width, maxRounds)
             var responses: [Int: RecordedResponse] = [:]
             try await withThrowingTaskGroup(of: (Int, RecordedResponse?).self) { group in

@@ -17,6 +17,12 @@ public enum HarvestRunner {
         public var outstandingFailures: Int
         public var skippedByShard: Int
         public var stopped: String?
+        /// What earlier invocations of this run spent (from the journal, at this run's price).
+        public var priorSpend: Double = 0
+        /// Lines the summary must say (shortfalls, truncated replies).
+        public var notes: [String] = []
+        /// The run's total spend: earlier invocations plus this one.
+        public var runSpend: Double { priorSpend + stats.cost }
         /// The dry-run estimate (for `--dry-run`, or the budget check).
         public var estimate: HarvestSession.Estimate?
     }
@@ -47,12 +53,20 @@ public enum HarvestRunner {
                                outstandingFailures: journal.outstandingFailures.count, skippedByShard: 0, stopped: nil,
                                estimate: estimate)
             }
-            if let budget = options.budget, estimate.cost > budget {
+            let prior = HarvestSession.spend(journal, price: options.price)
+            if let budget = options.budget, prior >= budget, estimate.requests > 0 {
+                throw HarvestError(.overBudget, String(
+                    format: "this run has already spent $%.4f of --budget $%.4f ($0.0000 left; the budget caps the run's "
+                        + "total across invocations); nothing was sent — to continue, pass a larger --budget (the total "
+                        + "you allow for the whole run)", prior, budget))
+            }
+            if let budget = options.budget, prior + estimate.cost > budget {
                 throw HarvestError(.overBudget, String(
                     format: "the estimate for what is left to send is $%.4f (%d requests, %d tokens in, %d out), above "
-                        + "--budget $%.4f; nothing was sent — raise --budget, lower the work (--samples, --paths, "
-                        + "--max-tokens), or set --expected-output-tokens if replies are shorter than --max-tokens",
-                    estimate.cost, estimate.requests, estimate.tokensIn, estimate.tokensOut, budget))
+                        + "the $%.4f left of --budget $%.4f ($%.4f already spent by this run); nothing was sent — raise "
+                        + "--budget (it caps the run's total), lower the work (--samples, --paths, --max-tokens), or set "
+                        + "--expected-output-tokens if replies are shorter than --max-tokens",
+                    estimate.cost, estimate.requests, estimate.tokensIn, estimate.tokensOut, max(0, budget - prior), budget, prior))
             }
         }
         let session = HarvestSession(client: client, journal: journal, stats: stats, options: options)
@@ -77,11 +91,13 @@ public enum HarvestRunner {
         for (name, lines) in files.sorted(by: { $0.key < $1.key }) {
             try directory.writeOutput(name, lines: lines)
         }
+        try journal.rewriteFailures()
         let snapshot = stats.snapshot()
         progress(snapshot.line(label: label, rpmLimit: rpmLimit, tpmLimit: tpmLimit), true)
         return Summary(directory: directory.path, stats: snapshot, outputs: files.mapValues(\.count),
                        failedItems: session.itemFailures, outstandingFailures: journal.outstandingFailures.count,
-                       skippedByShard: session.itemsSkippedByShard, stopped: session.stopped, estimate: nil)
+                       skippedByShard: session.itemsSkippedByShard, stopped: session.stopped,
+                       priorSpend: session.priorSpend, notes: session.runNotes, estimate: nil)
     }
 }
 

@@ -26,6 +26,9 @@ public final class HarvestSession: @unchecked Sendable {
         /// Returns a reason when an error from the client must stop the whole run rather than fail one request
         /// (quota exhausted, key rejected). Cancellation always stops the run.
         public var stopsRun: @Sendable (any Error) -> String? = { _ in nil }
+        /// After a stop, requests still in flight get this long to finish (and be journaled) before they are
+        /// abandoned (cancelled: a request stuck in retries or waiting on a limiter must not hold the exit).
+        public var stopGrace: Duration = .seconds(15)
         /// Never send: a request not in the journal fails (renders outputs from merged shard journals).
         public var offline = false
         /// Batch mode: a request not in the journal is collected for the next batch instead of sent, and its item
@@ -51,6 +54,9 @@ public final class HarvestSession: @unchecked Sendable {
     public let journal: HarvestJournal
     public let stats: HarvestStats
     public let options: Options
+    /// What the requests already in the journal cost at this run's price: the spend of earlier invocations of the
+    /// same run, so `--budget` caps the run's total rather than each invocation.
+    public let priorSpend: Double
 
     // Guarded by `lock`.
     private let lock = NSLock()
@@ -63,6 +69,9 @@ public final class HarvestSession: @unchecked Sendable {
     private var failedItems: [(id: String, reason: String)] = []
     private var deferred: [String: (key: HarvestKey, request: ChatRequest)] = [:]
     private var skippedItems = 0
+    private var notes: [String] = []
+    private var truncatedReplies = 0
+    private var inFlight: [UUID: Task<ChatResponse, any Error>] = [:]
 
     public init(client: any ChatCompleting, journal: HarvestJournal, stats: HarvestStats = HarvestStats(),
                 options: Options = Options()) {
@@ -71,7 +80,29 @@ public final class HarvestSession: @unchecked Sendable {
         self.stats = stats
         self.options = options
         calibration = options.dryRun ? Self.completionCalibration(journal) : [:]
+        priorSpend = Self.spend(journal, price: options.price)
     }
+
+    /// The cost of every journaled reply at `price` (replies without usage count as free: the server sent none).
+    public static func spend(_ journal: HarvestJournal, price: TeacherPrice) -> Double {
+        guard price != .free else { return 0 }
+        var total = 0.0
+        journal.forEachEntry { e in
+            if let u = e.response.usage { total += price.cost(input: u.promptTokens, output: u.completionTokens) }
+        }
+        return total
+    }
+
+    /// The most a request can cost: its prompt estimate with a 25% margin (estimators undercount some scripts) and
+    /// every choice running to max_tokens. Reserved against the budget before the request is sent.
+    func worstCaseCost(_ request: ChatRequest, promptEstimate: Int, outputEstimate: Int) -> Double {
+        let prompt = promptEstimate + promptEstimate / 4 + 8
+        let output = max(request.maxTokens ?? outputEstimate, outputEstimate) * max(1, request.n ?? 1)
+        return options.price.cost(input: prompt, output: output)
+    }
+
+    /// Spend of the whole run so far: earlier invocations plus this one's finished requests.
+    public var runSpend: Double { priorSpend + stats.spent }
 
     /// Mean completion tokens per stage over the journal's replies (stages with at least 5), so a dry run over a
     /// partly harvested run estimates the rest from what the teacher actually wrote rather than from max_tokens.
@@ -110,9 +141,40 @@ public final class HarvestSession: @unchecked Sendable {
     /// Items left to other shards.
     public var itemsSkippedByShard: Int { locked { skippedItems } }
 
+    /// Things the end-of-run summary must say (a recipe that fell short of its target, truncated replies kept).
+    public var runNotes: [String] {
+        locked {
+            guard truncatedReplies > 0 else { return notes }
+            return notes + ["\(truncatedReplies) replies were cut off at max_tokens (finish_reason \"length\"): their rows "
+                + "carry \"truncated\": true (data convert drops them) — raise --max-tokens to get whole replies"]
+        }
+    }
+
+    /// Replies used by this run that the teacher cut off at max_tokens.
+    public var truncatedCount: Int { locked { truncatedReplies } }
+
+    private func noteIfTruncated(_ r: RecordedResponse) {
+        if r.choices.contains(where: { $0.finishReason == "length" }) { locked { truncatedReplies += 1 } }
+    }
+
+    /// Adds a line to the end-of-run summary.
+    public func note(_ line: String) {
+        locked { notes.append(line) }
+    }
+
     /// Stops the run: no new request is sent; requests in flight finish and are journaled.
     public func stop(_ reason: String) {
-        locked { if stopReason == nil { stopReason = reason } }
+        let first = locked { () -> Bool in
+            guard stopReason == nil else { return false }
+            stopReason = reason
+            return true
+        }
+        guard first else { return }
+        let grace = options.stopGrace
+        Task { [self] in
+            try? await Task.sleep(for: grace)
+            for task in locked({ Array(inFlight.values) }) { task.cancel() }
+        }
     }
 
     /// The teacher's response to `request`, as stage `stage`, sample `sample` of item `item`.
@@ -120,6 +182,7 @@ public final class HarvestSession: @unchecked Sendable {
         let key = HarvestKey(item: item, stage: stage, sample: sample, request: request)
         if let entry = journal.entry(key.id) {
             if options.dryRun { locked { estimate.cachedRequests += 1 } } else { stats.noteResumed() }
+            if !options.dryRun { noteIfTruncated(entry.response) }
             return entry.response
         }
         if let stop = stopped { throw HarvestError(.stopped, stop) }
@@ -151,20 +214,33 @@ public final class HarvestSession: @unchecked Sendable {
         if options.offline {
             throw HarvestRequestFailed(key: key, reason: "not in the journal (offline: nothing is sent)")
         }
-        try admit(costEstimate)
+        let reservation = worstCaseCost(request, promptEstimate: promptEstimate, outputEstimate: outputEstimate)
+        try admit(reservation)
         stats.noteStarted()
         let response: ChatResponse
+        let id = UUID()
+        let client = client
+        let call = Task { try await client.complete(request) }
+        locked { inFlight[id] = call }
         do {
-            response = try await client.complete(request)
+            defer { locked { inFlight[id] = nil } }
+            response = try await withTaskCancellationHandler { try await call.value } onCancel: { call.cancel() }
         } catch {
-            locked { reservedCost -= costEstimate }
+            locked { reservedCost -= reservation }
+            if call.isCancelled {
+                // Abandoned after a stop (or cancelled from outside): not a failure of this request; it is sent
+                // again on resume.
+                stats.noteAbandoned()
+                throw HarvestError(.stopped, stopped ?? "cancelled")
+            }
             throw try handleFailure(error, key: key)
         }
         locked {
-            reservedCost -= costEstimate
+            reservedCost -= reservation
             consecutiveFailures = 0
         }
         let recorded = RecordedResponse(response)
+        noteIfTruncated(recorded)
         do {
             try journal.record(HarvestJournalEntry(key: key, response: recorded))
         } catch {
@@ -178,13 +254,14 @@ public final class HarvestSession: @unchecked Sendable {
         return recorded
     }
 
-    /// Reserves the request's estimated cost, or stops the run if it would go past the budget.
+    /// Reserves the request's worst-case cost, or stops the run if it could take the run's total past the budget.
+    /// Requests in flight hold their reservation until they finish, so concurrency cannot overshoot the cap.
     private func admit(_ cost: Double) throws {
         try locked {
             if let stopReason { throw HarvestError(.stopped, stopReason) }
-            if let budget = options.budget, stats.spent + reservedCost + cost > budget {
-                let reason = String(format: "budget reached: $%.4f spent of $%.4f (the next request would go past it); "
-                    + "results so far are kept — raise --budget and run the same command to continue", stats.spent, budget)
+            if let budget = options.budget, priorSpend + stats.spent + reservedCost + cost > budget {
+                // No figure here: requests still in flight finish after this; the summary reports the final spend.
+                let reason = "budget reached (the next request could go past --budget)"
                 stopReason = reason
                 throw HarvestError(.stopped, reason)
             }
@@ -257,7 +334,9 @@ public final class HarvestSession: @unchecked Sendable {
             while running < width && next < items.count { launchNext() }
             for await (index, output) in group {
                 running -= 1
-                results[index] = output
+                // A dry run's rows (filler replies) are never written: dropping them at once keeps its memory to
+                // the items in flight instead of a filler row per item.
+                results[index] = options.dryRun ? nil : output
                 if stopped == nil { launchNext() }
             }
         }

@@ -50,6 +50,8 @@ public final class HarvestStats: @unchecked Sendable {
     public func noteResumed() { locked { resumed += 1 } }
     public func noteStarted() { locked { inFlight += 1 } }
     public func noteFailed() { locked { inFlight -= 1; failed += 1 } }
+    /// A request abandoned after a stop: neither done nor failed (it is sent again on resume).
+    public func noteAbandoned() { locked { inFlight -= 1 } }
     /// A request that failed in an earlier run and is not retried.
     public func noteFailedEarlier() { locked { failed += 1 } }
     /// The client will retry a failed attempt.

@@ -89,18 +89,33 @@ public struct TeacherPrice: Sendable, Equatable {
         (Double(input) * inputPerMillion + Double(output) * outputPerMillion) / 1_000_000
     }
 
-    /// List prices (USD per 1M tokens, standard tier) of common teachers, as published by the providers in 2025.
-    /// Providers change prices: `--price-in` / `--price-out` override this table, and an unknown model costs 0
-    /// unless priced (a local server costs nothing).
+    /// When the table's prices were last checked against the providers' pages.
+    public static let tableDate = "2026-12"
+
+    /// List prices (USD per 1M tokens, standard tier, cache-miss input) of common teachers, as the providers published
+    /// them (checked 2026-12); every preset's default model is here. Providers change prices (DeepSeek bills
+    /// peak/off-peak): `--price-in` / `--price-out` override this table, and with `--budget` a model missing from it
+    /// is refused unless priced (a local server costs nothing: `--price-in 0 --price-out 0`).
     public static let table: [String: TeacherPrice] = [
         "gpt-4o": .init(inputPerMillion: 2.50, outputPerMillion: 10.00),
         "gpt-4o-mini": .init(inputPerMillion: 0.15, outputPerMillion: 0.60),
         "gpt-4.1": .init(inputPerMillion: 2.00, outputPerMillion: 8.00),
         "gpt-4.1-mini": .init(inputPerMillion: 0.40, outputPerMillion: 1.60),
         "gpt-4.1-nano": .init(inputPerMillion: 0.10, outputPerMillion: 0.40),
-        "deepseek-chat": .init(inputPerMillion: 0.27, outputPerMillion: 1.10),
-        "deepseek-reasoner": .init(inputPerMillion: 0.55, outputPerMillion: 2.19),
+        // DeepSeek (api-docs.deepseek.com pricing): deepseek-chat / deepseek-reasoner are deprecated aliases of
+        // deepseek-v4-flash's non-thinking / thinking modes, billed as it.
+        "deepseek-v4-flash": .init(inputPerMillion: 0.14, outputPerMillion: 0.28),
+        "deepseek-flash": .init(inputPerMillion: 0.14, outputPerMillion: 0.28),
+        "deepseek-v4-pro": .init(inputPerMillion: 0.435, outputPerMillion: 0.87),
+        "deepseek-chat": .init(inputPerMillion: 0.14, outputPerMillion: 0.28),
+        "deepseek-reasoner": .init(inputPerMillion: 0.14, outputPerMillion: 0.28),
+        // Alibaba Model Studio (DashScope), international list price; mainland prices in CNY are lower.
+        "qwen-plus": .init(inputPerMillion: 0.40, outputPerMillion: 1.20),
+        "qwen-turbo": .init(inputPerMillion: 0.05, outputPerMillion: 0.20),
+        "qwen-max": .init(inputPerMillion: 1.60, outputPerMillion: 6.40),
+        // Zhipu BigModel / Z.ai: the flash models are free.
         "glm-4-flash": .free,
+        "glm-4.5-flash": .free,
     ]
 
     /// The table's price for `model` (exact name, or the longest table name that prefixes it).

@@ -33,9 +33,10 @@ public struct AnswerRecipe: HarvestRecipe {
         var finishReason: String?
         var referenceOutput: String?
         var logprobs: [TokenLogprob]?
+        var truncated: Bool? = nil
 
         enum CodingKeys: String, CodingKey {
-            case id, instruction, input, output, sample, logprobs
+            case truncated, id, instruction, input, output, sample, logprobs
             case finishReason = "finish_reason"
             case referenceOutput = "reference_output"
         }
@@ -50,7 +51,7 @@ public struct AnswerRecipe: HarvestRecipe {
                 let r = try await session.complete(item: item.id, stage: "answer", sample: sample, request)
                 try out.add("answer.jsonl", Row(id: item.id, instruction: item.instruction, input: item.input, output: r.text,
                                                 sample: sample, finishReason: r.finishReason, referenceOutput: item.output,
-                                                logprobs: topLogprobs == nil ? nil : r.choices.first?.logprobs))
+                                                logprobs: topLogprobs == nil ? nil : r.choices.first?.logprobs, truncated: r.truncated))
             }
             return out
         }

@@ -29,9 +29,10 @@ public struct CounterfactualRecipe: HarvestRecipe {
         var wrongAnswer: String
         var wrongText: String
         var explanation: String
+        var truncated: Bool? = nil
 
         enum CodingKeys: String, CodingKey {
-            case id, question, choices, answer, explanation
+            case truncated, id, question, choices, answer, explanation
             case wrongAnswer = "wrong_answer"
             case wrongText = "wrong_text"
         }
@@ -51,7 +52,7 @@ public struct CounterfactualRecipe: HarvestRecipe {
                 let r = try await session.complete(item: item.id, stage: "counterfactual-\(choice.label)", generation.request(prompt))
                 try out.add("counterfactual.jsonl", Row(id: item.id, question: item.question, choices: item.choices,
                                                         answer: item.gold ?? "", wrongAnswer: choice.label, wrongText: choice.text,
-                                                        explanation: r.text.trimmingCharacters(in: .whitespacesAndNewlines)))
+                                                        explanation: r.text.trimmingCharacters(in: .whitespacesAndNewlines), truncated: r.truncated))
             }
             return out
         }

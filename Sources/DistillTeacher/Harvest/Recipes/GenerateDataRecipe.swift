@@ -109,7 +109,10 @@ public struct GenerateDataRecipe: HarvestRecipe {
         var seen = Set<String>()
         let generation = generation
         let target = target
-        _ = try await HarvestRounds.run(session, maxRounds: maxRounds, request: { r in
+        let perRequest = perRequest
+        let rounds = try await HarvestRounds.run(session, maxRounds: maxRounds, needed: {
+            (target - kept.count + perRequest - 1) / perRequest
+        }, request: { r in
             ("generate-data", generation.request(try prompt(round: r), sample: r))
         }, consume: { r, response in
             guard let response else { return kept.count < target }
@@ -131,6 +134,11 @@ public struct GenerateDataRecipe: HarvestRecipe {
             }
             return kept.count < target
         })
+        if kept.count < target, session.stopped == nil, !session.isDryRun {
+            session.note("generate-data kept \(kept.count) of \(target) samples: gave up after \(rounds) requests "
+                + "(--max-rounds \(maxRounds)); \(rejected.count) rejected (see generate-data-rejected.jsonl) — "
+                + "raise --max-rounds and run the same command to continue")
+        }
         return ["generate-data.jsonl": try kept.map { try JSONLines.encoder.encode($0) },
                 "generate-data-rejected.jsonl": try rejected.map { try JSONLines.encoder.encode($0) }]
     }

@@ -47,6 +47,7 @@ public struct ICLRecipe: HarvestRecipe {
         var instruction, input, output: String
         var demonstrations: [Demonstration]
         var prompt: String
+        var truncated: Bool? = nil
     }
 
     /// The demonstrations for `query`: `shots` pool items other than the query, chosen by a generator seeded with
@@ -86,7 +87,7 @@ public struct ICLRecipe: HarvestRecipe {
                                          output: r.text,
                                          demonstrations: demos.map { Demonstration(id: $0.id, instruction: $0.instruction,
                                                                                    input: $0.input, output: $0.output ?? "") },
-                                         prompt: prompt))
+                                         prompt: prompt, truncated: r.truncated))
             return out
         }
         return HarvestOutput.merge(outputs)

@@ -54,6 +54,7 @@ public struct SelfInstructRecipe: HarvestRecipe {
 
     struct Row: Encodable {
         var id, instruction, input, output: String
+        var truncated: Bool? = nil
     }
 
     /// Why a candidate fails the heuristics, or nil if it passes.
@@ -135,7 +136,10 @@ public struct SelfInstructRecipe: HarvestRecipe {
         var kept: [Task] = []
         var rejected: [Rejected] = []
         let generation = generation
-        _ = try await HarvestRounds.run(session, maxRounds: maxRounds, request: { r in
+        let perRequest = perRequest
+        let rounds = try await HarvestRounds.run(session, maxRounds: maxRounds, needed: {
+            (target - kept.count + perRequest - 1) / perRequest
+        }, request: { r in
             ("self-instruct", generation.request(try prompt(round: r), sample: r))
         }, consume: { r, response in
             guard let response else { return kept.count < target }
@@ -162,12 +166,18 @@ public struct SelfInstructRecipe: HarvestRecipe {
             }
             return kept.count < target
         })
+        if kept.count < target, session.stopped == nil, !session.isDryRun {
+            session.note("self-instruct kept \(kept.count) of \(target) instructions: gave up after \(rounds) requests "
+                + "(--max-rounds \(maxRounds)); \(rejected.count) candidates were rejected (see self-instruct-rejected.jsonl) — "
+                + "raise --max-rounds or --rouge-threshold and run the same command to continue")
+        }
         let answerTemplate = prompts
         let answers = await session.forEachItem(kept, id: \.id) { task in
             let prompt = try answerTemplate.render("answer", ["instruction": task.instruction, "input": task.input])
             let r = try await session.complete(item: task.id, stage: "answer", generation.request(prompt))
             var out = HarvestOutput()
-            try out.add("self-instruct.jsonl", Row(id: task.id, instruction: task.instruction, input: task.input, output: r.text))
+            try out.add("self-instruct.jsonl", Row(id: task.id, instruction: task.instruction, input: task.input, output: r.text,
+                                                   truncated: r.truncated))
             return out
         }
         var files = HarvestOutput.merge(answers)
