@@ -50,7 +50,8 @@ let package = Package(
                                                    "DistillServe"],
                 swiftSettings: engineCPU.isEmpty ? [] : [.define("DISTILL_ENGINE_AVX2")]),
         .executableTarget(name: "distill", dependencies: ["DistillCLI"]),
-        .target(name: "DistillTestSupport", dependencies: ["DistillHTTP", "DistillData", "DistillML", "DistillOpenAI"]),
+        // Test helpers only: no non-test target imports it.
+        .target(name: "DistillTestSupport", dependencies: ["DistillHTTP", "DistillData", "DistillTeacher", "DistillML", "DistillOpenAI"]),
         .testTarget(name: "DistillHTTPTests", dependencies: ["DistillHTTP", "DistillTestSupport"]),
         .testTarget(name: "DistillDataTests", dependencies: ["DistillData", "DistillTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DistillTeacherTests", dependencies: ["DistillTeacher", "DistillTestSupport"], exclude: ["Fixtures"]),

@@ -40,4 +40,20 @@ import Testing
                                                          "messages[assistant].role", "messages[assistant].content"])
         #expect(v.strings().map(\.path).last == "messages[1].content")
     }
+
+    /// The lenient mode builds the same value as the strict parser, and repairs only what it is asked to.
+    @Test func lenientModeBuildsTheSameValueAndRepairsOnlyWhenAsked() throws {
+        let text = #"{"b": [1, -2.50, 3e2, true, false, null], "a": "x\"\\\/\n\t\u00e9\ud83d\ude42中", "a": {}}"#
+        let lenient = try LenientJSONParser.parseWhole(text), strict = try JSONValue.parse(text)
+        #expect(lenient == strict)
+        let trailing = #"{"score": 4, "tags": ["a",],}"#
+        #expect(throws: LenientJSONParser.Failure.self) { try LenientJSONParser.parseWhole(trailing) }
+        let repaired = try LenientJSONParser.parseWhole(trailing, options: .init(allowTrailingCommas: true))
+        let fixed = try JSONValue.parse(#"{"score": 4, "tags": ["a"]}"#)
+        #expect(repaired == fixed)
+        let cut = Array(#"{"reason": "好", "score": 4, "note": "cut of"#.utf8)
+        let closed = try LenientJSONParser.parseValue(cut, from: 0, options: .init(closeTruncated: true))
+        let complete = try JSONValue.parse(#"{"reason": "好", "score": 4}"#)
+        #expect(closed.wasTruncated && closed.value == complete)
+    }
 }

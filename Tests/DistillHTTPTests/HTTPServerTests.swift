@@ -1,4 +1,5 @@
 import DistillHTTP
+import DistillTestSupport
 import Foundation
 import Testing
 

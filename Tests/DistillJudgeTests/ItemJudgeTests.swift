@@ -1,5 +1,6 @@
 import DistillData
 import DistillTeacher
+import DistillTestSupport
 import Foundation
 import Testing
 @testable import DistillJudge

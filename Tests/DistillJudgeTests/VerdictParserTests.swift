@@ -1,3 +1,4 @@
+import DistillData
 import Testing
 @testable import DistillJudge
 

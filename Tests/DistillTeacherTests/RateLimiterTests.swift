@@ -1,5 +1,6 @@
 import DistillHTTP
 @testable import DistillTeacher
+import DistillTestSupport
 import Testing
 
 /// Token-bucket pacing on a virtual clock: exact admission times, refunds, cooldowns, header steering.

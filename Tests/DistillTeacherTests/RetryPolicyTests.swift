@@ -1,5 +1,6 @@
 import DistillHTTP
 @testable import DistillTeacher
+import DistillTestSupport
 import Foundation
 import Testing
 

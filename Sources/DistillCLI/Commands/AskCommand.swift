@@ -1,3 +1,4 @@
+import DistillData
 import DistillHTTP
 import DistillTeacher
 import Foundation
@@ -86,23 +87,42 @@ struct AskCommand: DistillCommand {
 
     /// The response as the OpenAI JSON shape (sorted keys), for `--json`.
     static func encode(_ r: ChatResponse) throws -> Data {
-        var choices: [[String: Any]] = []
+        func number(_ d: Double) throws -> JSONValue {
+            guard d.isFinite else { throw AskEncodingError(description: "a logprob of \(d) cannot be written as JSON") }
+            return .number("\(d)")
+        }
+        func bytes(_ b: [UInt8]?) -> JSONValue { .array((b ?? []).map { .number("\($0)") }) }
+        var choices: [JSONValue] = []
         for c in r.choices {
-            var choice: [String: Any] = ["index": c.index, "message": ["role": c.message.role, "content": c.message.content],
-                                         "finish_reason": c.finishReason ?? NSNull()]
-            if let reasoning = c.reasoningContent { choice["reasoning_content"] = reasoning }
+            var choice: [JSONValue.Member] = [
+                .init("index", .number("\(c.index)")),
+                .init("message", .object([.init("role", .string(c.message.role)), .init("content", .string(c.message.content))])),
+                .init("finish_reason", c.finishReason.map(JSONValue.string) ?? .null),
+            ]
+            if let reasoning = c.reasoningContent { choice.append(.init("reasoning_content", .string(reasoning))) }
             if let lp = c.logprobs {
-                choice["logprobs"] = ["content": lp.map { t in
-                    ["token": t.token, "logprob": t.logprob, "bytes": t.bytes ?? [],
-                     "top_logprobs": t.topLogprobs.map { ["token": $0.token, "logprob": $0.logprob, "bytes": $0.bytes ?? []] }] as [String: Any]
-                }]
+                let content: [JSONValue] = try lp.map { t in
+                    let top: [JSONValue] = try t.topLogprobs.map {
+                        .object([.init("token", .string($0.token)), .init("logprob", try number($0.logprob)), .init("bytes", bytes($0.bytes))])
+                    }
+                    return .object([.init("token", .string(t.token)), .init("logprob", try number(t.logprob)),
+                                    .init("bytes", bytes(t.bytes)), .init("top_logprobs", .array(top))])
+                }
+                choice.append(.init("logprobs", .object([.init("content", .array(content))])))
             }
-            choices.append(choice)
+            choices.append(.object(choice))
         }
-        var object: [String: Any] = ["id": r.id, "model": r.model, "choices": choices]
+        var object: [JSONValue.Member] = [.init("id", .string(r.id)), .init("model", .string(r.model)), .init("choices", .array(choices))]
         if let u = r.usage {
-            object["usage"] = ["prompt_tokens": u.promptTokens, "completion_tokens": u.completionTokens, "total_tokens": u.totalTokens]
+            object.append(.init("usage", .object([.init("prompt_tokens", .number("\(u.promptTokens)")),
+                                                  .init("completion_tokens", .number("\(u.completionTokens)")),
+                                                  .init("total_tokens", .number("\(u.totalTokens)"))])))
         }
-        return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        return JSONValue.object(object).canonicalData()
     }
+}
+
+/// A response that has no JSON form (a non-finite logprob).
+struct AskEncodingError: Error, CustomStringConvertible {
+    var description: String
 }

@@ -33,6 +33,18 @@ public enum JSONValue: Sendable, Hashable {
     /// The string, if this is one.
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
 
+    /// A short name for messages: "a string", "a number", …
+    public var kindName: String {
+        switch self {
+        case .object: "an object"
+        case .array: "an array"
+        case .string: "a string"
+        case .number: "a number"
+        case .bool: "a boolean"
+        case .null: "null"
+        }
+    }
+
     /// The keys of an object, in order; empty for anything else.
     public var keys: [String] { if case .object(let m) = self { m.map(\.key) } else { [] } }
 

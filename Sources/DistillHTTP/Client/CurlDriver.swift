@@ -1,7 +1,6 @@
 import CCurl
 import Foundation
 import Glibc
-import Synchronization
 
 /// The one thread that owns the curl multi handle and performs every transfer.
 ///
@@ -12,7 +11,7 @@ import Synchronization
 /// The multi handle keeps the connection cache, so keep-alive connections (and HTTP/2 streams) are reused across
 /// requests; finished easy handles are reset and kept for reuse.
 final class CurlDriver: @unchecked Sendable {
-    enum Command {
+    enum Command: Sendable {
         case add(CurlTransfer)
         case abort(CurlTransfer)
         case shutdown
@@ -23,13 +22,10 @@ final class CurlDriver: @unchecked Sendable {
 
     private let multi: UnsafeMutableRawPointer
     private let config: HTTPClient.Configuration
-    private let inbox = Mutex<[Command]>([])
+    /// Commands from callers, and the pipe whose byte interrupts `epoll_wait`.
+    private let inbox: WakePipeMailbox<Command>
     private let stopped = DispatchSemaphore(value: 0)
     private let epoll: Int32
-    private let wakeRead: Int32
-    private let wakeWrite: Int32
-    /// Set when a wake byte is in the pipe, so posting many commands writes one byte.
-    private let wakePending = Mutex(false)
 
     // Driver-thread state.
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
@@ -42,19 +38,20 @@ final class CurlDriver: @unchecked Sendable {
     init(config: HTTPClient.Configuration) throws(HTTPClientError) {
         guard Self.globalInit, let multi = curl_multi_init() else { throw .other("libcurl failed to initialise") }
         let ep = ccurl_epoll_create()
-        var fds: [Int32] = [0, 0]
-        guard ep >= 0, pipe(&fds) == 0 else {
+        let inbox: WakePipeMailbox<Command>
+        do throws(WakePipeMailbox<Command>.PipeFailed) {
+            guard ep >= 0 else { throw WakePipeMailbox<Command>.PipeFailed(code: errno) }
+            inbox = try WakePipeMailbox()
+        } catch {
+            if ep >= 0 { Glibc.close(ep) }
             curl_multi_cleanup(multi)
-            throw .other("epoll/pipe: \(String(cString: strerror(errno)))")
+            throw .other("epoll/pipe: \(String(cString: strerror(error.code)))")
         }
-        setNonBlocking(fds[0])
-        setNonBlocking(fds[1])
+        self.inbox = inbox
         self.multi = multi
         self.config = config
         epoll = ep
-        wakeRead = fds[0]
-        wakeWrite = fds[1]
-        _ = ccurl_epoll_ctl(ep, EPOLL_CTL_ADD, wakeRead, EPOLLIN.rawValue)
+        _ = ccurl_epoll_ctl(ep, EPOLL_CTL_ADD, inbox.wakeRead, EPOLLIN.rawValue)
         _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, config.maxConnections)
         _ = ccurl_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
         // The driver outlives the multi handle's callbacks: both end in run() before `stopped` is signalled.
@@ -69,12 +66,7 @@ final class CurlDriver: @unchecked Sendable {
     }
 
     func post(_ command: Command) {
-        inbox.withLock { $0.append(command) }
-        let wake = wakePending.withLock { p in defer { p = true }; return !p }
-        if wake {
-            var byte: UInt8 = 1
-            _ = Glibc.write(wakeWrite, &byte, 1)
-        }
+        inbox.post(command)
     }
 
     /// Aborts everything in flight and waits for the thread to end.
@@ -88,14 +80,13 @@ final class CurlDriver: @unchecked Sendable {
         var alive = true
         var readyFDs = [Int32](repeating: 0, count: 256)
         var readyEvents = [UInt32](repeating: 0, count: 256)
-        var sink = [UInt8](repeating: 0, count: 64)
         while alive {
             let n = ccurl_epoll_wait(epoll, &readyFDs, &readyEvents, 256, waitMillis())
+            var woken = false
             for i in 0..<max(0, Int(n)) {
                 let fd = readyFDs[i]
-                if fd == wakeRead {
-                    while Glibc.read(wakeRead, &sink, sink.count) > 0 {}
-                    wakePending.withLock { $0 = false }
+                if fd == inbox.wakeRead {
+                    woken = true
                     continue
                 }
                 let ev = readyEvents[i]
@@ -105,8 +96,8 @@ final class CurlDriver: @unchecked Sendable {
                 if ev & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 { mask |= CURL_CSELECT_ERR }
                 curl_multi_socket_action(multi, fd, mask, &running)
             }
-            let commands = inbox.withLock { box in defer { box.removeAll(keepingCapacity: true) }; return box }
-            for command in commands {
+            // Queued commands always come with a wake byte, so the inbox is read only when its pipe is readable.
+            for command in woken ? inbox.take() : [] {
                 switch command {
                 case .add(let transfer): start(transfer)
                 case .abort(let transfer): stop(transfer, with: .cancelled)
@@ -122,14 +113,12 @@ final class CurlDriver: @unchecked Sendable {
         }
         for transfer in Array(active.values) { stop(transfer, with: .shutdown) }
         // Commands that raced with shutdown still get an answer.
-        for command in inbox.withLock({ $0 }) {
+        for command in inbox.take() {
             if case .add(let transfer) = command { transfer.finish(.failure(HTTPClientError.shutdown)) }
         }
         for h in spareHandles { curl_easy_cleanup(h) }
         curl_multi_cleanup(multi)
         Glibc.close(epoll)
-        Glibc.close(wakeRead)
-        Glibc.close(wakeWrite)
         stopped.signal()
     }
 

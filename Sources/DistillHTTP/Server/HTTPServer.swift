@@ -29,7 +29,12 @@ public final class HTTPServer: Sendable {
         }
         self.port = Int(UInt16(bigEndian: addr.sin_port))
         self.host = host
-        let mailbox = try ServerMailbox()
+        let mailbox: ServerMailbox
+        do throws(ServerMailbox.PipeFailed) {
+            mailbox = try ServerMailbox()
+        } catch {
+            throw .system("pipe", error.code)
+        }
         self.mailbox = mailbox
         let loop = ServerLoop(listenFD: fd, mailbox: mailbox, handler: handler)
         let done = finished

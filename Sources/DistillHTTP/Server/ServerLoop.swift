@@ -154,7 +154,7 @@ final class ServerLoop: @unchecked Sendable {
         }
     }
 
-    private func apply(_ commands: [ServerMailbox.Command]) {
+    private func apply(_ commands: [ServerCommand]) {
         for command in commands {
             switch command {
             case .stop:

@@ -1,3 +1,4 @@
+import DistillData
 import Foundation
 
 /// How a reply's text became JSON: the rungs of the parse ladder that work on one reply, in the order tried.

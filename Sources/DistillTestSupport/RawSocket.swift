@@ -2,11 +2,11 @@ import Foundation
 import Glibc
 
 /// A blocking TCP client socket to 127.0.0.1 for driving the server byte by byte in tests.
-final class RawSocket {
-    let fd: Int32
+public final class RawSocket {
+    public let fd: Int32
 
     /// Connects; with `connectTimeoutSeconds: 0` the connect is non-blocking and not waited for (to fill a backlog).
-    init(port: Int, connectTimeoutSeconds: Int = 5) throws {
+    public init(port: Int, connectTimeoutSeconds: Int = 5) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         if connectTimeoutSeconds == 0 { _ = fcntl(fd, F_SETFL, O_NONBLOCK) }
         var addr = sockaddr_in()
@@ -23,13 +23,13 @@ final class RawSocket {
 
     deinit { close(fd) }
 
-    func send(_ text: String) {
+    public func send(_ text: String) {
         let bytes = Array(text.utf8)
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
     /// Reads until `predicate` holds on everything read so far, EOF, or the 30-second receive timeout.
-    func read(until predicate: (String) -> Bool) -> String {
+    public func read(until predicate: (String) -> Bool) -> String {
         var all: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 4096)
         while !predicate(String(decoding: all, as: UTF8.self)) {
@@ -41,7 +41,7 @@ final class RawSocket {
     }
 
     /// Reads one response with a Content-Length body.
-    func readResponse() -> String {
+    public func readResponse() -> String {
         read { text in
             guard let headEnd = text.range(of: "\r\n\r\n") else { return false }
             let head = text[..<headEnd.lowerBound].lowercased()
@@ -54,7 +54,7 @@ final class RawSocket {
 
 /// Runs blocking socket code on its own thread, so the cooperative pool (two threads on this machine) stays free
 /// for the server's handler tasks.
-func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         let thread = Thread { continuation.resume(with: Result { try body() }) }
         thread.start()

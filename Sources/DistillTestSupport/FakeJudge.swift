@@ -3,18 +3,18 @@ import Foundation
 
 /// An in-process judge for logic tests of the ladder (the transport itself is tested against the loopback stand-in):
 /// answers each request with `handler`, and records every request it saw.
-final class FakeJudge: ChatCompleting, @unchecked Sendable {
+public final class FakeJudge: ChatCompleting, @unchecked Sendable {
     // Guarded by `lock`.
     private let lock = NSLock()
     private var seen: [ChatRequest] = []
-    let handler: @Sendable (ChatRequest, Int) async throws -> (String, String)
+    public let handler: @Sendable (ChatRequest, Int) async throws -> (String, String)
 
     /// `handler(request, sequence)` returns (reply text, finish reason); sequence is 1-based over all requests.
-    init(_ handler: @escaping @Sendable (ChatRequest, Int) async throws -> (String, String)) { self.handler = handler }
+    public init(_ handler: @escaping @Sendable (ChatRequest, Int) async throws -> (String, String)) { self.handler = handler }
 
-    var requests: [ChatRequest] { lock.withLock { seen } }
+    public var requests: [ChatRequest] { lock.withLock { seen } }
 
-    func complete(_ request: ChatRequest) async throws -> ChatResponse {
+    public func complete(_ request: ChatRequest) async throws -> ChatResponse {
         let n = lock.withLock { seen.append(request); return seen.count }
         let (text, finish) = try await handler(request, n)
         return ChatResponse(id: "fake-\(n)", model: request.model,
@@ -22,6 +22,8 @@ final class FakeJudge: ChatCompleting, @unchecked Sendable {
     }
 }
 
-struct FakeHTTPError: Error, CustomStringConvertible {
-    var description: String
+/// A transport failure a fake judge throws (a stand-in for an HTTP error).
+public struct FakeHTTPError: Error, CustomStringConvertible {
+    public var description: String
+    public init(description: String) { self.description = description }
 }

@@ -1,62 +1,41 @@
-import DistillData
 import Foundation
 
-/// A small JSON reader for judge replies, which are often *almost* JSON.
+/// The lenient mode of the JSON reader, for judge replies, which are often *almost* JSON.
 ///
-/// Foundation's `JSONSerialization` answers only yes or no, drops duplicate keys silently and cannot tell `4` from
-/// `4.0`. The parse ladder needs more: number literals exactly as written (an integer score must be an integer
-/// literal), duplicate keys kept (a judge that writes `"Correctness"` twice is ambiguous), trailing commas tolerated
-/// only when asked, and a truncated object closed at its last complete member. It is not a general JSON library.
-public indirect enum JSONValue: Sendable, Equatable {
-    /// Members in the order written; duplicates are kept.
-    case object([Member])
-    case array([JSONValue])
-    case string(String)
-    /// The number's literal text, e.g. `4`, `-1`, `3.5`, `4e0`.
-    case number(String)
-    case bool(Bool)
-    case null
+/// It builds the same `JSONValue` as `JSONValue.parse` (number literals exactly as written, so an integer score must
+/// be an integer literal; duplicate keys kept, so a judge that writes `"Correctness"` twice is ambiguous) and adds
+/// the two repairs the judge's parse ladder allows, each only when asked: trailing commas tolerated, and a truncated
+/// object closed at its last complete member. It also parses a value that starts inside a longer text and reports
+/// where it ended. Nesting is capped at the shared `JSONLimits.maxDepth`.
+public struct LenientJSONParser {
+    /// Which repairs to allow; both off is strict RFC 8259.
+    public struct Options: Sendable {
+        /// Accept `,` before `}` or `]` (a common judge slip; deepeval strips them the same way).
+        public var allowTrailingCommas = false
+        /// At end of input, close the open objects and arrays at their last complete member instead of failing.
+        public var closeTruncated = false
 
-    public struct Member: Sendable, Equatable {
-        public var key: String
-        public var value: JSONValue
-    }
-
-    /// A short name for messages: "a string", "a number", …
-    public var kindName: String {
-        switch self {
-        case .object: "an object"
-        case .array: "an array"
-        case .string: "a string"
-        case .number: "a number"
-        case .bool: "a boolean"
-        case .null: "null"
+        public init(allowTrailingCommas: Bool = false, closeTruncated: Bool = false) {
+            self.allowTrailingCommas = allowTrailingCommas
+            self.closeTruncated = closeTruncated
         }
     }
-}
 
-/// Parses one JSON value from UTF-8 bytes, strictly or with the two repairs the ladder allows.
-struct LenientJSONParser {
-    struct Options {
-        /// Accept `,` before `}` or `]` (a common judge slip; deepeval strips them the same way).
-        var allowTrailingCommas = false
-        /// At end of input, close the open objects and arrays at their last complete member instead of failing.
-        var closeTruncated = false
-    }
-
-    enum Failure: Error, Equatable {
+    /// Why a text is not (even lenient) JSON.
+    public enum Failure: Error, Equatable, Sendable {
         /// The bytes are not JSON at `offset`.
         case syntax(offset: Int, String)
         /// Input ended inside a value (only reported when `closeTruncated` is off).
         case truncated
     }
 
-    struct Result {
-        var value: JSONValue
+    /// One parsed value and where it ended.
+    public struct Result: Sendable {
+        public var value: JSONValue
         /// Index just past the value.
-        var end: Int
+        public var end: Int
         /// True when the value was closed at end of input (`closeTruncated`).
-        var wasTruncated: Bool
+        public var wasTruncated: Bool
     }
 
     private let bytes: [UInt8]
@@ -67,14 +46,14 @@ struct LenientJSONParser {
     /// not a stack overflow (here or when the tree is freed).
     private var depth = 0
 
-    init(_ bytes: [UInt8], from start: Int, options: Options = Options()) {
+    private init(_ bytes: [UInt8], from start: Int, options: Options = Options()) {
         self.bytes = bytes
         self.options = options
         self.i = start
     }
 
     /// Parses one value starting at `start` (leading whitespace allowed); returns where it ended.
-    static func parseValue(_ bytes: [UInt8], from start: Int, options: Options = Options()) throws(Failure) -> Result {
+    public static func parseValue(_ bytes: [UInt8], from start: Int, options: Options = Options()) throws(Failure) -> Result {
         var p = LenientJSONParser(bytes, from: start, options: options)
         p.skipSpace()
         guard let v = try p.value() else { throw .truncated }
@@ -82,7 +61,7 @@ struct LenientJSONParser {
     }
 
     /// Parses a whole text that must be exactly one JSON value (whitespace around it allowed).
-    static func parseWhole(_ text: String, options: Options = Options()) throws(Failure) -> JSONValue {
+    public static func parseWhole(_ text: String, options: Options = Options()) throws(Failure) -> JSONValue {
         let bytes = Array(text.utf8)
         var p = LenientJSONParser(bytes, from: 0, options: options)
         p.skipSpace()
@@ -251,7 +230,7 @@ struct LenientJSONParser {
             skipSpace()
             // A value cut off mid-way is dropped; a container cut off keeps its complete part.
             guard let v = try value() else { return .object(members) }
-            members.append(.init(key: key, value: v))
+            members.append(JSONValue.Member(key, v))
             if truncatedAt { return .object(members) }
             skipSpace()
             guard i < bytes.count else { return try closeAtEnd(.object(members)) }

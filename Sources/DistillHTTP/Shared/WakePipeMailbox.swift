@@ -1,15 +1,16 @@
 import Glibc
 import Synchronization
 
-/// Commands from handler tasks to the server's I/O thread, plus the self-pipe that wakes its `poll`.
-final class ServerMailbox: Sendable {
-    enum Command: Sendable {
-        case send(UInt64, [UInt8])
-        /// The response is complete; keep the connection for the next request or close it once flushed.
-        case finish(UInt64, keepAlive: Bool)
-        case close(UInt64)
-        case reset(UInt64)
-        case stop
+/// Commands from any thread to one I/O thread, plus the self-pipe that wakes its `poll`/`epoll_wait`.
+///
+/// Both the client's curl driver and the server's loop own one. Posting many commands before the I/O thread wakes
+/// writes a single byte; `take()` drains the pipe and hands back every command in the order posted. Invariant: while
+/// commands are queued, a wake byte is in the pipe (or about to be), so the I/O thread need only `take()` when the
+/// read end is readable.
+final class WakePipeMailbox<Command: Sendable>: Sendable {
+    /// Creating the pipe failed; `code` is the `errno`.
+    struct PipeFailed: Error {
+        var code: Int32
     }
 
     private struct State {
@@ -18,13 +19,13 @@ final class ServerMailbox: Sendable {
     }
 
     private let state = Mutex(State())
-    /// Read end (polled by the I/O thread) and write end of the wake pipe; both non-blocking.
+    /// Read end (watched by the I/O thread) and write end of the wake pipe; both non-blocking and close-on-exec.
     let wakeRead: Int32
     private let wakeWrite: Int32
 
-    init() throws(HTTPServerError) {
+    init() throws(PipeFailed) {
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw .system("pipe", errno) }
+        guard pipe(&fds) == 0 else { throw PipeFailed(code: errno) }
         setNonBlocking(fds[0])
         setNonBlocking(fds[1])
         wakeRead = fds[0]
@@ -36,6 +37,7 @@ final class ServerMailbox: Sendable {
         Glibc.close(wakeWrite)
     }
 
+    /// Queues `command` and wakes the I/O thread unless a wake-up is already pending.
     func post(_ command: Command) {
         let needsWake = state.withLock { s in
             s.commands.append(command)
@@ -57,14 +59,6 @@ final class ServerMailbox: Sendable {
             defer { s.commands.removeAll(keepingCapacity: true) }
             return s.commands
         }
-    }
-}
-
-/// A server start-up or socket failure, with the C library's own message.
-public struct HTTPServerError: Error, CustomStringConvertible, Equatable {
-    public var description: String
-    static func system(_ call: String, _ code: Int32) -> HTTPServerError {
-        HTTPServerError(description: "\(call): \(String(cString: strerror(code)))")
     }
 }
 
