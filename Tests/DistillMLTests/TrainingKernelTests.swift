@@ -155,4 +155,16 @@ import Testing
         Self.check("lora dA", a, da.array, loss: loss)
         Self.check("lora dB", b, db.array, loss: loss)
     }
+
+    /// OpenBLAS's kernel advice: nothing when the variable is set or the CPU has no vector extensions; SkylakeX for an
+    /// AVX-512 CPU whose detection fell back to Prescott (the system OpenBLAS on a CPU newer than itself).
+    @Test func openBLASCoreAdvice() {
+        let avx512: Set<String> = ["avx512f", "avx512bw", "avx2", "fma"]
+        #expect(OpenBLASCore.recommendedCoreType(flags: [], environment: [:]) == nil)
+        #expect(OpenBLASCore.recommendedCoreType(flags: avx512, environment: ["OPENBLAS_CORETYPE": "Haswell"]) == nil)
+        if OpenBLASCore.current == "Prescott" {
+            #expect(OpenBLASCore.recommendedCoreType(flags: avx512, environment: [:]) == "SkylakeX")
+            #expect(OpenBLASCore.recommendedCoreType(flags: ["avx2", "fma"], environment: [:]) == "Haswell")
+        }
+    }
 }

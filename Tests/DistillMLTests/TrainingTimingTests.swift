@@ -38,6 +38,19 @@ import Testing
         let t3 = now()
         let total = t3 - t0, cpuSeconds = cpu() - c0
         // On a shared machine the wall clock counts other processes' time; process CPU time / threads does not.
+        // OpenBLAS's own rate on one of the step's shapes (ln2 (1024,576) · Wgate (1536,576)ᵀ), in the same conditions.
+        let x = [Float](repeating: 0.01, count: 1024 * 576), w = [Float](repeating: 0.02, count: 1536 * 576)
+        var y = [Float](repeating: 0, count: 1024 * 1536)
+        let s0 = cpu()
+        for _ in 0..<4 { Kernels.matmul(&y, x, w, nil, N: 1024, C: 576, OC: 1536) }
+        let sgemmRate = 4 * 2 * 1024 * 576 * 1536 / (cpu() - s0) / 1e9
+        let c = params.config
+        let perLayer = c.dim * c.qDim * 2 + 2 * c.dim * c.kvDim + 3 * c.dim * c.hiddenDim
+        let matmulParams = Double(c.layers * perLayer + c.vocabSize * c.dim)
+        let flops = Double(B * T) * matmulParams * (mode == "full" ? 6 : 4)
+        print(String(format: "  %.0f GFLOP in matmuls → %.1f GFLOP/s per CPU-second; sgemm alone %.1f → %.0f%% of it",
+                     flops / 1e9, flops / cpuSeconds / 1e9, sgemmRate, 100 * flops / cpuSeconds / 1e9 / sgemmRate))
+        print("  OpenBLAS kernels: \(OpenBLASCore.current) (recommended OPENBLAS_CORETYPE: \(OpenBLASCore.recommendedCoreType() ?? "none"))")
         print(String(format: "SmolLM2 %@ B%d×T256: step %.2f s = forward %.2f + cross-entropy %.2f + backward %.2f → %.0f tok/s; CPU %.2f s over %d threads → %.0f tok/s (activations %.0f MB)",
                      mode, B, total, t1 - t0, t2 - t1, t3 - t2, Double(B * T) / total, cpuSeconds, Parallel.threads,
                      Double(B * T) / (cpuSeconds / Double(Parallel.threads)), Double(trainer.activationBytes) / 1e6))

@@ -104,11 +104,12 @@ extension TrainableLlama {
 
     /// Plans (or reuses) the activations for a (B,T) micro-batch.
     func plan(B: Int, T: Int) -> TrainingActivations {
-        if let a = activations, a.B == B, a.T == T { return a }
+        let attentionLayers = recomputeAttention ? 1 : config.layers
+        if let a = activations, a.B == B, a.T == T, a.attentionLayers == attentionLayers { return a }
         activations = nil  // free the old shape first
         let widest = lora.map { cfg in cfg.dropout > 0 ? loraSlots.map(\.inDim).max() ?? 0 : 0 } ?? 0
         let a = TrainingActivations(config: config, B: B, T: T, loraSlots: loraSlots.count, rank: lora?.rank ?? 0,
-                                    dropoutWidth: widest)
+                                    dropoutWidth: widest, attentionLayers: attentionLayers)
         activations = a
         return a
     }

@@ -49,6 +49,9 @@ public final class TrainableLlama: TrainableModel {
     let lora: LoRAConfiguration?
     /// LoRA mode: parameters then gradients, one allocation.
     private let loraStorage: UnsafeMutablePointer<Float>?
+    /// Keep one layer's attention softmax (B,NH,T,T) instead of every layer's, recomputing it in the backward pass:
+    /// for long sequences, where those L·B·NH·T² floats dominate memory, at the cost of one more attention forward.
+    public var recomputeAttention = false
     /// Counts training forward passes; with the LoRA seed it fixes each pass's dropout masks. A checkpoint saves it.
     public var dropoutStream: UInt64 = 0
     var activations: TrainingActivations?

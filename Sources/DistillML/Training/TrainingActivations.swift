@@ -18,7 +18,11 @@ final class TrainingActivations {
     let tokens, targets, segments, positions, rowTargets: UnsafeMutablePointer<Int32>
 
     /// `loraSlots` adapted projections in all, each keeping h (N, rank); `dropoutWidth` > 0 reserves the dropout scratch.
-    init(config c: LlamaConfig, B: Int, T: Int, loraSlots: Int, rank: Int, dropoutWidth: Int) {
+    /// `attentionLayers` is L when every layer's softmax is kept, 1 when the backward pass recomputes it.
+    let attentionLayers: Int
+
+    init(config c: LlamaConfig, B: Int, T: Int, loraSlots: Int, rank: Int, dropoutWidth: Int, attentionLayers: Int) {
+        self.attentionLayers = attentionLayers
         self.B = B; self.T = T
         let N = B * T
         self.N = N
@@ -28,7 +32,7 @@ final class TrainingActivations {
         func reserve(_ n: Int) -> Int { defer { total += n }; return total }
         let L = c.layers, C = c.dim, H = c.hiddenDim, qDim = c.qDim, kvDim = c.kvDim
         let o = [reserve((L + 1) * N * C), reserve(L * N * C), reserve(L * N), reserve(L * N * qDim), reserve(L * N * kvDim),
-                 reserve(L * N * kvDim), reserve(L * B * c.heads * T * T), reserve(L * N * qDim),
+                 reserve(L * N * kvDim), reserve(attentionLayers * B * c.heads * T * T), reserve(L * N * qDim),
                  reserve(L * N * C), reserve(L * N * C), reserve(L * N), reserve(L * N * H), reserve(L * N * H),
                  reserve(L * N * H), reserve(loraSlots * N * rank),
                  reserve(N * C), reserve(N), reserve(N * c.vocabSize), reserve(N), reserve(N * C),
@@ -62,7 +66,8 @@ final class TrainingActivations {
     func q(_ l: Int) -> UnsafeMutablePointer<Float> { qBase + l * N * qDim }
     func k(_ l: Int) -> UnsafeMutablePointer<Float> { kBase + l * N * kvDim }
     func v(_ l: Int) -> UnsafeMutablePointer<Float> { vBase + l * N * kvDim }
-    func att(_ l: Int) -> UnsafeMutablePointer<Float> { attBase + l * B * NH * T * T }
+    /// Layer l's softmax (B,NH,T,T); one shared block when attention is recomputed.
+    func att(_ l: Int) -> UnsafeMutablePointer<Float> { attBase + (attentionLayers == 1 ? 0 : l) * B * NH * T * T }
     func atty(_ l: Int) -> UnsafeMutablePointer<Float> { attyBase + l * N * qDim }
     func resMid(_ l: Int) -> UnsafeMutablePointer<Float> { resMidBase + l * N * C }
     func ln2(_ l: Int) -> UnsafeMutablePointer<Float> { ln2Base + l * N * C }
