@@ -44,7 +44,7 @@ let package = Package(
         .executableTarget(name: "distill", dependencies: ["DistillCLI"]),
         .target(name: "DistillTestSupport", dependencies: ["DistillHTTP", "DistillData", "DistillML"]),
         .testTarget(name: "DistillHTTPTests", dependencies: ["DistillHTTP", "DistillTestSupport"]),
-        .testTarget(name: "DistillDataTests", dependencies: ["DistillData"], exclude: ["Fixtures"]),
+        .testTarget(name: "DistillDataTests", dependencies: ["DistillData", "DistillTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DistillTeacherTests", dependencies: ["DistillTeacher", "DistillTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DistillMLTests", dependencies: ["DistillML", "DistillTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DistillJudgeTests", dependencies: ["DistillJudge", "DistillTestSupport"], exclude: ["Fixtures"]),

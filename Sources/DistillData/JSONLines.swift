@@ -20,46 +20,73 @@ public struct JSONLinesReader: Sequence {
 
     public func makeIterator() -> Iterator { Iterator(path: path, chunkSize: chunkSize) }
 
+    /// A reader that first checks `path` is a readable regular file, so a missing file, a directory or a file
+    /// without read permission is an error naming the path and the cause (the plain initialiser yields no lines).
+    public init(checking path: String, chunkSize: Int = 1 << 20) throws {
+        try FileChecks.requireReadableFile(path)
+        self.init(path: path, chunkSize: chunkSize)
+    }
+
+    /// Linear in the file's size however long its lines are: each byte is searched for a newline once (the search
+    /// resumes where the last chunk ended) and consumed lines are dropped only when they fill half the buffer.
     public struct Iterator: IteratorProtocol {
         private let handle: FileHandle?
         private let chunkSize: Int
-        private var buffer = Data()
+        private var buffer: [UInt8] = []
         private var start = 0
+        /// Bytes before this index (from `start`) hold no newline.
+        private var scanned = 0
         private var eof = false
         private var lineNumber = 0
 
         init(path: String, chunkSize: Int) {
             handle = FileHandle(forReadingAtPath: path)
-            self.chunkSize = chunkSize
+            self.chunkSize = Swift.max(chunkSize, 1)
+        }
+
+        private func newline(from i: Int) -> Int? {
+            guard i < buffer.count else { return nil }
+            return buffer.withUnsafeBytes { raw -> Int? in
+                guard let base = raw.baseAddress, let hit = memchr(base + i, 0x0A, raw.count - i) else { return nil }
+                return base.distance(to: UnsafeRawPointer(hit))
+            }
+        }
+
+        private static func isBlank(_ line: ArraySlice<UInt8>) -> Bool {
+            line.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
         }
 
         public mutating func next() -> Line? {
             guard let handle else { return nil }
             while true {
-                if let nl = buffer[start...].firstIndex(of: 0x0A) {
+                if let nl = newline(from: Swift.max(start, scanned)) {
                     lineNumber += 1
-                    var line = buffer[start..<nl]
+                    var end = nl
+                    let lineStart = start
                     start = nl + 1
-                    if line.last == 0x0D { line = line.dropLast() }  // CRLF files
-                    if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                    return Line(number: lineNumber, bytes: Data(line), complete: true)
+                    scanned = start
+                    if end > lineStart, buffer[end - 1] == 0x0D { end -= 1 }  // CRLF files
+                    if Self.isBlank(buffer[lineStart..<end]) { continue }
+                    return Line(number: lineNumber, bytes: Data(buffer[lineStart..<end]), complete: true)
                 }
+                scanned = buffer.count
                 if eof {
                     guard start < buffer.count else { return nil }
                     lineNumber += 1
                     let line = buffer[start...]
                     start = buffer.count
-                    if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return nil }
+                    if Self.isBlank(line) { return nil }
                     return Line(number: lineNumber, bytes: Data(line), complete: false)
                 }
-                // Compact, then read more.
-                if start > 0 {
-                    buffer.removeSubrange(buffer.startIndex..<start)
+                // Compact when the consumed part is at least half the buffer (amortised linear), then read more.
+                if start > 0, start >= buffer.count / 2 {
+                    buffer.removeSubrange(0..<start)
+                    scanned -= start
                     start = 0
                 }
                 let chunk = (try? handle.read(upToCount: chunkSize)) ?? nil
                 if let chunk, !chunk.isEmpty {
-                    buffer.append(chunk)
+                    chunk.withUnsafeBytes { buffer.append(contentsOf: $0.bindMemory(to: UInt8.self)) }  // memcpy, not byte by byte
                 } else {
                     eof = true
                 }
@@ -91,7 +118,7 @@ public final class JSONLinesAppender: @unchecked Sendable {
         self.sync = sync
         let fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw DataError(file: path, "cannot open for appending: \(String(cString: strerror(errno)))")
+            throw DataError(file: path, "cannot open for appending: \(FileChecks.cause(errno))")
         }
         self.fd = fd
         self.repairedBytes = try Self.truncateTornTail(fd: fd, path: path)
@@ -111,13 +138,13 @@ public final class JSONLinesAppender: @unchecked Sendable {
                 let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw DataError(file: path, "write failed: \(String(cString: strerror(errno)))")
+                    throw DataError(file: path, "write failed: \(FileChecks.cause(errno))")
                 }
                 offset += n
             }
         }
         if sync == .fsync, fsync(fd) != 0 {
-            throw DataError(file: path, "fsync failed: \(String(cString: strerror(errno)))")
+            throw DataError(file: path, "fsync failed: \(FileChecks.cause(errno))")
         }
     }
 
@@ -162,26 +189,31 @@ public enum JSONLines {
     public static func writeAtomically(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         let tmp = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
+        var st = stat()
+        if stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+            throw DataError(file: path, "cannot write: it is a directory, not a file; give a file path")
+        }
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw DataError(file: path, "cannot write: \(FileChecks.cause(errno))") }
         do {
-            try data.write(to: tmp)
-            guard rename(tmp.path, path) == 0 else {
-                throw DataError(file: path, "rename failed: \(String(cString: strerror(errno)))")
-            }
-        } catch let e as DataError {
-            try? FileManager.default.removeItem(at: tmp)
-            throw e
+            try FileChecks.writeAll(fd, data, path: path)
+            guard close(fd) == 0 else { throw DataError(file: path, "cannot write: \(FileChecks.cause(errno))") }
         } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw DataError(file: path, "cannot write: \(error.localizedDescription)")
+            close(fd)
+            unlink(tmp)
+            throw error
+        }
+        guard rename(tmp, path) == 0 else {
+            let code = errno
+            unlink(tmp)
+            throw DataError(file: path, "cannot write: \(FileChecks.cause(code))")
         }
     }
 
     /// Decodes every line of a JSONL file as `T`, with `file:line` on any error.
     public static func decodeAll<T: Decodable>(_ type: T.Type, from path: String) throws -> [T] {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw DataError(file: path, "no such file")
-        }
+        try FileChecks.requireReadableFile(path)
         let decoder = JSONDecoder()
         var out: [T] = []
         for line in JSONLinesReader(path: path) {

@@ -60,3 +60,22 @@ struct AnswerExtractionTests {
         #expect(AnswerExtraction.normalise("「你好」，世界！") == "你好 世界")
     }
 }
+
+struct FinalAnswerTests {
+    @Test(arguments: [
+        ("Let me think.\nTherefore, the answer is 42.", "42", AnswerExtraction.AnswerSource.marker),
+        ("答案：2016-03-16", "2016-03-16", .marker), ("答案是：北京。", "北京", .marker),
+        ("We get \\boxed{\\frac{3}{4}} at last", "\\frac{3}{4}", .boxed), ("work\n#### 72", "72", .marker),
+        ("**Final answer:** **B**", "B", .marker), ("Answer:\n\n  7 apples", "7 apples", .marker),
+        ("First line\nSecond line.\n\n", "Second line", .lastLine),
+    ])
+    func finalAnswer(text: String, want: String, source: AnswerExtraction.AnswerSource) {
+        #expect(AnswerExtraction.finalAnswer(in: text) == .init(text: want, source: source))
+    }
+
+    @Test func datesAreValues() {
+        let d = AnswerExtraction.dates(in: "From 2019-01-20 to 05/20/2022, or 2022年5月21日, or 3rd March 2020 and Jan. 2, 2021; not 2022-13-40")
+        #expect(d.map(\.description) == ["2019-01-20", "2022-05-20", "2022-05-21", "2020-03-03", "2021-01-02"])
+        #expect(AnswerExtraction.dates(in: "no dates, 2022 only").isEmpty)
+    }
+}

@@ -60,12 +60,18 @@ struct ReportTests {
 
         let html = try String(contentsOfFile: w.html, encoding: .utf8)
         // Hostile text from outputs and judge replies is escaped, never live markup.
-        #expect(!html.contains("<script>") && !html.contains("<img src=x") && !html.contains("<b>not bold</b>"))
+        #expect(!html.contains("<script>alert") && !html.contains("<img src=x") && !html.contains("<b>not bold</b>"))
         #expect(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"))
         #expect(html.contains("&lt;img src=x onerror=alert(1)&gt;"))
         // Self-contained: no external references at all.
         #expect(!html.contains("http://") || !html.contains("src=\"http"))
-        #expect(!html.contains("<link") && !html.contains("<script"))
+        // One script only: the drill-down filter, inline, loading nothing.
+        #expect(!html.contains("<link") && html.components(separatedBy: "<script").count - 1 == 1 && !html.contains("<script src"))
+        #expect(html.contains("<select id=\"f-model\"><option value=\"\">all</option><option value=\"Teacher(CE)\">Teacher(CE)</option>"))
+        #expect(html.contains("<select id=\"f-crit\"><option value=\"\">any</option><option value=\"0\">Correctness</option>"))
+        #expect(html.contains("id=\"f-unscored\"") && html.contains("200 of 200 items shown"))
+        #expect(html.contains("<div class=\"model\" data-model=\"Student(CE)\" data-status=\"unscored\" style="))
+        #expect(html.contains("<div class=\"model\" data-model=\"Teacher(CE)\" data-status=\"scored\" data-c0=\""))
         #expect(html.components(separatedBy: "<details class=\"item\"").count - 1 == 200)
         #expect(html.components(separatedBy: "<svg class=\"hist\"").count - 1 == 12)
         #expect(html.components(separatedBy: "class=\"whisker\"").count - 1 == 3 * 5)

@@ -63,8 +63,10 @@ import Testing
         let spliced = "{{ '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}"
         #expect(ChatTemplate(templateText: spliced, bosToken: nil, eosToken: nil).defaultSystemPrompt == nil)
         let none = ChatTemplate(templateText: nil, bosToken: nil, eosToken: nil)
-        #expect(none.format == .chatML && none.defaultSystemPrompt == nil && none.isRecognized)
-        #expect(!ChatTemplate(templateText: "[INST] {{ m }} [/INST]", bosToken: nil, eosToken: nil).isRecognized)
+        // No template at all, or one of no known family, is not silently ChatML: callers refuse it.
+        #expect(none.format == .chatML && none.defaultSystemPrompt == nil && !none.isRecognized)
+        #expect(!ChatTemplate(templateText: "### Instruction:\n{{ m }}\n### Response:", bosToken: nil, eosToken: nil).isRecognized)
+        #expect(ChatTemplate(templateText: "[INST] {{ m }} [/INST]", bosToken: nil, eosToken: nil).family == "Mistral")
     }
 
     @Test func llama3StopsOnEndOfTurn() throws {

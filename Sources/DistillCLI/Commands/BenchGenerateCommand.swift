@@ -59,14 +59,15 @@ struct BenchGenerateCommand: DistillCommand {
         Parallel.configureBLAS(threads: threads)
         let path = try ModelStore.resolve(model)
         let lm = try LanguageModel(path: path, precision: precision)
+        if let note = lm.precisionNote { DistillCLI.printError(note) }
         let bytes = lm.model.quantized?.bytes ?? 0
         Self.say("distill bench generate: \(path)")
         func passes(_ rows: Int) -> String { rows == .max ? "every pass" : "passes of up to \(rows) rows" }
         Self.say("  \(lm.model.config.layers) layers, dim \(lm.model.config.dim), \(threads) threads; quantised weights \(bytes / 1_000_000) MB"
               + " (layers: \(passes(lm.model.quantizedMaxRows)), head: \(passes(lm.model.quantizedHeadMaxRows))),"
               + " fp32 \(lm.model.parameters.count * 4 / 1_000_000) MB")
-        let kernels = precision == .int8 ? " (\(QuantizedLinears.int8KernelName) kernels)" : ""
-        Self.say("  precision \(precision.rawValue)\(kernels); copies of the prompt \(sharesPrefixes ? "share one prefill (prefix sharing)" : "are each prefilled")")
+        let kernels = lm.precision == .int8 ? " (\(QuantizedLinears.int8KernelName) kernels)" : ""
+        Self.say("  precision \(lm.precision.rawValue)\(kernels); copies of the prompt \(sharesPrefixes ? "share one prefill (prefix sharing)" : "are each prefilled")")
         Self.say("  workload: batch × '\(GenerationBenchmark.prompt)' → \(tokens) greedy tokens each, incl. prefill\n")
         var rows: [(String, Int, Double)] = []
         var text = ""

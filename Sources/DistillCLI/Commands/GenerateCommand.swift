@@ -11,8 +11,12 @@ struct GenerateCommand: DistillCommand {
         discussion: """
             Input: JSONL or a JSON array of Alpaca items {"instruction","input","output"} or seed-format items
             {"instruction","input","reference_output"}. Each item becomes one user turn (instruction, a blank line, input)
-            in the model's chat template. Output lines are written in input order; re-running with the same --out skips
-            the items already there (a torn last line is repaired), so an interrupted run resumes.
+            in the model's chat template (its family is named on load; a template of no known family is refused unless
+            --chat-template names one). Output lines are written in input order; re-running with the same --out skips
+            the items already there (a torn last line is repaired), so an interrupted run resumes. OUT.manifest.json
+            fingerprints the model file, precision, sampling and chat template: resuming with any of them changed is
+            refused, naming what changed. OUT.lock keeps a second process from writing the same file. An item's
+            "category" is kept (the report breaks scores down by it). Answers never end in a partial character.
             """,
         options: [
             .value("model", "M", default: ModelStore.defaultName, help: "GGUF file, HF directory, or known model name"),
@@ -32,6 +36,8 @@ struct GenerateCommand: DistillCommand {
             .value("precision", "P", default: LanguageModel.Precision.fastest.rawValue,
                    help: "int8: 4/8-bit weights × int8 inputs, llama.cpp's arithmetic (fastest); weights: 4/8-bit weights × fp32 inputs; exact: fp32 only, the path the parity tests check"),
             .flag("exact", help: "same as --precision exact"),
+            .value("chat-template", "NAME|FILE",
+                   help: "chat format instead of the model's own: \(ChatTemplate.names.joined(separator: ", ")), or a Jinja template file"),
         ])
 
     var model: String
@@ -45,6 +51,7 @@ struct GenerateCommand: DistillCommand {
     var stop: [String]
     var threads: Int
     var precision: LanguageModel.Precision
+    var chatTemplate: String?
 
     init(_ args: ParsedArguments) throws {
         model = args.string("model") ?? ModelStore.defaultName
@@ -69,6 +76,10 @@ struct GenerateCommand: DistillCommand {
         guard (1...512).contains(batch), threads > 0 else { throw UsageError("--batch must be 1 to 512 and --threads positive") }
         if let limit, limit < 0 { throw UsageError("--limit must be ≥ 0") }
         sampling = SamplingParameters(temperature: Float(temperature), topK: topK, topP: Float(topP), minP: Float(minP), seed: UInt64(seed))
+        chatTemplate = args.string("chat-template")
+        if let t = chatTemplate, ChatTemplate.named(t, bosToken: nil, eosToken: nil) == nil, !FileManager.default.fileExists(atPath: t) {
+            throw UsageError("--chat-template: '\(t)' is neither a family (\(ChatTemplate.names.joined(separator: ", "))) nor a file")
+        }
     }
 
     /// One test item: Alpaca (`output`) or seed format (`reference_output`); the reference may be absent.
@@ -76,8 +87,9 @@ struct GenerateCommand: DistillCommand {
         var instruction: String
         var input: String
         var reference: String
+        var category: String?
 
-        enum CodingKeys: String, CodingKey { case instruction, input, output, reference_output }
+        enum CodingKeys: String, CodingKey { case instruction, input, output, reference_output, category }
 
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -85,6 +97,7 @@ struct GenerateCommand: DistillCommand {
             input = try c.decodeIfPresent(String.self, forKey: .input) ?? ""
             reference = try c.decodeIfPresent(String.self, forKey: .reference_output)
                 ?? c.decodeIfPresent(String.self, forKey: .output) ?? ""
+            category = try c.decodeIfPresent(String.self, forKey: .category)
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -92,6 +105,7 @@ struct GenerateCommand: DistillCommand {
             try c.encode(instruction, forKey: .instruction)
             try c.encode(input, forKey: .input)
             try c.encode(reference, forKey: .reference_output)
+            try c.encodeIfPresent(category, forKey: .category)
         }
 
         static let kindDescription = "test item"
@@ -101,16 +115,35 @@ struct GenerateCommand: DistillCommand {
 
     func run() async throws {
         try EngineCPU.check()
+        // The model must exist before anything is read, created or loaded.
+        let modelPath = try ModelStore.resolve(model)
+        let modelHash = try GenerateManifest.hash(model: modelPath)
         Parallel.configureBLAS(threads: threads)
         var items = try DatasetReader(path: data).readAll(TestItem.self)
         if let limit { items = Array(items.prefix(limit)) }
+        let templateFile = chatTemplate.flatMap { ChatTemplate.named($0, bosToken: nil, eosToken: nil) == nil ? $0 : nil }
+        let templateText = try templateFile.map { path -> String in
+            guard let data = FileManager.default.contents(atPath: path) else { throw DataError(file: path, "cannot read the chat template") }
+            return String(decoding: data, as: UTF8.self)
+        }
+        let manifest = GenerateManifest(model: modelPath, modelSHA256: modelHash, precision: precision.rawValue, sampling: [
+            "temperature": "\(sampling.temperature)", "top_k": "\(sampling.topK)", "top_p": "\(sampling.topP)", "min_p": "\(sampling.minP)",
+            "seed": "\(sampling.seed)", "max_tokens": "\(maxTokens)", "stop": stop.map { "\"\($0)\"" }.joined(separator: ", "),
+        ], chatTemplate: templateText.map { "file sha256:\(SHA256.hex($0).prefix(16))" } ?? chatTemplate?.lowercased() ?? "the model's own")
+        // Creates the output's folder, takes OUT.lock and refuses a run of another model, precision, sampling or template.
+        let (dir, name) = Self.runLocation(out)
+        let run = try RunDirectory.open(dir, manifest: manifest, name: name)
+        defer { run.close() }
         let done = try Self.itemsAlreadyWritten(out: out, items: items.map(\.value), data: data)
         let progress = ProgressReporter()
         if done == items.count {
             progress.finish("generate: all \(items.count) items already in \(out); nothing to do")
             return
         }
-        let lm = try LanguageModel(path: try ModelStore.resolve(model), precision: precision, adapter: adapter)
+        let lm = try LanguageModel(path: modelPath, precision: precision, adapter: adapter)
+        if let note = lm.precisionNote { DistillCLI.printError(note) }
+        try useChatTemplate(lm, path: modelPath, text: templateText)
+        FileHandle.standardError.write(Data("generate: \(modelPath) · chat template \(lm.chatTemplate.family) · precision \(lm.precision.rawValue)\n".utf8))
         let context = lm.model.config.contextLength
         var requests: [GenerationRequest] = []
         for (i, item) in items.enumerated().dropFirst(done) {
@@ -149,11 +182,38 @@ struct GenerateCommand: DistillCommand {
             while let r = finished.removeValue(forKey: nextToWrite) {
                 let item = items[nextToWrite].value
                 try appender.append(GenerationRecord(instruction: item.instruction, input: item.input,
-                                                     referenceOutput: item.reference, generateOutput: r.text).seedOrderJSON)
+                                                     referenceOutput: item.reference, generateOutput: r.text,
+                                                     category: item.category).seedOrderJSON)
                 nextToWrite += 1
             }
         }
         progress.finish(line(final: true) + " → \(out)")
+    }
+
+    /// The folder and run name of an output file: `runs/x/generate/student.jsonl` → (`runs/x/generate`, `student`).
+    static func runLocation(_ out: String) -> (dir: String, name: String) {
+        let url = URL(fileURLWithPath: out)
+        let file = url.lastPathComponent
+        return (url.deletingLastPathComponent().path, file.hasSuffix(".jsonl") ? String(file.dropLast(6)) : file)
+    }
+
+    /// The model's own chat template, or the one `--chat-template` names; a template of no known family is refused.
+    func useChatTemplate(_ lm: LanguageModel, path: String, text: String?) throws {
+        let tok = lm.tokenizer
+        let bos = tok.bosID.map(tok.tokenString), eos = tok.eosID.map(tok.tokenString)
+        if let text {
+            let t = ChatTemplate(templateText: text, bosToken: bos, eosToken: eos)
+            guard t.isRecognized else {
+                throw DataError(file: chatTemplate ?? "", "not a chat template of a family distill renders (\(ChatTemplate.names.joined(separator: ", ")))")
+            }
+            lm.useChatTemplate(t)
+        } else if let name = chatTemplate, let t = ChatTemplate.named(name, bosToken: bos, eosToken: eos) {
+            lm.useChatTemplate(t)
+        } else if !lm.chatTemplate.isRecognized {
+            let start = (tok.chatTemplateText ?? "").prefix(60)
+            throw DataError(file: path, "its chat template is \(lm.chatTemplate.family)\(start.isEmpty ? "" : " (starts \"\(start)…\")"), "
+                + "not a family distill renders; pass --chat-template with one of \(ChatTemplate.names.joined(separator: ", ")) or a Jinja FILE")
+        }
     }
 
     /// How many leading items the output already holds; errors if those lines are not those items.

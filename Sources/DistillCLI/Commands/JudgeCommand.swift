@@ -18,7 +18,9 @@ struct JudgeCommand: DistillCommand {
         (strict, fenced/prose, trailing commas, truncated, one repair turn, re-samples); a reply that never validates
         is recorded as unscored with its raw text, never as a score. Judgments are appended to DIR/judgments.jsonl:
         rerunning the same command asks only items without a verdict. The report (DIR/report.md, .html, .csv) is
-        written at the end; rebuild it any time with 'distill report DIR'.
+        written at the end; rebuild it any time with 'distill report DIR'. DIR/manifest.json fingerprints the judge
+        (endpoint with any password masked, model, rubric, prompt, parameters): rerunning into DIR with any of them
+        changed is refused, naming what changed; DIR/.lock keeps a second judge process out.
         --score exact|numeric|choice scores by rule instead (accuracy; no judge needed).
         """,
         options: [
@@ -135,6 +137,9 @@ struct JudgeCommand: DistillCommand {
     /// Judges with `client` (the real one from `run`, or a test's), writes the manifest and the report.
     func judge(client: any ChatCompleting) async throws {
         let rubric = try Rubric.load(rubricName)
+        // One judge per folder: another model, endpoint, rubric, prompt or parameter is refused, naming what changed.
+        let folder = try RunDirectory.open(outDir, manifest: try JudgeRunManifest(rubric: rubric, settings: settings, endpoint: endpoint))
+        defer { folder.close() }
         var run = JudgeRun(inputs: inputs, rubric: rubric, settings: settings, endpoint: endpoint, outDir: outDir)
         run.concurrency = concurrency
         run.repeats = repeats
@@ -154,11 +159,15 @@ struct JudgeCommand: DistillCommand {
 
     func scoreByRule() throws {
         guard let ruleMode = AnswerScorer.Mode(rawValue: mode) else { return }
-        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+        // The folder's judgments are rewritten: never over another judge's (or rule's) paid verdicts.
+        let folder = try RunDirectory.open(outDir, manifest: JudgeRunManifest(
+            mode: "rule:\(mode)", endpoint: "", judgeModel: "rule:\(mode)", rubric: "accuracy-\(mode)",
+            rubricVersion: AnswerScorer.version, promptSHA256: "", parameters: [:]))
+        defer { folder.close() }
         let judgments = try AnswerScorer.judgments(inputs: inputs, mode: ruleMode)
         let data = try judgments.map { String(decoding: try JSONLines.encoder.encode($0), as: UTF8.self) + "\n" }.joined()
         try JSONLines.writeAtomically(Data(data.utf8), to: outDir + "/judgments.jsonl")
-        let manifest = try manifest(criteria: [AnswerScorer.criterion], scale: 0...1, rubric: "accuracy-\(mode)", version: "1",
+        let manifest = try manifest(criteria: [AnswerScorer.criterion], scale: 0...1, rubric: "accuracy-\(mode)", version: AnswerScorer.version,
                                     format: "rule", judgeModel: "rule:\(mode)")
         try manifest.write(to: outDir)
         try writeReport()
@@ -170,7 +179,7 @@ struct JudgeCommand: DistillCommand {
             JudgeManifest.Input(label: input.label, path: input.path, sha256: try SHA256.hex(fileAt: input.path),
                                 items: try DatasetReader.read(GenerationRecord.self, from: input.path).count)
         }
-        return JudgeManifest(judgeModel: judgeModel, endpoint: endpoint, keyEnv: mode == "judge" ? keyEnv : nil, rubric: rubric,
+        return JudgeManifest(judgeModel: judgeModel, endpoint: Redaction.maskingURLPasswords(endpoint), keyEnv: mode == "judge" ? keyEnv : nil, rubric: rubric,
                              rubricVersion: version, criteria: criteria, scaleMin: scale.lowerBound, scaleMax: scale.upperBound,
                              replyFormat: format, temperature: settings.temperature, repeats: mode == "judge" ? repeats : 1,
                              inputs: described, teacherLabel: teacherLabel, teacherModel: teacherModel, baselineLabel: baselineLabel,

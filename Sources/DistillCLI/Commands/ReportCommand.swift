@@ -11,7 +11,9 @@ struct ReportCommand: DistillCommand {
         discussion: """
         DIR is a folder written by 'distill judge' (judgments.jsonl and judge-manifest.json). With --inputs, any
         judgment files are combined (e.g. two judge runs over different models). Writes report.md, report.html
-        (self-contained: inline SVG charts and a per-item drill-down), report.csv and summary.json.
+        (self-contained: inline SVG charts and a per-item drill-down with a filter), report.csv (one row per judgment),
+        leaderboard.csv (one row per model) and summary.json. Same judgments and --seed give the same bytes.
+        Judgments from two rubrics are refused (a report compares one rubric): report each rubric on its own.
         """,
         options: [
             .list("inputs", "FILE", help: "judgment files instead of a judge folder"),
@@ -61,6 +63,6 @@ struct ReportCommand: DistillCommand {
         writer.bootstrap = bootstrap
         let written = try writer.write(to: outDir)
         print(MarkdownReport.resultsOnly(written.summary))
-        print("report: \(written.markdown), \(written.html), \(written.csv), \(written.json)")
+        print("report: \(written.markdown), \(written.html), \(written.csv), \(written.leaderboard), \(written.json)")
     }
 }

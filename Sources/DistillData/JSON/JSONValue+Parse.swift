@@ -41,7 +41,7 @@ extension JSONValue {
         }
 
         mutating func value(depth: Int) throws -> JSONValue {
-            guard depth < 512 else { throw fail("nested more than 512 levels deep") }
+            guard depth < JSONLimits.maxDepth else { throw fail("nested more than \(JSONLimits.maxDepth) levels deep") }
             guard i < bytes.count else { throw fail("unexpected end of input") }
             switch bytes[i] {
             case 0x7B: return try object(depth: depth)

@@ -33,8 +33,9 @@ public struct DatasetReader: Sendable {
     public init(path: String, progress: ProgressReporter? = nil) throws {
         self.path = path
         self.progress = progress
+        try FileChecks.requireReadableFile(path)
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw DataError(file: path, FileManager.default.fileExists(atPath: path) ? "cannot open for reading" : "no such file")
+            throw DataError(file: path, "cannot open for reading")
         }
         defer { try? handle.close() }
         var first: UInt8? = nil

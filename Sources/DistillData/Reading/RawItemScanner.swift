@@ -31,8 +31,9 @@ struct RawItemScanner {
     static let maxItemBytes = 256 << 20
 
     init(path: String, mode: Mode, chunkSize: Int = 1 << 20) throws {
+        try FileChecks.requireReadableFile(path)
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw DataError(file: path, FileManager.default.fileExists(atPath: path) ? "cannot open for reading" : "no such file")
+            throw DataError(file: path, "cannot open for reading")
         }
         self.path = path
         self.mode = mode
@@ -52,7 +53,11 @@ struct RawItemScanner {
         do { chunk = try handle.read(upToCount: chunkSize) } catch {
             throw DataError(file: path, "read failed: \(error.localizedDescription)")
         }
-        if let chunk, !chunk.isEmpty { buffer.append(contentsOf: chunk) } else { eof = true }
+        if let chunk, !chunk.isEmpty {
+            chunk.withUnsafeBytes { buffer.append(contentsOf: $0.bindMemory(to: UInt8.self)) }  // memcpy, not byte by byte
+        } else {
+            eof = true
+        }
         return drop
     }
 

@@ -134,7 +134,8 @@ struct HTTPRequestParser {
                     if empty { return .complete(body: body, end: i) }
                 }
             }
-            if body.count + size > maxBodyBytes { return .invalid("body larger than 64 MiB") }
+            // `size` may be anything up to Int.max ("7fffffffffffffff"): compared by subtraction, never added first.
+            if size > maxBodyBytes - body.count { return .invalid("body larger than 64 MiB") }
             guard buf.count >= i + size + 2 else { return .incomplete }
             guard buf[i + size] == 13, buf[i + size + 1] == 10 else { return .invalid("chunk not followed by CRLF") }
             body.append(contentsOf: buf[i..<(i + size)])

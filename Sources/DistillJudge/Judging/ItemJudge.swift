@@ -66,12 +66,14 @@ public struct ItemJudge: Sendable {
             last = r.parsed
         }
         // Unscored: the last reply's problems say why it still failed; every reply is in `attempts`.
-        return Outcome(status: .unscored, scores: last.scores, reason: last.reason, step: nil, problems: last.problems,
+        return Outcome(status: .unscored, scores: last.scores, reason: last.reason.map { JudgeAttempt.capped($0).text },
+                       step: nil, problems: last.problems,
                        attempts: attempts)
     }
 
     private func scored(_ p: ParsedReply, step: ParseStep, _ attempts: [JudgeAttempt]) -> Outcome {
-        Outcome(status: .scored, scores: p.scores, reason: p.reason, step: step, problems: [], attempts: attempts)
+        Outcome(status: .scored, scores: p.scores, reason: p.reason.map { JudgeAttempt.capped($0).text }, step: step,
+                problems: [], attempts: attempts)
     }
 
     /// One request, stepping the reply format down when the endpoint rejects it.
@@ -93,8 +95,10 @@ public struct ItemJudge: Sendable {
             let choice = response.choices.first
             let text = choice?.message.content ?? ""
             let parsed = parser.parse(text, finishReason: choice?.finishReason)
-            return (JudgeAttempt(kind: kind, format: mode, reply: text, finishReason: choice?.finishReason,
-                                 rung: parsed.rung, problems: parsed.problems), parsed)
+            let stored = JudgeAttempt.capped(text)
+            return (JudgeAttempt(kind: kind, format: mode, reply: stored.text, finishReason: choice?.finishReason,
+                                 rung: parsed.rung, problems: parsed.problems,
+                                 replyTruncated: stored.originalBytes.map { _ in true }, replyBytes: stored.originalBytes), parsed)
         }
     }
 }

@@ -140,7 +140,8 @@ public struct JudgeRun: Sendable {
                          scores: nil, partialScores: nil, reason: nil, step: nil, problems: [], attempts: [], error: nil,
                          instruction: item.record.instruction, input: item.record.input,
                          referenceOutput: item.record.referenceOutput, generateOutput: item.record.generateOutput,
-                         judgeModel: settings.model, rubric: rubric.name, rubricVersion: rubric.version, time: "")
+                         judgeModel: settings.model, rubric: rubric.name, rubricVersion: rubric.version, time: "",
+                         category: item.record.category)
         do {
             let o = try await judge.judge(item.record, repeatIndex: item.repeatIndex)
             j.status = o.status

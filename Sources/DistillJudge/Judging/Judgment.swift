@@ -40,10 +40,29 @@ public struct JudgeAttempt: Codable, Sendable, Equatable {
     public var finishReason: String?
     public var rung: TextRung?
     public var problems: [VerdictProblem]
+    /// Set when `reply` holds only the first `maxStoredReplyBytes` of a longer reply.
+    public var replyTruncated: Bool? = nil
+    /// The reply's full length in UTF-8 bytes, when it was truncated.
+    public var replyBytes: Int? = nil
+
+    /// The most of one reply a journal keeps: a verdict takes a few hundred bytes, and a judge that answers with
+    /// megabytes would otherwise make the journal slow to re-read on every resume.
+    public static let maxStoredReplyBytes = 64 << 10
+
+    /// `text` cut to `limit` UTF-8 bytes at a character boundary, and its full length when it was cut.
+    public static func capped(_ text: String, limit: Int = maxStoredReplyBytes) -> (text: String, originalBytes: Int?) {
+        let utf8 = text.utf8
+        guard utf8.count > limit else { return (text, nil) }
+        var end = utf8.index(utf8.startIndex, offsetBy: max(limit, 0))
+        while end > utf8.startIndex, (utf8[end] & 0xC0) == 0x80 { end = utf8.index(before: end) }  // no split scalar
+        return (String(decoding: utf8[..<end], as: UTF8.self), utf8.count)
+    }
 
     enum CodingKeys: String, CodingKey {
         case kind, format, reply, rung, problems
         case finishReason = "finish_reason"
+        case replyTruncated = "reply_truncated"
+        case replyBytes = "reply_bytes"
     }
 }
 
@@ -79,15 +98,20 @@ public struct Judgment: Codable, Sendable, Equatable {
     public var rubricVersion: String
     /// ISO 8601 time the judgment finished.
     public var time: String
+    /// Rule scoring: the final answer read from the output (shown in the drill-down and the CSV).
+    public var extractedAnswer: String? = nil
+    /// The test item's task (its `category`), for the report's per-task breakdown.
+    public var category: String? = nil
 
     enum CodingKeys: String, CodingKey {
-        case key, model, item, status, scores, reason, step, problems, attempts, error, instruction, input, rubric, time
+        case key, model, item, status, scores, reason, step, problems, attempts, error, instruction, input, rubric, time, category
         case repeatIndex = "repeat"
         case partialScores = "partial_scores"
         case referenceOutput = "reference_output"
         case generateOutput = "generate_output"
         case judgeModel = "judge_model"
         case rubricVersion = "rubric_version"
+        case extractedAnswer = "extracted_answer"
     }
 
     public var isScored: Bool { status == .scored }

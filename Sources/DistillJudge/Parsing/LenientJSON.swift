@@ -1,3 +1,4 @@
+import DistillData
 import Foundation
 
 /// A small JSON reader for judge replies, which are often *almost* JSON.
@@ -62,6 +63,9 @@ struct LenientJSONParser {
     private let options: Options
     private var i: Int
     private var truncatedAt: Bool = false
+    /// Open arrays and objects; capped at `JSONLimits.maxDepth`, so a reply of 50,000 `[` is a syntax error,
+    /// not a stack overflow (here or when the tree is freed).
+    private var depth = 0
 
     init(_ bytes: [UInt8], from start: Int, options: Options = Options()) {
         self.bytes = bytes
@@ -219,7 +223,17 @@ struct LenientJSONParser {
         return s
     }
 
+    /// Enters one more level of nesting, or fails past the shared limit.
+    private mutating func enter() throws(Failure) {
+        guard depth < JSONLimits.maxDepth else {
+            throw .syntax(offset: i, "arrays and objects nested more than \(JSONLimits.maxDepth) levels deep")
+        }
+        depth += 1
+    }
+
     private mutating func object() throws(Failure) -> JSONValue? {
+        try enter()
+        defer { depth -= 1 }
         i += 1
         var members: [JSONValue.Member] = []
         skipSpace()
@@ -248,6 +262,8 @@ struct LenientJSONParser {
     }
 
     private mutating func array() throws(Failure) -> JSONValue? {
+        try enter()
+        defer { depth -= 1 }
         i += 1
         var items: [JSONValue] = []
         skipSpace()

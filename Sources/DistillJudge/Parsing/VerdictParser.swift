@@ -73,6 +73,11 @@ public struct VerdictParser: Sendable {
     /// Keys taken as the judge's reason (normalised).
     static let reasonKeys: Set<String> = ["reason", "reasoning", "explanation", "rationale", "justification"]
 
+    /// How much of a reply is searched for a verdict.
+    static let maxParsedBytes = 1 << 20
+    /// How many `{` are tried as the start of a verdict object, per rung.
+    static let maxStarts = 64
+
     public init(criteria: [String], scale: ClosedRange<Int>) {
         self.criteria = criteria
         self.scale = scale
@@ -87,7 +92,11 @@ public struct VerdictParser: Sendable {
         if finishReason == "content_filter" {
             return invalid(.contentFilter, "the judge's provider filtered the reply (finish_reason content_filter)")
         }
-        let trimmed = reply.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Only the first MiB is searched (a verdict is a few hundred bytes), and only the first `maxStarts` braces are
+        // tried as the start of an object: a hostile reply of 10 MB of `{"a":` would otherwise cost time quadratic in
+        // its length.
+        let head = reply.utf8.count > Self.maxParsedBytes ? JudgeAttempt.capped(reply, limit: Self.maxParsedBytes).text : reply
+        let trimmed = head.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { return invalid(.empty, "the reply is empty") }
 
         if let whole = try? LenientJSONParser.parseWhole(trimmed), case .object = whole {
@@ -101,7 +110,7 @@ public struct VerdictParser: Sendable {
             return validate(relevant.isEmpty ? [found[0].value] : relevant.map(\.value), rung: rung)
         }
         // The untrimmed reply: whitespace after a final number shows the number was complete.
-        if let closed = closeTruncated(Array(reply.utf8)) {
+        if let closed = closeTruncated(Array(head.utf8)) {
             return validate([closed], rung: .closedTruncation)
         }
         return invalid(.noJSON, "no JSON object in the reply")
@@ -110,9 +119,10 @@ public struct VerdictParser: Sendable {
     /// Every complete top-level object in the text, left to right, each parsed strictly or else with trailing commas.
     private func scanObjects(_ bytes: [UInt8]) -> [(value: JSONValue, rung: TextRung)] {
         var out: [(JSONValue, TextRung)] = []
-        var at = 0
-        while at < bytes.count {
+        var at = 0, starts = 0
+        while at < bytes.count, starts < Self.maxStarts {
             guard bytes[at] == UInt8(ascii: "{") else { at += 1; continue }
+            starts += 1
             if let r = try? LenientJSONParser.parseValue(bytes, from: at) {
                 out.append((r.value, .extracted))
                 at = r.end
@@ -128,7 +138,7 @@ public struct VerdictParser: Sendable {
 
     /// The first object that runs into the end of the reply, closed at its last complete member.
     private func closeTruncated(_ bytes: [UInt8]) -> JSONValue? {
-        for start in bytes.indices where bytes[start] == UInt8(ascii: "{") {
+        for start in bytes.indices.lazy.filter({ bytes[$0] == UInt8(ascii: "{") }).prefix(Self.maxStarts) {
             let options = LenientJSONParser.Options(allowTrailingCommas: true, closeTruncated: true)
             if let r = try? LenientJSONParser.parseValue(bytes, from: start, options: options), r.wasTruncated {
                 return r.value

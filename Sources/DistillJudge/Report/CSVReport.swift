@@ -5,13 +5,13 @@ import Foundation
 public enum CSVReport {
     public static func render(_ judgments: [Judgment], criteria: [String]) -> String {
         var header = ["model", "item", "repeat", "status", "step"] + criteria
-        header += ["invalid_reason", "problems", "judge_reason", "instruction", "input", "reference_output", "generate_output"]
+        header += ["invalid_reason", "problems", "judge_reason", "instruction", "input", "reference_output", "generate_output", "extracted_answer"]
         var rows = [header.map(quote).joined(separator: ",")]
         for j in CSVReport.effective(judgments) {
             var row = [j.model, String(j.item), String(j.repeatIndex), j.status.rawValue, j.step?.rawValue ?? ""]
             row += criteria.map { c in j.scores?[c].map(String.init) ?? "" }
             row += [j.problems.first?.reason.rawValue ?? "", j.problems.map(\.description).joined(separator: "; "), j.reason ?? "",
-                    j.instruction, j.input, j.referenceOutput, j.generateOutput]
+                    j.instruction, j.input, j.referenceOutput, j.generateOutput, j.extractedAnswer ?? ""]
             rows.append(row.map(quote).joined(separator: ","))
         }
         return rows.joined(separator: "\r\n") + "\r\n"

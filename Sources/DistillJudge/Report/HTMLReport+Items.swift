@@ -9,6 +9,7 @@ extension HTMLReport {
         var byItem: [Int: [Judgment]] = [:]
         for j in effective { byItem[j.item, default: []].append(j) }
         var out = "<h2>Items</h2>\n<p class=\"note\">\(byItem.count) items. Click one to see the outputs, scores and raw judge replies.</p>\n"
+        out += filterForm(labels: labels, criteria: s.criteria, items: byItem.count)
         for item in byItem.keys.sorted() {
             guard let js = byItem[item], let first = js.first else { continue }
             let excerpt = first.instruction.count > 90 ? String(first.instruction.prefix(90)) + "…" : first.instruction
@@ -17,7 +18,7 @@ extension HTMLReport {
                 for j in js where j.model == label && j.repeatIndex == 0 {
                     let text = j.isScored ? s.criteria.map { c in j.scores?[c].map(String.init) ?? "–" }.joined(separator: "·")
                         : (j.problems.first?.reason.rawValue ?? j.status.rawValue)
-                    out += "<span class=\"badge\(j.isScored ? "" : " bad")\" style=\"background:\(SVGCharts.colour(mi))\" title=\"\(escape(label))\">"
+                    out += "<span class=\"badge\(j.isScored ? "" : " bad")\" data-model=\"\(escape(label))\" style=\"background:\(SVGCharts.colour(mi))\" title=\"\(escape(label))\">"
                         + "\(escape(label)): \(escape(text))</span>"
                 }
             }
@@ -30,11 +31,14 @@ extension HTMLReport {
             }
             out += "</details>\n"
         }
-        return out
+        return out + "<script>\(filterScript)</script>\n"
     }
 
     static func modelBlock(_ j: Judgment, criteria: [String], colour: String) -> String {
-        var out = "<div class=\"model\" style=\"border-color:\(colour)\"><h4>\(escape(j.model))"
+        // The filter reads these: which model, whether scored, and each criterion's score (partial ones included).
+        let shown = j.scores ?? j.partialScores ?? [:]
+        let data = criteria.enumerated().compactMap { k, c in shown[c].map { " data-c\(k)=\"\($0)\"" } }.joined()
+        var out = "<div class=\"model\" data-model=\"\(escape(j.model))\" data-status=\"\(j.status.rawValue)\"\(data) style=\"border-color:\(colour)\"><h4>\(escape(j.model))"
             + (j.repeatIndex > 0 ? " · repeat \(j.repeatIndex + 1)" : "") + "</h4>"
         out += "<div class=\"label\">Generated output</div><pre>\(escape(j.generateOutput))</pre>"
         if let scores = j.scores {
@@ -48,7 +52,12 @@ extension HTMLReport {
                     + escape(criteria.compactMap { c in partial[c].map { "\(c) \($0)" } }.joined(separator: ", ")) + "</p>"
             }
         }
-        if let reason = j.reason { out += "<div class=\"label\">Judge's reason</div><pre>\(escape(reason))</pre>" }
+        if let answer = j.extractedAnswer {
+            out += "<div class=\"label\">Extracted answer</div><pre class=\"answer\">\(escape(answer))</pre>"
+        }
+        if let reason = j.reason {
+            out += "<div class=\"label\">\(j.step == .rule ? "Rule" : "Judge's reason")</div><pre>\(escape(reason))</pre>"
+        }
         if !j.attempts.isEmpty {
             out += "<details><summary>Raw judge replies (\(j.attempts.count))</summary>"
             for (k, a) in j.attempts.enumerated() {
@@ -62,4 +71,28 @@ extension HTMLReport {
         if let e = j.error { out += "<div class=\"label\">Error</div><pre>\(escape(e))</pre>" }
         return out + "</div>\n"
     }
+
+    /// The drill-down filter: by model, by a criterion's score, unscored only. Without scripts every item shows.
+    static func filterForm(labels: [String], criteria: [String], items: Int) -> String {
+        let models = labels.map { "<option value=\"\(escape($0))\">\(escape($0))</option>" }.joined()
+        let crits = criteria.enumerated().map { "<option value=\"\($0.offset)\">\(escape($0.element))</option>" }.joined()
+        return "<form class=\"filter\" id=\"item-filter\" onsubmit=\"return false\">"
+            + "<label>Model <select id=\"f-model\"><option value=\"\">all</option>\(models)</select></label>"
+            + "<label>Criterion <select id=\"f-crit\"><option value=\"\">any</option>\(crits)</select></label>"
+            + "<label>score ≤ <input id=\"f-max\" type=\"number\" step=\"any\" size=\"3\"></label>"
+            + "<label><input id=\"f-unscored\" type=\"checkbox\"> unscored only</label>"
+            + "<span id=\"f-count\" class=\"note\">\(items) of \(items) items shown</span></form>\n"
+    }
+
+    /// Plain JavaScript, no libraries: hides items (and other models' blocks) that do not match the filter.
+    static let filterScript = """
+    (function(){var $=function(i){return document.getElementById(i)};function apply(){var m=$('f-model').value,c=$('f-crit').value,\
+    mx=parseFloat($('f-max').value),u=$('f-unscored').checked,items=document.querySelectorAll('details.item'),shown=0;\
+    items.forEach(function(d){var any=false;d.querySelectorAll('div.model').forEach(function(b){var mine=m===''||b.dataset.model===m;\
+    b.style.display=mine?'':'none';if(!mine)return;if(u&&b.dataset.status==='scored')return;if(c!==''){var v=b.dataset['c'+c];\
+    if(v===undefined&&!u)return;if(!isNaN(mx)&&!(parseFloat(v)<=mx))return;}any=true;});\
+    d.querySelectorAll('.badge').forEach(function(g){g.style.display=(m===''||g.dataset.model===m)?'':'none';});\
+    d.style.display=any?'':'none';if(any)shown++;});$('f-count').textContent=shown+' of '+items.length+' items shown';}\
+    ['f-model','f-crit','f-max','f-unscored'].forEach(function(i){$(i).addEventListener('input',apply);$(i).addEventListener('change',apply);});})();
+    """
 }

@@ -1,7 +1,7 @@
 import Foundation
 
-/// The report as one self-contained HTML file: inline CSS and SVG, no scripts, no external assets (it opens offline
-/// and can be mailed). Every piece of text from the data — outputs, judge replies, labels — is HTML-escaped.
+/// The report as one self-contained HTML file: inline CSS and SVG, one small inline script (the drill-down filter;
+/// without it every item shows), no external assets (it opens offline and can be mailed). Every piece of text from the data — outputs, judge replies, labels — is HTML-escaped.
 public enum HTMLReport {
     public static func render(_ s: EvaluationSummary, judgments: [Judgment], title: String = "Evaluation report") -> String {
         var body = "<h1>\(escape(title))</h1>\n<p class=\"meta\">"
@@ -13,6 +13,15 @@ public enum HTMLReport {
         body += "<p class=\"note\">Means over each model's valid items; whiskers and brackets are percentile-bootstrap 95% CIs. "
             + "Valid Data counts items the judge scored on every criterion; unscored items are left out, never counted as 0.</p>\n"
         body += "<figure>\(SVGCharts.meansChart(s))<figcaption>Mean score per criterion with 95% CI</figcaption></figure>\n"
+        if !s.pairwise.isEmpty {
+            let t = ReportTables.pairwise(s)
+            body += "<h2>Against \(escape(s.pairwiseBaseline ?? "the baseline"))</h2>\n" + table(t.header, t.rows, swatches: true, nowrap: true)
+                + "<p class=\"note\">\(escape(ReportTables.pairwiseNote(s)))</p>\n"
+        }
+        if !s.tasks.isEmpty {
+            let t = ReportTables.tasks(s)
+            body += "<h2>Per task</h2>\n<p class=\"note\">Mean per-item score on each task's valid items (valid / items).</p>\n" + table(t.header, t.rows)
+        }
         body += "<h2>Validity</h2>\n" + validityTable(s)
         body += "<h2>Score distributions</h2>\n" + histograms(s)
         if !s.comparisons.isEmpty {
@@ -24,7 +33,7 @@ public enum HTMLReport {
             })
         }
         if !s.retention.isEmpty, let teacher = s.teacherLabel {
-            let cols = s.criteria + ["Overall"]
+            let cols = ReportTables.columns(s)
             body += "<h2>Retention</h2>\n<p class=\"note\">retention = student / \(escape(teacher))"
                 + (s.baselineLabel.map { "; gap closed = (student − \(escape($0))) / (\(escape(teacher)) − \(escape($0)))" } ?? "")
                 + ", on complete-case means.</p>\n"
@@ -45,8 +54,9 @@ public enum HTMLReport {
     }
 
     static func resultsTable(_ s: EvaluationSummary) -> String {
-        table(["Method (Loss_fn)", "Valid Data"] + s.criteria + ["Overall"], s.models.map { m in
-            [m.label, "\(m.nValid) / \(m.nTotal)"] + m.criteria.map { ReportFormat.interval($0.mean) } + [ReportFormat.interval(m.overall)]
+        table(["Method (Loss_fn)", "Valid Data"] + ReportTables.columns(s), s.models.map { m in
+            [m.label, "\(m.nValid) / \(m.nTotal)"] + m.criteria.map { ReportFormat.interval($0.mean) }
+                + (s.criteria.count > 1 ? [ReportFormat.interval(m.overall)] : [])
         }, swatches: true)
     }
 
@@ -75,8 +85,8 @@ public enum HTMLReport {
     }
 
     /// A table of escaped cells; with `swatches`, the first column gets the model's chart colour.
-    static func table(_ header: [String], _ rows: [[String]], swatches: Bool = false) -> String {
-        var out = "<table><thead><tr>" + header.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead><tbody>"
+    static func table(_ header: [String], _ rows: [[String]], swatches: Bool = false, nowrap: Bool = false) -> String {
+        var out = "<table\(nowrap ? " class=\"nowrap\"" : "")><thead><tr>" + header.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead><tbody>"
         for (i, row) in rows.enumerated() {
             out += "<tr>" + row.enumerated().map { k, cell in
                 let swatch = swatches && k == 0 ? "<span class=\"swatch\" style=\"background:\(SVGCharts.colour(i))\"></span>" : ""
@@ -116,6 +126,9 @@ public enum HTMLReport {
     svg text{font:12px system-ui,sans-serif;fill:#1b1f24}svg .axis{font-weight:600}svg .tick{fill:#57606a;font-size:11px}svg .count{font-size:10px;fill:#57606a}
     svg .grid{stroke:#d0d7de;stroke-width:1}svg .whisker{stroke:#1b1f24;stroke-width:1.5;fill:none}
     details.item{border:1px solid #d0d7de;border-radius:6px;margin:6px 0;padding:4px 10px}details.item[open]{background:#fbfcfd}
+    table.nowrap td{white-space:nowrap}
+    .filter{display:flex;flex-wrap:wrap;gap:14px;align-items:center;background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:6px 10px;margin:8px 0}
+    .filter select,.filter input{font:inherit}pre.answer{background:#eef6ee}
     details.item>summary{cursor:pointer}.idx{font-weight:600;margin-right:6px}.badge{display:inline-block;border-radius:10px;padding:0 7px;margin-left:6px;font-size:12px;color:#fff}
     .badge.bad{background:#cf222e!important}.model{border-left:4px solid;padding:2px 10px;margin:10px 0}
     pre{white-space:pre-wrap;word-break:break-word;background:#f6f8fa;border-radius:4px;padding:6px 8px;margin:4px 0;font:13px/1.4 ui-monospace,"Noto Sans Mono",monospace}

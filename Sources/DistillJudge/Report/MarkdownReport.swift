@@ -10,10 +10,19 @@ public enum MarkdownReport {
             out += "## Warnings\n\n" + s.warnings.map { "- ⚠ \($0)\n" }.joined() + "\n"
         }
         out += "## Results\n\n" + resultsOnly(s)
-        let cols = s.criteria + ["Overall"]
+        let cols = ReportTables.columns(s)
         out += "\nMeans over each model's valid items, with percentile-bootstrap 95% confidence intervals. "
             + "Valid Data: items for which the judge returned a usable score on every criterion (unscored items are "
             + "left out, never counted as 0).\n\n"
+        if !s.pairwise.isEmpty {
+            let t = ReportTables.pairwise(s)
+            out += "## Against \(cell(s.pairwiseBaseline ?? "the baseline"))\n\n" + ReportTables.markdown(t.header, t.rows)
+                + "\n" + ReportTables.pairwiseNote(s) + "\n\n"
+        }
+        if !s.tasks.isEmpty {
+            let t = ReportTables.tasks(s)
+            out += "## Per task\n\nMean per-item score on each task's valid items (valid / items).\n\n" + ReportTables.markdown(t.header, t.rows) + "\n"
+        }
 
         out += "## Validity\n\n| Model | Items | Valid | % valid | Invalid, by reason | Scored at | "
             + s.criteria.map { "\($0) valid" }.joined(separator: " | ") + " | Inter-criterion r |\n"
@@ -64,11 +73,11 @@ public enum MarkdownReport {
 
     /// Just seed 000's table: model, Valid Data, one column per criterion (mean [95% CI]), and Overall.
     public static func resultsOnly(_ s: EvaluationSummary) -> String {
-        let cols = s.criteria + ["Overall"]
+        let cols = ReportTables.columns(s)
         var out = "| Method (Loss_fn) | Valid Data | " + cols.joined(separator: " | ") + " |\n"
         out += "| :--: | :--: | " + cols.map { _ in ":--:" }.joined(separator: " | ") + " |\n"
         for m in s.models {
-            let cells = m.criteria.map { ReportFormat.interval($0.mean) } + [ReportFormat.interval(m.overall)]
+            let cells = m.criteria.map { ReportFormat.interval($0.mean) } + (s.criteria.count > 1 ? [ReportFormat.interval(m.overall)] : [])
             out += "| \(cell(m.label)) | \(m.nValid) / \(m.nTotal) | " + cells.joined(separator: " | ") + " |\n"
         }
         return out

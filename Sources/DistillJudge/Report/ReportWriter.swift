@@ -2,7 +2,7 @@ import DistillData
 import Foundation
 
 /// Reads judgments (a judge folder or journal files), builds the summary and writes `report.md`, `report.html`,
-/// `report.csv` and `summary.json`. Never calls the judge: a report can always be rebuilt from the journal.
+/// `report.csv`, `leaderboard.csv` and `summary.json`. Never calls the judge: a report can always be rebuilt from the journal.
 public struct ReportWriter: Sendable {
     public var judgmentFiles: [String]
     public var manifest: JudgeManifest?
@@ -31,16 +31,23 @@ public struct ReportWriter: Sendable {
     public func loadJudgments() throws -> [Judgment] {
         let decoder = JSONDecoder()
         var out: [Judgment] = []
+        var origins: [(file: String, judgment: Judgment)] = []
+        var scales = JudgmentScaleLookup(manifest: manifest)
         for path in judgmentFiles {
-            guard FileManager.default.fileExists(atPath: path) else { throw DataError(file: path, "no such file") }
-            for line in JSONLinesReader(path: path) where line.complete {
+            let start = out.count
+            defer { origins += out[start...].map { (path, $0) } }
+            for line in try JSONLinesReader(checking: path) where line.complete {
+                let j: Judgment
                 do {
-                    out.append(try decoder.decode(Judgment.self, from: line.bytes))
+                    j = try decoder.decode(Judgment.self, from: line.bytes)
                 } catch {
                     throw DataError(file: path, line: line.number, "not a judgment line: \(JSONLines.describe(error))")
                 }
+                if let scale = scales.scale(for: j) { try j.checkScores(in: scale, file: path, line: line.number) }
+                out.append(j)
             }
         }
+        try Self.checkOneRubric(origins)
         return out
     }
 
@@ -56,7 +63,9 @@ public struct ReportWriter: Sendable {
         b.teacherLabel = teacherLabel
         b.baselineLabel = baselineLabel
         b.bootstrap = bootstrap
-        return b.build(judgments)
+        var s = b.build(judgments)
+        s.warnings += Self.judgeWarnings(judgments)
+        return s
     }
 
     public struct Written: Sendable {
@@ -64,6 +73,8 @@ public struct ReportWriter: Sendable {
         public var html: String
         public var csv: String
         public var json: String
+        /// One row per model, best first.
+        public var leaderboard: String = ""
         public var summary: EvaluationSummary
     }
 
@@ -74,10 +85,11 @@ public struct ReportWriter: Sendable {
         guard !judgments.isEmpty else { throw DataError(file: judgmentFiles.first ?? outDir, "no judgments to report on") }
         let s = summary(of: judgments)
         let w = Written(markdown: outDir + "/report.md", html: outDir + "/report.html", csv: outDir + "/report.csv",
-                        json: outDir + "/summary.json", summary: s)
+                        json: outDir + "/summary.json", leaderboard: outDir + "/leaderboard.csv", summary: s)
         try JSONLines.writeAtomically(Data(MarkdownReport.render(s, title: title).utf8), to: w.markdown)
         try JSONLines.writeAtomically(Data(HTMLReport.render(s, judgments: judgments, title: title).utf8), to: w.html)
         try JSONLines.writeAtomically(Data(CSVReport.render(judgments, criteria: s.criteria).utf8), to: w.csv)
+        try JSONLines.writeAtomically(Data(LeaderboardCSV.render(s).utf8), to: w.leaderboard)
         let encoder = JSONLines.encoder
         encoder.outputFormatting.insert(.prettyPrinted)
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")

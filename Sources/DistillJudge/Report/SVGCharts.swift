@@ -9,7 +9,7 @@ enum SVGCharts {
 
     /// Grouped bars: one group per criterion, one bar per model at its mean, with a whisker for the 95% CI.
     static func meansChart(_ s: EvaluationSummary) -> String {
-        let groups = s.criteria + ["Overall"]
+        let groups = ReportTables.columns(s)
         let width = 960.0, height = 340.0, left = 48.0, right = 16.0, top = 16.0, bottom = 58.0
         let plotW = width - left - right, plotH = height - top - bottom
         let lo = Double(min(0, s.scaleMin)), hi = Double(s.scaleMax)

@@ -38,9 +38,10 @@ public struct Bootstrap: Sendable {
     }
 
     /// CI of the mean paired difference `a[i] − b[i]` (both scored on the same items): resampling items keeps pairs
-    /// together, which is what makes a small difference between two students detectable.
+    /// together, which is what makes a small difference between two students detectable. Samples of unequal length
+    /// are not paired: the interval is NaN (shown as "–"), never a trap.
     public func pairedDifferenceInterval(_ a: [Double], _ b: [Double]) -> Interval {
-        precondition(a.count == b.count, "paired samples must have equal length")
+        guard a.count == b.count else { return Interval(estimate: .nan, low: .nan, high: .nan) }
         return meanInterval(zip(a, b).map { $0 - $1 })
     }
 

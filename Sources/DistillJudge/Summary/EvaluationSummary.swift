@@ -29,6 +29,39 @@ public struct EvaluationSummary: Codable, Sendable {
         /// Mean Pearson correlation between pairs of criteria over valid items: near 1 means the judge gives one
         /// impression for all criteria (a halo), so the criteria add little beyond Overall. NaN when undefined.
         public var interCriterionCorrelation: Double
+        /// Mean length of the model's judged outputs in Unicode scalars (Python's `len`, AlpacaEval's `avg_length`).
+        public var meanOutputLength: Double = .nan
+    }
+
+    /// One model against the baseline on the complete-case items, AlpacaEval / MT-bench style.
+    public struct Pairwise: Codable, Sendable {
+        public var label: String
+        public var baseline: String
+        /// The per-item score compared: the one criterion, or "Overall" (the mean of the criteria).
+        public var criterion: String
+        public var n: Int
+        public var wins: Int
+        public var ties: Int
+        public var losses: Int
+        /// (wins + ties / 2) / n.
+        public var winRate: Double
+        /// Mean of label − baseline, as it is.
+        public var difference: Interval
+        /// The difference at equal output length: intercept of the per-item regression of the score difference on the
+        /// log length ratio (see `LengthControl`), with a paired bootstrap 95% CI.
+        public var lengthControlled: Interval
+        /// Score change per doubling of the output length relative to the baseline's (the fitted slope × ln 2).
+        public var perDoubling: Double
+    }
+
+    /// One model's mean on one task (the test items' `category`).
+    public struct TaskStats: Codable, Sendable {
+        public var task: String
+        public var label: String
+        public var nValid: Int
+        public var nTotal: Int
+        /// Mean over the valid items of the task of the per-item overall score.
+        public var mean: Double
     }
 
     public struct Comparison: Codable, Sendable {
@@ -78,4 +111,9 @@ public struct EvaluationSummary: Codable, Sendable {
     public var manifest: JudgeManifest?
     public var teacherLabel: String?
     public var baselineLabel: String?
+    /// Every model against `pairwiseBaseline` (the baseline, else the teacher, else the first model).
+    public var pairwise: [Pairwise] = []
+    public var pairwiseBaseline: String?
+    /// Per task (category) and model; empty when the items carry no category.
+    public var tasks: [TaskStats] = []
 }

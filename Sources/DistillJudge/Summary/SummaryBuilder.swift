@@ -33,6 +33,7 @@ public struct SummaryBuilder: Sendable {
         var input: String
         var referenceOutput: String
         var generateOutput: String
+        var category: String?
     }
 
     public func build(_ judgments: [Judgment]) -> EvaluationSummary {
@@ -51,17 +52,19 @@ public struct SummaryBuilder: Sendable {
         for i in comparisons.indices where comparisons[i].wilcoxonP != nil { comparisons[i].adjustedP = adjusted[i] }
         warnings += failureRateWarnings(models)
         warnings += leakageWarnings(views)
-        return EvaluationSummary(criteria: criteria, scaleMin: scale.lowerBound, scaleMax: scale.upperBound, models: models,
-                                 completeCaseItems: complete.count, comparisons: comparisons,
-                                 retention: retention(labels, views, complete), spread: spread(labels, judgments),
-                                 warnings: warnings, manifest: manifest, teacherLabel: teacherLabel, baselineLabel: baselineLabel)
+        var summary = EvaluationSummary(criteria: criteria, scaleMin: scale.lowerBound, scaleMax: scale.upperBound, models: models,
+                                        completeCaseItems: complete.count, comparisons: comparisons,
+                                        retention: retention(labels, views, complete), spread: spread(labels, judgments),
+                                        warnings: warnings, manifest: manifest, teacherLabel: teacherLabel, baselineLabel: baselineLabel)
+        addContent(&summary, labels, views, complete)
+        return summary
     }
 
     func itemViews(_ js: [Judgment]) -> [Int: ItemView] {
         var byItem: [Int: [Int: [Judgment]]] = [:]
         for j in js { byItem[j.item, default: [:]][j.repeatIndex, default: []].append(j) }
         var out: [Int: ItemView] = [:]
-        for (item, repeats) in byItem {
+        for (item, repeats) in byItem.sorted(by: { $0.key < $1.key }) {
             // Per repeat: the latest scored line, else the latest line.
             let chosen = repeats.keys.sorted().compactMap { r -> Judgment? in
                 let lines = repeats[r] ?? []
@@ -75,7 +78,7 @@ public struct SummaryBuilder: Sendable {
             let scored = chosen.filter(\.isScored)
             var view = ItemView(scores: [:], validCriteria: valid, invalidReason: nil, step: scored.first?.step?.rawValue,
                                 instruction: any.instruction, input: any.input, referenceOutput: any.referenceOutput,
-                                generateOutput: any.generateOutput)
+                                generateOutput: any.generateOutput, category: any.category)
             if scored.isEmpty {
                 view.invalidReason = chosen.last?.problems.first?.reason.rawValue ?? chosen.last?.status.rawValue
             } else {
@@ -91,9 +94,11 @@ public struct SummaryBuilder: Sendable {
 
     func modelStats(_ label: String, _ items: [Int: ItemView], total: Int?) -> EvaluationSummary.ModelStats {
         let nTotal = max(total ?? 0, (items.keys.max() ?? -1) + 1, items.count)
-        let valid = items.values.filter { $0.invalidReason == nil }
+        // Item order, never dictionary order: the bootstrap resamples by position, so the order decides the CI.
+        let ordered = items.keys.sorted().compactMap { items[$0] }
+        let valid = ordered.filter { $0.invalidReason == nil }
         var reasons: [String: Int] = [:]
-        for v in items.values { if let r = v.invalidReason { reasons[r, default: 0] += 1 } }
+        for v in ordered { if let r = v.invalidReason { reasons[r, default: 0] += 1 } }
         if nTotal > items.count { reasons["not-judged"] = nTotal - items.count }
         var steps: [String: Int] = [:]
         for v in valid { steps[v.step ?? "?", default: 0] += 1 }
@@ -101,7 +106,7 @@ public struct SummaryBuilder: Sendable {
             let values = valid.compactMap { $0.scores[c] }
             var hist = [Int](repeating: 0, count: scale.count)
             for v in values { hist[Int(v.rounded(.down)) - scale.lowerBound] += 1 }
-            return .init(criterion: c, nValid: items.values.filter { !($0.validCriteria[c] ?? []).isEmpty }.count,
+            return .init(criterion: c, nValid: ordered.filter { !($0.validCriteria[c] ?? []).isEmpty }.count,
                          mean: bootstrap.meanInterval(values), median: Descriptive.median(values), histogram: hist)
         }
         let overall = valid.map { v in Descriptive.mean(criteria.compactMap { v.scores[$0] }) }
@@ -117,6 +122,10 @@ public struct SummaryBuilder: Sendable {
                      criteria: perCriterion, overall: bootstrap.meanInterval(overall),
                      interCriterionCorrelation: Descriptive.mean(correlations))
     }
+
+    /// Each criterion, then nil for "Overall" — only with several criteria: with one, Overall repeats it (and would
+    /// double the Holm family).
+    var criteriaAndOverall: [String?] { criteria.map(Optional.some) + (criteria.count > 1 ? [nil] : []) }
 
     func completeCase(_ labels: [String], _ views: [String: [Int: ItemView]]) -> [Int] {
         guard let first = labels.first, let items = views[first] else { return [] }
@@ -137,7 +146,7 @@ public struct SummaryBuilder: Sendable {
         var out: [EvaluationSummary.Comparison] = []
         for ai in labels.indices {
             for bi in labels.indices where bi > ai {
-                for c in criteria.map(Optional.some) + [nil] {
+                for c in criteriaAndOverall {
                     let a = values(labels[ai], views, items, c), b = values(labels[bi], views, items, c)
                     let w = Wilcoxon.signedRank(a, b)
                     let p = w.flatMap { $0.pValue.isNaN ? nil : $0.pValue }
@@ -154,7 +163,7 @@ public struct SummaryBuilder: Sendable {
         guard let teacher = teacherLabel, labels.contains(teacher), !items.isEmpty else { return [] }
         var out: [EvaluationSummary.Retention] = []
         for label in labels where label != teacher {
-            for c in criteria.map(Optional.some) + [nil] {
+            for c in criteriaAndOverall {
                 let s = Descriptive.mean(values(label, views, items, c)), t = Descriptive.mean(values(teacher, views, items, c))
                 var gap: Double? = nil
                 if let base = baselineLabel, labels.contains(base), base != label {
@@ -174,7 +183,9 @@ public struct SummaryBuilder: Sendable {
             var perItem: [Int: [Int: Judgment]] = [:]
             for j in judgments where j.model == label && j.isScored { perItem[j.item, default: [:]][j.repeatIndex] = j }
             for c in criteria {
-                let groups = perItem.values.map { $0.values.compactMap { $0.scores?[c] }.map(Double.init) }.filter { $0.count >= 2 }
+                let groups = perItem.keys.sorted().compactMap { perItem[$0] }.map { repeats in
+                    repeats.keys.sorted().compactMap { repeats[$0]?.scores?[c] }.map(Double.init)
+                }.filter { $0.count >= 2 }
                 guard !groups.isEmpty else { continue }
                 let agree = Double(groups.filter { Set($0).count == 1 }.count) / Double(groups.count)
                 out.append(.init(label: label, criterion: c, items: groups.count, agreement: agree,

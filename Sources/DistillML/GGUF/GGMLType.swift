@@ -51,11 +51,17 @@ public struct GGMLType: RawRepresentable, Hashable, Sendable, CustomStringConver
         }
     }
 
+    /// An importance-matrix quant (IQ1_S … IQ4_XS), which this engine cannot decode.
+    public var isIQuant: Bool { [16, 17, 18, 19, 20, 21, 22, 23, 29].contains(rawValue) }
+
     public var description: String {
         let names: [UInt32: String] = [
             0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0", 9: "Q8_1",
             10: "Q2_K", 11: "Q3_K", 12: "Q4_K", 13: "Q5_K", 14: "Q6_K", 15: "Q8_K",
             24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64", 30: "BF16",
+            // Importance-matrix ("i-") quants and ternary types: named so a refusal says which one the file holds.
+            16: "IQ2_XXS", 17: "IQ2_XS", 18: "IQ3_XXS", 19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S", 22: "IQ2_S", 23: "IQ4_XS",
+            29: "IQ1_M", 34: "TQ1_0", 35: "TQ2_0",
         ]
         return names[rawValue] ?? "ggml type \(rawValue)"
     }

@@ -4,6 +4,10 @@ struct GGUFByteReader {
     let bytes: UnsafeRawBufferPointer
     let path: String
     var offset = 0
+    /// Array elements read so far: each becomes a `GGUFValue` of a few dozen bytes, so their total is capped.
+    var arrayElements = 0
+    /// 2^24 elements (a 262k-token vocabulary with types and merges needs under 2^20): at most ~0.5 GB of values.
+    static let maxArrayElements = 1 << 24
 
     var remaining: Int { bytes.count - offset }
 
@@ -69,6 +73,11 @@ struct GGUFByteReader {
                 throw fail("\(what()): unknown array element type \(code): the file is corrupt or too new", at: at)
             }
             let count = try readCount("element count of \(what())", minElementSize: elementType.fixedSize ?? 8)
+            arrayElements += count  // count ≤ the file's size: no overflow
+            guard arrayElements <= Self.maxArrayElements else {
+                throw fail("\(what()): metadata arrays hold more than \(Self.maxArrayElements) elements in all: "
+                    + "the file is corrupt or not a model", at: at)
+            }
             var items: [GGUFValue] = []
             items.reserveCapacity(count)
             for i in 0..<count {

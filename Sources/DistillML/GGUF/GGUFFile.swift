@@ -97,7 +97,8 @@ public final class GGUFFile: @unchecked Sendable {
         for info in infos {
             let loc = "tensor '\(info.name)'"
             guard let geometry = info.type.blockGeometry else {
-                throw DistillMLError(file: path, at: loc, "element type \(info.type) is not supported by this reader")
+                let hint = info.type.isIQuant ? " (an i-quant; use a Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K or F16 GGUF of this model)" : ""
+                throw DistillMLError(file: path, at: loc, "element type \(info.type) is not supported by this reader\(hint)")
             }
             guard info.dims[0] % geometry.elements == 0 else {
                 throw DistillMLError(file: path, at: loc,
@@ -123,6 +124,14 @@ public final class GGUFFile: @unchecked Sendable {
             guard index[info.name] == nil else { throw DistillMLError(file: path, at: loc, "tensor name appears twice") }
             index[info.name] = tensors.count
             tensors.append(GGUFTensorInfo(name: info.name, dims: info.dims, type: info.type, fileOffset: start, byteCount: byteCount))
+        }
+        // Tensors may not share bytes (llama.cpp requires them laid end to end), so the data a file describes is at
+        // most its size: what loaders allocate from it is bounded by the file, not by what the header claims.
+        let ordered = tensors.filter { $0.byteCount > 0 }.sorted { ($0.fileOffset, $0.name) < ($1.fileOffset, $1.name) }
+        for (a, b) in zip(ordered, ordered.dropFirst()) where b.fileOffset < a.fileOffset + a.byteCount {
+            throw DistillMLError(file: path, at: "tensor '\(b.name)'",
+                "its data (from byte \(b.fileOffset)) overlaps tensor '\(a.name)' (bytes \(a.fileOffset)..<\(a.fileOffset + a.byteCount)): "
+                + "the file is corrupt")
         }
         self.tensors = tensors
         tensorIndex = index

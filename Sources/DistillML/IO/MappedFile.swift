@@ -1,3 +1,4 @@
+import DistillData
 import Foundation
 
 /// A read-only memory mapping of a whole file (llama2.c's `mmap` of the checkpoint).
@@ -13,12 +14,16 @@ public final class MappedFile: @unchecked Sendable {
         self.path = path
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else {
-            throw DistillMLError(file: path, "cannot open: \(String(cString: strerror(errno)))")
+            let code = errno
+            throw DistillMLError(file: path, code == ENOENT ? FileChecks.missing(path) : "cannot open: \(FileChecks.cause(code))")
         }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
             throw DistillMLError(file: path, "cannot stat: \(String(cString: strerror(errno)))")
+        }
+        guard (st.st_mode & S_IFMT) != S_IFDIR else {
+            throw DistillMLError(file: path, "is a directory, not a model file: give the path of a .gguf or .safetensors file")
         }
         let size = Int(st.st_size)
         guard size > 0 else {

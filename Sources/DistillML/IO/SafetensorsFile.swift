@@ -20,6 +20,8 @@ public final class SafetensorsFile: @unchecked Sendable {
     public let metadata: [String: String]
     let mapping: MappedFile
 
+    /// The dtypes `read(_:into:)` decodes.
+    static let weightDTypes: Set<String> = ["F32", "F16", "BF16"]
     static let dtypeSizes = ["F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1]
 
     public init(path: String) throws {
@@ -38,27 +40,48 @@ public final class SafetensorsFile: @unchecked Sendable {
         }
         var tensors: [String: TensorInfo] = [:]
         var metadata: [String: String] = [:]
-        for (name, value) in json {
+        let dataBytes = bytes.count - dataStart
+        // Sorted, so the error for a file with several bad entries is the same on every run.
+        for name in json.keys.sorted() {
+            let value = json[name]
             if name == "__metadata__" {
                 for (k, v) in value as? [String: Any] ?? [:] { metadata[k] = v as? String }
                 continue
             }
+            let at = "tensor '\(name)'"
             guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
                   let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
-                throw DistillMLError(file: path, at: "tensor '\(name)'", "entry needs dtype, shape and data_offsets [begin, end]")
+                throw DistillMLError(file: path, at: at, "entry needs dtype, shape and data_offsets [begin, end] (integers)")
             }
             guard let size = Self.dtypeSizes[dtype] else {
-                throw DistillMLError(file: path, at: "tensor '\(name)'", "unknown dtype '\(dtype)'")
+                throw DistillMLError(file: path, at: at, "unknown dtype '\(dtype)'")
             }
-            let count = shape.reduce(1) { $0 * max($1, 0) }
-            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] - offsets[0] == count * size else {
-                throw DistillMLError(file: path, at: "tensor '\(name)'", "data_offsets \(offsets) do not match shape \(shape) of \(dtype)")
+            // Overflow-checked: a shape of [2^32, 2^32] or offsets near 2^63 are errors, never a trap.
+            var count = 1
+            for d in shape {
+                let (p, o) = count.multipliedReportingOverflow(by: d)
+                guard d >= 0, !o, p <= dataBytes else {
+                    throw DistillMLError(file: path, at: at, "shape \(shape) of \(dtype) needs more bytes than the file's "
+                        + "\(dataBytes) bytes of data: the file is corrupt")
+                }
+                count = p
             }
-            guard dataStart + offsets[1] <= bytes.count else {
-                throw DistillMLError(file: path, at: "tensor '\(name)'",
-                    "data ends at byte \(dataStart + offsets[1]) but the file has \(bytes.count): the file is truncated")
+            let byteCount = count * size  // count ≤ dataBytes and size ≤ 8: no overflow
+            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= dataBytes else {
+                throw DistillMLError(file: path, at: at, "data_offsets \(offsets) lie outside the file's \(dataBytes) bytes of data "
+                    + "(from byte \(dataStart)): the file is truncated or corrupt")
             }
-            tensors[name] = TensorInfo(name: name, dtype: dtype, shape: shape, fileOffset: dataStart + offsets[0], byteCount: count * size)
+            guard offsets[1] - offsets[0] == byteCount else {
+                throw DistillMLError(file: path, at: at,
+                    "data_offsets \(offsets) hold \(offsets[1] - offsets[0]) bytes, but shape \(shape) of \(dtype) needs \(byteCount)")
+            }
+            tensors[name] = TensorInfo(name: name, dtype: dtype, shape: shape, fileOffset: dataStart + offsets[0], byteCount: byteCount)
+        }
+        // Tensors may not share bytes (the reference library requires them to tile the data exactly).
+        let ordered = tensors.values.filter { $0.byteCount > 0 }.sorted { ($0.fileOffset, $0.name) < ($1.fileOffset, $1.name) }
+        for (a, b) in zip(ordered, ordered.dropFirst()) where b.fileOffset < a.fileOffset + a.byteCount {
+            throw DistillMLError(file: path, at: "tensor '\(b.name)'",
+                "its data (from byte \(b.fileOffset)) overlaps tensor '\(a.name)' (bytes \(a.fileOffset)..<\(a.fileOffset + a.byteCount)): the file is corrupt")
         }
         self.tensors = tensors
         self.metadata = metadata

@@ -100,7 +100,11 @@ final class QuantizedMatrix {
                 var amax: Float = 0
                 for j in 0..<32 { amax = max(amax, abs(x[j])) }
                 let d = amax / 127, id: Float = d != 0 ? 1 / d : 0
-                for j in 0..<32 { values[j] = UInt8(Int((x[j] * id).rounded()) + 128) }
+                // A non-finite weight (a corrupt file) becomes code 0 instead of trapping in Int(_:).
+                for j in 0..<32 {
+                    let q = (x[j] * id).rounded()
+                    values[j] = UInt8(Int(q.isFinite ? Swift.max(-128, Swift.min(127, q)) : 0) + 128)
+                }
                 store(row: r, block: b, values, scale: d, min: 0)
             }
         }

@@ -1,3 +1,4 @@
+import DistillData
 import Foundation
 
 /// Hyper-parameters of a Llama-family decoder (`llama`: SmolLM2, Llama 3.x, TinyLlama; `qwen2`: Qwen2.5).
@@ -106,10 +107,15 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
         try validate(file: f.path)
     }
 
-    /// Reads an HF `config.json` (`LlamaForCausalLM`, `Qwen2ForCausalLM`).
+    /// Reads an HF `config.json` (`LlamaForCausalLM`, `Qwen2ForCausalLM`, `MistralForCausalLM`).
     public init(hfConfigPath path: String) throws {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        do {
+            try FileChecks.requireReadableFile(path)
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch let e as DataError {
+            throw DistillMLError(file: path, e.message)
+        } catch {
             throw DistillMLError(file: path, "cannot read: \(error.localizedDescription)")
         }
         guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
@@ -122,11 +128,15 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
             return v
         }
         func float(_ key: String, _ def: Float) -> Float { (json[key] as? Double).map(Float.init) ?? def }
-        let modelType = json["model_type"] as? String ?? ""
+        let declaredType = json["model_type"] as? String ?? ""
+        // Mistral 7B (`MistralForCausalLM`) is the Llama architecture; v0.1 adds a 4096-token sliding window, which
+        // changes nothing while the context stays within it, so the context is capped there.
+        let modelType = declaredType == "mistral" ? "llama" : declaredType
         guard Self.supportedArchitectures.contains(modelType) else {
             throw DistillMLError(file: path, at: "field 'model_type'",
-                "'\(modelType)' is not supported (supported: \(Self.supportedArchitectures.joined(separator: ", ")))")
+                "'\(declaredType)' is not supported (supported: \(Self.supportedArchitectures.joined(separator: ", ")), mistral)")
         }
+        let slidingWindow = declaredType == "mistral" ? (json["sliding_window"] as? Int).flatMap { $0 > 0 ? $0 : nil } : nil
         // transformers ≥ 5 nests RoPE settings in `rope_parameters`; older files have `rope_theta` / `rope_scaling`.
         let ropeParameters = json["rope_parameters"] as? [String: Any] ?? json["rope_scaling"] as? [String: Any] ?? [:]
         let ropeType = ropeParameters["rope_type"] as? String ?? ropeParameters["type"] as? String ?? "default"
@@ -152,7 +162,7 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
         self.init(architecture: modelType, layers: try int("num_hidden_layers"), dim: dim, hiddenDim: try int("intermediate_size"),
                   heads: heads, kvHeads: (json["num_key_value_heads"] as? Int) ?? heads,
                   headDim: (json["head_dim"] as? Int) ?? dim / heads, vocabSize: try int("vocab_size"),
-                  contextLength: (json["max_position_embeddings"] as? Int) ?? 2048,
+                  contextLength: min((json["max_position_embeddings"] as? Int) ?? 2048, slidingWindow ?? Int.max),
                   ropeTheta: Float(ropeTheta), rmsNormEps: float("rms_norm_eps", 1e-6),
                   attentionBias: (json["attention_bias"] as? Bool) ?? (modelType == "qwen2"),
                   tiedEmbeddings: (json["tie_word_embeddings"] as? Bool) ?? true)
@@ -161,12 +171,52 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
         try validate(file: path)
     }
 
+    /// Checks the hyper-parameters against each other before anything is sized from them: every count positive,
+    /// heads divisible by key/value heads, and every tensor size computable without overflow.
     func validate(file: String) throws {
+        let fields: [(String, Int)] = [("layers", layers), ("hidden size", dim), ("feed-forward size", hiddenDim),
+                                       ("attention heads", heads), ("key/value heads", kvHeads), ("head dimension", headDim),
+                                       ("vocabulary size", vocabSize), ("context length", contextLength)]
+        for (name, value) in fields where value <= 0 {
+            throw DistillMLError(file: file, "\(name) is \(value); it must be a positive integer: the configuration is corrupt")
+        }
+        guard contextLength <= 1 << 30 else {
+            throw DistillMLError(file: file, "context length \(contextLength) is beyond 2^30 tokens: the configuration is corrupt")
+        }
         guard heads % kvHeads == 0 else {
             throw DistillMLError(file: file, "\(heads) attention heads are not a multiple of \(kvHeads) key/value heads")
         }
         guard headDim % 2 == 0 else { throw DistillMLError(file: file, "head dimension \(headDim) is odd; RoPE needs pairs") }
+        _ = try parameterCount(file: file)
     }
+
+    /// The number of Float parameters the model holds, computed with overflow checks: a configuration whose
+    /// sizes overflow (or exceed 2^40 values, 4 TB) is an error naming `file`, never a crash or a huge allocation.
+    public func parameterCount(file: String) throws -> Int {
+        func mul(_ a: Int, _ b: Int) throws -> Int {
+            let (p, o) = a.multipliedReportingOverflow(by: b)
+            guard !o, p <= Self.maxParameters else {
+                throw DistillMLError(file: file, "sizes overflow (\(a) × \(b)): layers \(layers), hidden \(dim), "
+                    + "feed-forward \(hiddenDim), heads \(heads)/\(kvHeads) of \(headDim), vocabulary \(vocabSize); the configuration is corrupt")
+            }
+            return p
+        }
+        _ = try mul(heads, headDim)
+        _ = try mul(kvHeads, headDim)
+        var total = 0
+        for kind in LlamaParameters.Kind.allCases where kind.present(self) {
+            let (r, c) = kind.shape(self)
+            let n = try mul(try mul(r, c), kind.perLayer ? layers : 1)
+            total += n  // each term ≤ 2^40 and there are 15 kinds: no overflow
+        }
+        guard total <= Self.maxParameters else {
+            throw DistillMLError(file: file, "the configuration describes \(total) parameters, more than 2^40: it is corrupt")
+        }
+        return total
+    }
+
+    /// 2^40 Float values: far beyond any model this engine can run, small enough that sums of them never overflow.
+    static let maxParameters = 1 << 40
 
     /// The HF `config.json` for this configuration (what the safetensors writer puts beside the weights).
     public func hfConfigJSON() throws -> [String: Any] {

@@ -123,7 +123,10 @@ public final class LlamaParameters: @unchecked Sendable {
     var head: UnsafeMutablePointer<Float> { pointer(.output) ?? view(.tokenEmbedding) }
 
     /// Every (kind, layer) present in this model, in file order.
-    public var entries: [(kind: Kind, layer: Int)] {
+    public var entries: [(kind: Kind, layer: Int)] { Self.entries(of: config) }
+
+    /// Every (kind, layer) a model of `config` has, in file order.
+    static func entries(of config: LlamaConfig) -> [(kind: Kind, layer: Int)] {
         var out: [(Kind, Int)] = []
         for kind in Kind.allCases where kind.present(config) && !kind.perLayer && kind != .output && kind != .finalNorm {
             out.append((kind, 0))

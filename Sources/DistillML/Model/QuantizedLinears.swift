@@ -23,6 +23,9 @@ public final class QuantizedLinears {
     public init(gguf file: GGUFFile, parameters p: LlamaParameters, activations: QuantizedActivations = .float) throws {
         self.activations = activations
         let c = p.config
+        if let why = Self.unsupportedReason(c) {
+            throw DistillMLError(file: file.path, "4/8-bit weights cannot be used: \(why); load it with precision 'exact'")
+        }
         var matrices: [Key: QuantizedMatrix] = [:]
         func add(_ kind: LlamaParameters.Kind, _ layer: Int, tensorName: String, source: UnsafePointer<Float>, unpermute: Bool) throws {
             let (rows, cols) = kind.shape(c)
@@ -60,6 +63,15 @@ public final class QuantizedLinears {
         matrices[Key(kind: .output, layer: 0)] = QuantizedMatrix(rows: p.config.vocabSize, cols: p.config.dim, q8From: p.head,
                                                                       activations: activations)
         self.matrices = matrices
+    }
+
+    /// Why `config`'s matrices cannot be held in 32-value blocks (every row length must be a multiple of 32), or
+    /// nil when they can. The initialisers trap on such a model, so callers check first.
+    public static func unsupportedReason(_ c: LlamaConfig) -> String? {
+        for (name, cols) in [("hidden size", c.dim), ("attention width", c.qDim), ("feed-forward size", c.hiddenDim)] where cols % 32 != 0 {
+            return "its \(name) \(cols) is not a multiple of the 32-value quantisation block"
+        }
+        return nil
     }
 
     /// Whether this build has the int8-activation kernels (x86-64 with AVX2, the default build there).

@@ -41,3 +41,14 @@ public struct StreamingDecoder: Sendable {
         return b.count - start < need ? start : b.count
     }
 }
+
+extension Tokenizer {
+    /// The text of `ids` without a character the last tokens only began: what a generation cut by its token limit
+    /// (or ended by EOS mid-character) may show. `decode` would turn those bytes into U+FFFD; this drops them.
+    public func decodeComplete(_ ids: [Int], skipSpecial: Bool = false) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(ids.count * 4)
+        for id in ids where !(skipSpecial && specialIDs.contains(id)) { bytes.append(contentsOf: tokenBytes(id)) }
+        return String(decoding: bytes[..<StreamingDecoder.completePrefixLength(bytes)], as: UTF8.self)
+    }
+}

@@ -1,3 +1,4 @@
+import DistillData
 import Foundation
 
 extension Tokenizer {
@@ -5,6 +6,9 @@ extension Tokenizer {
     /// `chat_template.jinja` in the same folder, when present, supply BOS/EOS and the chat template.
     /// `preTokenizer` overrides the pre-tokenizer the file names (nil: use the file's).
     public convenience init(tokenizerJSONAt path: String, preTokenizer: PreTokenizerKind? = nil) throws {
+        do { try FileChecks.requireReadableFile(path) } catch let e as DataError {
+            throw TokenizerError.unreadable(path, e.message)
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw TokenizerError.unreadable(path, "cannot read the file; check the path")
         }
@@ -46,12 +50,30 @@ extension Tokenizer {
         d.ignoreMerges = model["ignore_merges"] as? Bool ?? false
 
         let added = (root["added_tokens"] as? [[String: Any]]) ?? []
+        // Ids index an array of that size, so each is checked first: an id of 2^63−1 or 10^11 is an error, not an
+        // overflow or a terabyte allocation. Ids may leave gaps, but never more gaps than tokens.
+        let idLimit = min(Self.maxTokenID, 2 * (vocab.count + added.count) + 1024)
+        func checkID(_ id: Int, field: String, token: String) throws {
+            guard id >= 0, id < idLimit else {
+                throw TokenizerError.malformed(source, field: field, "token '\(token.prefix(40))' has id \(id); ids must lie in "
+                    + "0..<\(idLimit) for a vocabulary of \(vocab.count) tokens and \(added.count) added tokens: the file is corrupt")
+            }
+        }
+        if let bad = vocab.filter({ $0.value < 0 || $0.value >= idLimit }).min(by: { $0.key < $1.key }) {
+            try checkID(bad.value, field: "model.vocab", token: bad.key)
+        }
         var maxID = vocab.values.max() ?? -1
-        for entry in added { maxID = max(maxID, entry["id"] as? Int ?? -1) }
-        d.tokens = [String](repeating: "", count: maxID + 1)
-        for (token, id) in vocab where id >= 0 { d.tokens[id] = token }
         for (index, entry) in added.enumerated() {
-            guard let id = entry["id"] as? Int, id >= 0, let content = entry["content"] as? String else {
+            guard let id = entry["id"] as? Int, let content = entry["content"] as? String else {
+                throw TokenizerError.malformed(source, field: "added_tokens[\(index)]", "needs an integer 'id' and a string 'content'")
+            }
+            try checkID(id, field: "added_tokens[\(index)].id", token: content)
+            maxID = max(maxID, id)
+        }
+        d.tokens = [String](repeating: "", count: maxID + 1)
+        for (token, id) in vocab { d.tokens[id] = token }
+        for (index, entry) in added.enumerated() {
+            guard let id = entry["id"] as? Int, let content = entry["content"] as? String else {
                 throw TokenizerError.malformed(source, field: "added_tokens[\(index)]", "needs an integer 'id' and a string 'content'")
             }
             d.tokens[id] = content
@@ -79,6 +101,9 @@ extension Tokenizer {
         if let preTokenizer { d.preTokenizer = preTokenizer }
         self.init(d)
     }
+
+    /// The largest token id any tokenizer may use (2^24; the largest real vocabularies have about 2^18).
+    static let maxTokenID = 1 << 24
 
     private static func object(_ value: Any?, _ source: String, _ field: String) throws -> [String: Any] {
         guard let object = value as? [String: Any] else {

@@ -15,13 +15,12 @@ public enum AnswerChecker {
         return .text
     }
 
-    /// The answer the second CoT stage gave, cleaned: the continuation of "Therefore, the answer is", up to the
-    /// first line break, without a leading colon or a trailing full stop.
+    /// The answer the second CoT stage gave, cleaned: what follows the last answer marker ("Therefore, the answer is",
+    /// "答案是", "答案：", …) or the last `\boxed{}` (`AnswerExtraction.markedAnswer`, shared with the judge's rule
+    /// scoring), else the first line; without a leading colon or a trailing full stop.
     public static func cleanAnswer(_ completion: String) -> String {
+        if let marked = AnswerExtraction.markedAnswer(in: completion) { return marked }
         var s = completion.trimmingCharacters(in: .whitespacesAndNewlines)
-        for marker in ["Therefore, the answer is", "the answer is", "答案是"] {
-            if let r = s.range(of: marker, options: [.caseInsensitive, .backwards]) { s = String(s[r.upperBound...]) }
-        }
         if let nl = s.firstIndex(where: \.isNewline) { s = String(s[..<nl]) }
         s = s.trimmingCharacters(in: CharacterSet(charactersIn: " :：\t"))
         while let last = s.last, ".。".contains(last) { s.removeLast() }

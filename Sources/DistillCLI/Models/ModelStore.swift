@@ -1,3 +1,4 @@
+import DistillML
 import Foundation
 
 /// Where local models live and how the embedded default gets there.
