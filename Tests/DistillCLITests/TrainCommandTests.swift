@@ -82,6 +82,17 @@ import Testing
         let g1 = try String(contentsOfFile: dir + "/gen-adapter.jsonl", encoding: .utf8)
         let g2 = try String(contentsOfFile: dir + "/gen-merged.jsonl", encoding: .utf8)
         #expect(g1 == g2, "adapter at load and merged GGUF give the same greedy text")
+
+        // --export-from best on the finished run: the adapter holds best.ckpt's weights.
+        #expect(await DistillCLI.main(a.filter { $0 != "peft,gguf-f32" && $0 != "--export" } + ["--export", "peft", "--export-from", "best"]) == 0)
+        let best = try TrainingCheckpoint.read(out + "/best.ckpt")
+        let exported = try PEFTAdapter.read(out + "/adapter")
+        var k = 0
+        for t in best.header.tensors {
+            let n = t.shape.reduce(1, *)
+            #expect(exported.tensors[t.name]?.values == Array(best.parameters[k..<(k + n)]), "\(t.name)")
+            k += n
+        }
     }
 
     @Test func fullFineTuningAndRefusals() async throws {

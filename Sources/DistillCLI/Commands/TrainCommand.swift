@@ -47,6 +47,7 @@ struct TrainCommand: DistillCommand {
             .value("save-every", "N", default: "100", help: "checkpoint every N steps"),
             .value("seed", "N", default: "0", help: "shuffle, split, LoRA init and dropout seed"),
             .list("export", "FMT", help: "peft, gguf-f32, gguf-f16, gguf-q8_0, gguf-q4_0, gguf-q4_1, hf (default: peft gguf-q8_0 with LoRA, gguf-q8_0 full)"),
+            .flag("recompute-attention", help: "keep one layer's attention softmax and recompute it in backward (less memory, same bits)"),
             .value("export-from", "W", default: "last", help: "export the last weights or the best (lowest eval loss)"),
             .value("threads", "N", default: "\(ProcessInfo.processInfo.activeProcessorCount)", help: "threads for kernels and BLAS"),
         ] + TrainObjective.options,

@@ -9,7 +9,9 @@ enum TrainEngine {
         let mode: TrainableLlama.Mode = o.full ? .full : .lora(LoRAConfiguration(
             rank: o.loraRank, alpha: Float(o.loraAlpha), dropout: Float(o.loraDropout),
             targets: o.loraTargets.compactMap(LoRATarget.init(rawValue:)), seed: o.seed))
-        return try TrainableLlama(base: base, mode: mode)
+        let model = try TrainableLlama(base: base, mode: mode)
+        model.recomputeAttention = o.recomputeAttention
+        return model
     }
 
     /// The weights to export as a whole model (LoRA merged in).

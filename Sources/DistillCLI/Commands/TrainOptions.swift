@@ -38,6 +38,8 @@ struct TrainOptions: Sendable {
     var exportBest: Bool
     /// `--new`: move an earlier, different run in `out` aside and start over.
     var startNew: Bool
+    /// Recompute attention probabilities in the backward pass (memory for time; bitwise the same gradients).
+    var recomputeAttention: Bool
     var threads: Int
     /// `--loss` and its weights (TrainObjective.swift).
     var objective: TrainObjective
@@ -108,6 +110,7 @@ struct TrainOptions: Sendable {
         if full, exports.contains(.peft) { throw UsageError("--export peft needs a LoRA run (drop --full)") }
         self.exports = exports
         startNew = args.flag("new")
+        recomputeAttention = args.flag("recompute-attention")
         switch args.string("export-from") ?? "last" {
         case "last": exportBest = false
         case "best": exportBest = true

@@ -24,6 +24,10 @@ struct TrainRun {
     func run() async throws {
         try EngineCPU.check()
         Parallel.configureBLAS(threads: o.threads)
+        if let core = OpenBLASCore.recommendedCoreType() {
+            Self.note("train: OpenBLAS runs its \(OpenBLASCore.current) kernels on this CPU; set OPENBLAS_CORETYPE=\(core) "
+                + "before starting distill for ~5× faster matrix products")
+        }
         let progress = ProgressReporter(interval: 5)
         let modelPath = try ModelStore.resolve(o.model)
         for f in o.data where !FileManager.default.fileExists(atPath: f) { throw DataError(file: f, "no such file") }
