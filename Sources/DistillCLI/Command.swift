@@ -42,17 +42,6 @@ extension CommandGroup {
     public func run() async throws {}
 }
 
-/// Thrown by a command that exists in the plan but is not built yet: it exits 1 and says so, with no fake output.
-public struct NotBuiltYet: Error, CustomStringConvertible {
-    public var command: String
-    public var plannedIn: String
-    public init(_ command: String, plannedIn: String) {
-        self.command = command
-        self.plannedIn = plannedIn
-    }
-    public var description: String { "'\(command)' is not built yet (planned: \(plannedIn))" }
-}
-
 enum HelpFormatter {
     static func help(for spec: CommandSpec, path: [String]) -> String {
         let full = (["distill"] + path).joined(separator: " ")

@@ -1,4 +1,6 @@
 import DistillCLI
 import Foundation
 
-exit(await DistillCLI.main(Array(CommandLine.arguments.dropFirst())))
+let argv = Array(CommandLine.arguments.dropFirst())
+DistillCLI.adoptFasterBLASKernels(argv)
+exit(await DistillCLI.main(argv))

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import DistillCLI
 
@@ -40,7 +41,7 @@ import Testing
         #expect(await DistillCLI.main(["--help"]) == 0)
         #expect(await DistillCLI.main(["no-such-command"]) == 64)
         #expect(await DistillCLI.main(["data"]) == 64)
-        #expect(await DistillCLI.main(["serve"]) == 1)  // exists in the plan, says it is not built yet
+        #expect(await DistillCLI.main(["data", "stats", "/nonexistent/items-\(getpid()).jsonl"]) == 1)  // a failure, not a usage error
         #expect(await DistillCLI.main(["train"]) == 64)  // --data and --out are required
     }
 
