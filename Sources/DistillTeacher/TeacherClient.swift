@@ -49,7 +49,7 @@ public final class TeacherClient<C: Clock>: ChatCompleting, Sendable where C.Dur
 
     /// Like `complete`, with the headers and latency of the successful attempt.
     public func exchange(_ request: ChatRequest) async throws -> ChatExchange {
-        let estimate = TokenEstimate.request(request)
+        let estimate = TokenEstimator.heuristic.requestTokens(request)
         // One key for every attempt of this logical request, so a provider that honours it deduplicates.
         let idempotencyKey = "distill-" + UUID().uuidString.lowercased()
         let openAI = openAI, limiter = limiter, onEvent = onEvent, slots = slots

@@ -113,8 +113,9 @@ import Testing
 
     @Test func tokenEstimateCoversCJKAndMaxTokens() {
         let english = ChatRequest(model: "m", messages: [.user(String(repeating: "abcd", count: 100))], maxTokens: 50)
-        #expect(TokenEstimate.request(english) == 100 + 4 + 50)
+        // 100 Latin tokens + one message's framing (5) + the reply's opening (3) + max tokens.
+        #expect(TokenEstimator.heuristic.requestTokens(english) == 100 + 5 + 3 + 50)
         let chinese = ChatRequest(model: "m", messages: [.user(String(repeating: "蒸", count: 100))])
-        #expect(TokenEstimate.request(chinese) >= 100)  // ~1 token per CJK character, not 300 bytes / 4 = 75
+        #expect(TokenEstimator.heuristic.requestTokens(chinese) >= 100)  // ~1 token per CJK character, not 300 bytes / 4 = 75
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Counts prompt tokens before anything is sent, for `--dry-run`, `--budget` and rate-limit reservations.
+/// Counts prompt tokens before anything is sent, for `--dry-run`, `--budget` and rate-limit reservations: the one
+/// token estimate of the client and of harvest.
 ///
 /// The CLI passes a real tokenizer when one is available (DistillTeacher must not import DistillML, so it arrives as
 /// a closure); otherwise a heuristic calibrated on BPE vocabularies: CJK ≈ 1 token per character, emoji ≈ 2, other
@@ -33,6 +34,12 @@ public struct TokenEstimator: Sendable {
     public func promptTokens(_ messages: [ChatMessage]) -> Int {
         if let countPrompt { return countPrompt(messages) }
         return messages.reduce(perRequest) { $0 + perMessage + countText($1.content) }
+    }
+
+    /// Prompt estimate plus the most the reply may use: what the client reserves against `--tpm` before sending
+    /// (refunded with the server's real usage, so the estimate only has to be in the right range).
+    public func requestTokens(_ request: ChatRequest) -> Int {
+        promptTokens(request.messages) + (request.maxTokens ?? 0) * max(1, request.n ?? 1)
     }
 
     /// CJK ideographs, kana and Hangul ≈ 1 token each; emoji and other astral symbols ≈ 2; everything else is
