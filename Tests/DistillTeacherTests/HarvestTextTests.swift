@@ -196,3 +196,26 @@ func offPool(_ work: @escaping @Sendable () -> Void) async {
         #expect(items[1] == QuestionItem(id: "2", question: "计算\n\n6×7", gold: "42"))
     }
 }
+
+/// `--shard auto`: the shard a Slurm array task or a Kubernetes Indexed Job pod works on.
+@Suite struct ShardFromEnvironmentTests {
+    @Test func slurmArraysAndIndexedJobsGiveOneBasedShards() throws {
+        #expect(try HarvestShard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "8"]).get()
+            == HarvestShard(index: 1, count: 8))
+        #expect(try HarvestShard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "8", "SLURM_ARRAY_TASK_MIN": "1",
+                                                  "SLURM_ARRAY_TASK_COUNT": "8"]).get() == HarvestShard(index: 8, count: 8))
+        #expect(try HarvestShard.fromEnvironment(["JOB_COMPLETION_INDEX": "3", "DISTILL_SHARD_COUNT": "4"]).get()
+            == HarvestShard(index: 4, count: 4))
+    }
+
+    @Test func missingOrInconsistentValuesSayWhatToSet() {
+        func message(_ env: [String: String]) -> String {
+            if case .failure(let e) = HarvestShard.fromEnvironment(env) { return e.description }
+            return ""
+        }
+        #expect(message([:]).contains("give --shard I/N"))
+        #expect(message(["JOB_COMPLETION_INDEX": "2"]).contains("DISTILL_SHARD_COUNT"))
+        #expect(message(["SLURM_ARRAY_TASK_ID": "9", "SLURM_ARRAY_TASK_COUNT": "8"]).contains("contiguous array"))
+        #expect(message(["SLURM_ARRAY_TASK_ID": "1"]).contains("SLURM_ARRAY_TASK_COUNT"))
+    }
+}

@@ -71,7 +71,7 @@ struct HarvestCommand: DistillCommand {
             .value("tokenizer", "FILE", help: "GGUF or tokenizer.json to count prompt tokens for estimates (default: heuristic)"),
             .flag("batch", help: "send through the OpenAI Batch API (half price, results within 24 h; resumable)"),
             .value("batch-poll", "SECONDS", default: "60", help: "batch status polling interval"),
-            .value("shard", "I/N", help: "work only on shard I of N (1-based, by item id); merge with 'harvest merge'"),
+            .value("shard", "I/N", help: "work only on shard I of N (1-based, by item id), or auto (Slurm array / Kubernetes Indexed Job); merge with 'harvest merge'"),
             .value("progress-every", "SECONDS", default: "10", help: "progress line interval when stderr is not a terminal"),
         ],
         subcommands: [HarvestMergeCommand.self])
@@ -80,6 +80,8 @@ struct HarvestCommand: DistillCommand {
     let recipe: String
     let endpoint: Endpoint
     let out: String
+    /// `--shard I/N`, or the scheduler's shard for `--shard auto`.
+    private(set) var shard: HarvestShard?
 
     init(_ args: ParsedArguments) throws {
         _ = try args.positionals(max: 0)
@@ -97,8 +99,16 @@ struct HarvestCommand: DistillCommand {
         } else if args.string("data") == nil {
             throw UsageError("recipe \(recipe) needs --data FILE")
         }
-        if let shard = args.string("shard") {
-            guard HarvestShard(parsing: shard) != nil else { throw UsageError("--shard wants I/N with 1 ≤ I ≤ N, got '\(shard)'") }
+        if let given = args.string("shard") {
+            if given == "auto" {
+                switch HarvestShard.fromEnvironment(ProcessInfo.processInfo.environment) {
+                case .success(let s): shard = s
+                case .failure(let e): throw UsageError(e.description)
+                }
+            } else {
+                guard let s = HarvestShard(parsing: given) else { throw UsageError("--shard wants I/N with 1 ≤ I ≤ N or auto, got '\(given)'") }
+                shard = s
+            }
             guard !["self-instruct", "generate-data"].contains(recipe) else {
                 throw UsageError("--shard splits input items; \(recipe) generates its items, so it cannot be sharded")
             }
@@ -146,7 +156,7 @@ struct HarvestCommand: DistillCommand {
         options.offline = args.flag("offline")
         options.budget = try args.double("budget")
         options.expectedOutputTokens = try args.int("expected-output-tokens")
-        options.shard = args.string("shard").flatMap(HarvestShard.init(parsing:))
+        options.shard = shard
         options.price = try Self.price(args, model: endpoint.model)
         if args.flag("batch") {
             // The Batch API bills half the online price.
