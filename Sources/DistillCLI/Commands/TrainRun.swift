@@ -142,36 +142,22 @@ struct TrainRun {
     }
 }
 
-/// SIGINT / SIGTERM during training: the first asks the loop to checkpoint after the step in progress and stop;
-/// a second exits at once (the last checkpoint on disk is whole: it is written atomically).
+/// SIGINT / SIGTERM / SIGHUP during training (through the one `StopSignals`): the first asks the loop to checkpoint
+/// after the step in progress and stop; a second exits at once (the last checkpoint on disk is whole: it is written
+/// atomically).
 final class TrainStopSignal: @unchecked Sendable {
     private let flag = Atomic<Int>(0)
-    private var sources: [any DispatchSourceSignal] = []
-    private let queue = DispatchQueue(label: "distill.train.signals")
+    private let signals = StopSignals()
 
     var requested: Bool { flag.load(ordering: .relaxed) > 0 }
 
     func install() {
-        queue.sync {
-            for sig in [SIGINT, SIGTERM] {
-                signal(sig, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-                source.setEventHandler { [self] in
-                    if flag.add(1, ordering: .relaxed).newValue > 1 { exit(130) }
-                    FileHandle.standardError.write(Data("\ndistill: stopping after this step and saving a checkpoint (again to quit now)\n".utf8))
-                }
-                source.resume()
-                sources.append(source)
-            }
+        signals.install { [self] sig in
+            flag.store(1, ordering: .relaxed)
+            FileHandle.standardError.write(Data(
+                "\ndistill: \(StopSignals.name(sig)): stopping after this step and saving a checkpoint (again to quit now)\n".utf8))
         }
     }
 
-    func remove() {
-        queue.sync {
-            for s in sources { s.cancel() }
-            sources = []
-            signal(SIGINT, SIG_DFL)
-            signal(SIGTERM, SIG_DFL)
-        }
-    }
+    func remove() { signals.remove() }
 }
