@@ -4,5 +4,5 @@ struct BenchCommand: CommandGroup {
     static let spec = CommandSpec(
         name: "bench",
         abstract: "benchmarks printed beside an anchor measured in the same run",
-        subcommands: [BenchHTTPCommand.self, BenchGenerateCommand.self])
+        subcommands: [BenchHTTPCommand.self, BenchGenerateCommand.self, BenchTrainCommand.self])
 }

@@ -31,3 +31,17 @@ public enum OpenBLASCore {
         return nil
     }
 }
+
+extension OpenBLASCore {
+    /// OpenBLAS's own sgemm rate on one of a training step's shapes, `inp (N,C) · weight (OC,C)ᵀ` (GFLOP/s, wall
+    /// clock): the physical limit a BLAS-bound training step is measured against.
+    public static func sgemmRate(N: Int = 1024, C: Int = 576, OC: Int = 1536, repeats: Int = 4) -> Double {
+        let x = [Float](repeating: 0.01, count: N * C), w = [Float](repeating: 0.02, count: OC * C)
+        var y = [Float](repeating: 0, count: N * OC)
+        Kernels.matmul(&y, x, w, nil, N: N, C: C, OC: OC)  // warm-up: threads started, pages touched
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<max(1, repeats) { Kernels.matmul(&y, x, w, nil, N: N, C: C, OC: OC) }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return Double(max(1, repeats)) * 2 * Double(N * C * OC) / seconds / 1e9
+    }
+}

@@ -1,0 +1,106 @@
+import DistillData
+import DistillML
+import Foundation
+
+/// `distill bench train`: training tokens/s of LoRA and full fine-tuning on the embedded model, beside PyTorch
+/// (torch_bench.py, same shape, same invocation) and OpenBLAS's own sgemm rate.
+struct BenchTrainCommand: DistillCommand {
+    static let spec = CommandSpec(
+        name: "train",
+        abstract: "training tokens/s (LoRA and full) vs PyTorch, same run",
+        usage: "[--model M] [--batch 4] [--seq 256] [--steps 3] [--vs PYTHON] [options]",
+        discussion: """
+        Each mode does one untimed step (memory planned, caches warm), then --steps timed steps of forward, backward
+        and AdamW on random tokens, as torch_bench.py does: tokens/s = batch × seq × steps / seconds. LoRA is r 16,
+        alpha 32 on all seven projections. Peak RSS is the process's so far (LoRA runs first). The matmul work of a
+        step (4 × tokens × matrix parameters for LoRA, 6 × for full) over its time, beside OpenBLAS's sgemm alone on
+        one of the step's shapes, says how close the step is to what the BLAS can do. With --vs, torch_bench.py runs
+        in this invocation (the anchor). Use a release build.
+
+        Examples:
+          distill bench train
+          distill bench train --vs /path/to/venv/bin/python
+        """,
+        options: [
+            .value("model", "M", default: ModelStore.defaultName, help: "GGUF file, HF directory, or known model name"),
+            .value("batch", "N", default: "4", help: "rows per step"),
+            .value("seq", "N", default: "256", help: "tokens per row"),
+            .value("steps", "N", default: "3", help: "timed steps per mode"),
+            .list("modes", "MODE", help: "lora, full (default: both)"),
+            .value("vs", "PYTHON", help: "python with torch, transformers and peft: runs torch_bench.py lora|full in this run"),
+            .value("anchors", "DIR", default: "../shared/anchors", help: "folder holding torch_bench.py"),
+        ])
+
+    let model: String
+    let B: Int
+    let T: Int
+    let steps: Int
+    let modes: [String]
+    let python: String?
+    let anchors: String
+
+    init(_ args: ParsedArguments) throws {
+        model = args.string("model") ?? ModelStore.defaultName
+        B = try args.int("batch") ?? 4
+        T = try args.int("seq") ?? 256
+        steps = try args.int("steps") ?? 3
+        modes = args.list("modes").isEmpty ? ["lora", "full"] : args.list("modes")
+        python = args.string("vs")
+        anchors = args.string("anchors") ?? "../shared/anchors"
+        guard (1...64).contains(B), (2...4096).contains(T), (1...100).contains(steps) else {
+            throw UsageError("--batch 1…64, --seq 2…4096, --steps 1…100")
+        }
+        for m in modes where !["lora", "full"].contains(m) { throw UsageError("--modes takes lora and/or full, not '\(m)'") }
+    }
+
+    func run() async throws {
+        try EngineCPU.check()
+        let path = try ModelStore.resolve(model)
+        BenchGenerateCommand.say("bench train: \(path), batch \(B) × \(T), \(steps) timed steps; OpenBLAS kernels "
+            + "\(OpenBLASCore.current), \(Parallel.threads) threads, load \(String(format: "%.1f", BenchGenerateCommand.loadAverage()))")
+        let sgemm = OpenBLASCore.sgemmRate()
+        BenchGenerateCommand.say(String(format: "  OpenBLAS sgemm alone (1024×576 · 576×1536): %.1f GFLOP/s", sgemm))
+        for mode in modes {
+            let (rate, gflops) = try measure(mode: mode, path: path)
+            BenchGenerateCommand.say(String(format: "  distill %@: %.1f tok/s, %.1f GFLOP/s in matmuls (%.0f%% of sgemm), peak RSS %.2f GB",
+                                            mode, rate, gflops, 100 * gflops / sgemm, Self.peakRSSGB()))
+            guard let python else { continue }
+            let out = try await BenchGenerateCommand.anchor(python, anchors + "/torch_bench.py", [mode, "\(B)", "\(T)", path])
+            let torch = BenchGenerateCommand.number(after: "tok/s=", in: out, line: "train tok/s")
+            BenchGenerateCommand.say("  PyTorch \(mode) (torch_bench.py, same run): "
+                + (torch.map { String(format: "%.1f tok/s → distill %.2f×", $0, rate / $0) } ?? "no figure:\n" + out))
+        }
+    }
+
+    /// Tokens/s and matmul GFLOP/s of `steps` timed steps.
+    func measure(mode: String, path: String) throws -> (Double, Double) {
+        let params = try LanguageModel(path: path, precision: .exact).model.parameters
+        let trainer = try TrainableLlama(base: params, mode: mode == "full" ? .full : .lora(LoRAConfiguration(rank: 16, alpha: 32)))
+        let V = params.config.vocabSize
+        var rng = SplitMix64(seed: 1)
+        let tokens = (0..<(B * T)).map { _ in Int32(rng.next() % UInt64(V)) }
+        let targets = (0..<(B * T)).map { i in i % T == T - 1 ? TrainingBatch.ignore : tokens[i + 1] }
+        let batch = TrainingBatch(B: B, T: T, tokens: tokens, targets: targets, segments: [Int32](repeating: 0, count: B * T))
+        let adamw = AdamW(parameterCount: trainer.parameters.count, settings: AdamW.Settings())
+        func step() throws {
+            trainer.zeroGradients()
+            _ = try trainer.accumulateGradients(batch, lossScale: 1 / Float(max(1, batch.targetCount)))
+            adamw.update(trainer.tensors, parameters: trainer.parameters, gradients: trainer.gradients, lr: 1e-5)
+        }
+        try step()
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<steps { try step() }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let c = params.config
+        let perLayer = c.dim * c.qDim * 2 + 2 * c.dim * c.kvDim + 3 * c.dim * c.hiddenDim
+        let matmulParams = Double(c.layers * perLayer + c.vocabSize * c.dim)
+        let flops = Double(B * T * steps) * matmulParams * (mode == "full" ? 6 : 4)
+        return (Double(B * T * steps) / seconds, flops / seconds / 1e9)
+    }
+
+    static func peakRSSGB() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) * 1024 / 1e9
+    }
+}
