@@ -10,14 +10,7 @@ extension ChatRequest {
     /// Decodes a `POST /v1/chat/completions` body as a server does: every field type- and range-checked, and any
     /// field this server does not implement refused by name (never silently ignored).
     public init(serverBody body: [UInt8]) throws(OpenAIError) {
-        let json: JSONValue
-        do {
-            json = try JSONValue.parse(Data(body))
-        } catch {
-            throw .invalid(nil, "the body is not valid JSON: \(error)")
-        }
-        var f = try WireFields(json)
-        guard let model = try f.string("model") else { throw .invalid("model", "'model' is required (see GET /v1/models)") }
+        var (f, model) = try WireFields.requestBody(body)
         guard let rawMessages = f.value("messages") else { throw .invalid("messages", "'messages' is required") }
         guard let list = rawMessages.arrayValue, !list.isEmpty else {
             throw .invalid("messages", "'messages' must be a non-empty array of {\"role\", \"content\"}")

@@ -29,14 +29,7 @@ public struct CompletionRequest: Sendable, Equatable {
 
     /// Decodes a body the way `ChatRequest(serverBody:)` does: checked fields, unknown ones refused by name.
     public init(serverBody body: [UInt8]) throws(OpenAIError) {
-        let json: JSONValue
-        do {
-            json = try JSONValue.parse(Data(body))
-        } catch {
-            throw .invalid(nil, "the body is not valid JSON: \(error)")
-        }
-        var f = try WireFields(json)
-        guard let model = try f.string("model") else { throw .invalid("model", "'model' is required (see GET /v1/models)") }
+        var (f, model) = try WireFields.requestBody(body)
         let prompt: String
         switch f.value("prompt") {
         case .string(let s)?: prompt = s

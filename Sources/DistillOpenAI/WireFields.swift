@@ -1,4 +1,5 @@
 import DistillData
+import Foundation
 
 /// Reads the members of a request object with 400s that name the field: wrong type, out of range, unknown field.
 /// Every member read is remembered so `refuseUnknown` can name what the server would otherwise silently ignore.
@@ -13,6 +14,19 @@ public struct WireFields {
         }
         self.object = object
         self.path = path
+    }
+
+    /// A request body's fields, and its required `model`: what every `POST /v1/...` route reads first.
+    public static func requestBody(_ body: [UInt8]) throws(OpenAIError) -> (fields: WireFields, model: String) {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(Data(body))
+        } catch {
+            throw .invalid(nil, "the body is not valid JSON: \(error)")
+        }
+        var f = try WireFields(json)
+        guard let model = try f.string("model") else { throw .invalid("model", "'model' is required (see GET /v1/models)") }
+        return (f, model)
     }
 
     func name(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
