@@ -13,6 +13,20 @@ struct PipelinePlan {
     let out: String
     /// Base URL per service, fixed for this invocation.
     var serviceURLs: [String: String]
+    /// Content hashes of input files, kept while no stage runs (several stages often read one dataset or model);
+    /// cleared after each stage that runs, since a stage may write a file a later one reads.
+    let hashes = HashCache()
+
+    final class HashCache {
+        private var byPath: [String: String] = [:]
+        func hash(_ path: String, isDirectory: Bool) throws -> String {
+            if let h = byPath[path] { return h }
+            let h = try PipelinePlan.contentHash(path, isDirectory: isDirectory)
+            byPath[path] = h
+            return h
+        }
+        func clear() { byPath = [:] }
+    }
 
     /// Where a stage's `--out` goes, by command (a file for the commands that write one file).
     static func outputPath(for stage: PipelineFile.Stage, in out: String) -> String {
@@ -157,7 +171,7 @@ struct PipelinePlan {
             guard !full.hasPrefix(outPrefix) else { continue }
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: value, isDirectory: &isDir) else { continue }
-            values["file \(value)"] = try Self.contentHash(value, isDirectory: isDir.boolValue)
+            values["file \(value)"] = try hashes.hash(value, isDirectory: isDir.boolValue)
         }
         for service in stage.needs {
             if let s = file.services.first(where: { $0.name == service }) {

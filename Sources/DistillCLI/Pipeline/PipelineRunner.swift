@@ -110,6 +110,7 @@ struct PipelineRunner {
             let child = try ChildProcess.start(argv)
             ChildProcess.setRelayTargets([child.processIdentifier] + pids)
             let status = await ChildProcess.wait(child)
+            plan.hashes.clear()
             ChildProcess.setRelayTargets(pids)
             let seconds = Date().timeIntervalSince(started)
             if status == 0 && !ChildProcess.interrupted {
