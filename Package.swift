@@ -24,7 +24,7 @@ let package = Package(
     name: "distill",
     products: [
         .executable(name: "distill", targets: ["distill"]),
-        .library(name: "DistillKit", targets: ["DistillHTTP", "DistillData", "DistillOpenAI", "DistillTeacher", "DistillML",
+        .library(name: "DistillKit", targets: ["DistillHTTP", "DistillData", "DistillOpenAI", "DistillClient", "DistillHarvest", "DistillML",
                                                "DistillJudge", "DistillServe"]),
     ],
     targets: [
@@ -35,26 +35,28 @@ let package = Package(
         .target(name: "DistillData", swiftSettings: [.unsafeFlags(["-O"])]),
         // The OpenAI wire format, both sides: the teacher client and `distill serve` (and the test stand-ins).
         .target(name: "DistillOpenAI", dependencies: ["DistillData"]),
-        .target(name: "DistillTeacher", dependencies: ["DistillHTTP", "DistillData", "DistillOpenAI"]),
+        .target(name: "DistillClient", dependencies: ["DistillHTTP", "DistillData", "DistillOpenAI"]),
+        .target(name: "DistillHarvest", dependencies: ["DistillClient", "DistillData", "DistillOpenAI"]),
         // Kernels are compiled optimised even in debug builds: the parity tests run real models.
         .target(name: "DistillMLAVX512", swiftSettings: [.unsafeFlags(["-O"] + avx512CPU)]),
         .target(name: "DistillML", dependencies: ["COpenBLAS", "DistillData", "DistillMLAVX512"],
                 swiftSettings: [.unsafeFlags(["-O"] + engineCPU)]),
-        .target(name: "DistillJudge", dependencies: ["DistillTeacher", "DistillData"]),
+        .target(name: "DistillJudge", dependencies: ["DistillClient", "DistillData"]),
         // `distill serve`: the engine behind the OpenAI protocol (continuous batching, constrained decoding).
         // Optimised in debug builds too: the constrained decoder walks the vocabulary for every token.
         .target(name: "DistillServe", dependencies: ["DistillHTTP", "DistillML", "DistillOpenAI", "DistillData"],
                 swiftSettings: [.unsafeFlags(["-O"])]),
         // Compiled for the baseline: it checks that the CPU has what the engine was compiled for (EngineCPU).
-        .target(name: "DistillCLI", dependencies: ["DistillHTTP", "DistillData", "DistillTeacher", "DistillML", "DistillJudge",
+        .target(name: "DistillCLI", dependencies: ["DistillHTTP", "DistillData", "DistillClient", "DistillHarvest", "DistillML", "DistillJudge",
                                                    "DistillServe"],
                 swiftSettings: engineCPU.isEmpty ? [] : [.define("DISTILL_ENGINE_AVX2")]),
         .executableTarget(name: "distill", dependencies: ["DistillCLI"]),
         // Test helpers only: no non-test target imports it.
-        .target(name: "DistillTestSupport", dependencies: ["DistillHTTP", "DistillData", "DistillTeacher", "DistillML", "DistillOpenAI"]),
+        .target(name: "DistillTestSupport", dependencies: ["DistillHTTP", "DistillData", "DistillClient", "DistillHarvest", "DistillML", "DistillOpenAI"]),
         .testTarget(name: "DistillHTTPTests", dependencies: ["DistillHTTP", "DistillTestSupport"]),
         .testTarget(name: "DistillDataTests", dependencies: ["DistillData", "DistillTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "DistillTeacherTests", dependencies: ["DistillTeacher", "DistillTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "DistillClientTests", dependencies: ["DistillClient", "DistillTestSupport"]),
+        .testTarget(name: "DistillHarvestTests", dependencies: ["DistillHarvest", "DistillClient", "DistillTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DistillMLTests", dependencies: ["DistillML", "DistillTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DistillJudgeTests", dependencies: ["DistillJudge", "DistillTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DistillServeTests", dependencies: ["DistillServe", "DistillOpenAI", "DistillTestSupport"]),

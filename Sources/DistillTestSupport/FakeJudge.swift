@@ -1,4 +1,5 @@
-import DistillTeacher
+import DistillClient
+import DistillHarvest
 import Foundation
 
 /// An in-process judge for logic tests of the ladder (the transport itself is tested against the loopback stand-in):

@@ -1,5 +1,6 @@
 import DistillML
-import DistillTeacher
+import DistillClient
+import DistillHarvest
 import DistillTestSupport
 import Foundation
 import Testing

@@ -3,7 +3,8 @@ import Foundation
 import Synchronization
 import Testing
 @testable import DistillCLI
-@testable import DistillTeacher
+@testable import DistillClient
+@testable import DistillHarvest
 
 /// Money and silent failures in `distill harvest` (issue 13): the budget caps the run's total across invocations and
 /// counts requests in flight; an unpriced model is refused under --budget; generate-data sends no more than it needs;

@@ -1,6 +1,7 @@
 import DistillData
 import DistillJudge
-import DistillTeacher
+import DistillClient
+import DistillHarvest
 import DistillTestSupport
 import Foundation
 import Testing

@@ -1,5 +1,5 @@
 import DistillData
-import DistillTeacher
+import DistillClient
 import DistillTestSupport
 import Foundation
 import Testing

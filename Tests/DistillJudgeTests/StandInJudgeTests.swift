@@ -1,6 +1,6 @@
 import DistillData
 import DistillHTTP
-import DistillTeacher
+import DistillClient
 import DistillTestSupport
 import Foundation
 import Testing

@@ -1,6 +1,7 @@
 import DistillData
 import DistillHTTP
-import DistillTeacher
+import DistillClient
+import DistillHarvest
 import Foundation
 
 /// `distill ask`: one chat request from the shell, to check that an endpoint, model and key work.

@@ -1,5 +1,6 @@
 import DistillHTTP
-import DistillTeacher
+import DistillClient
+import DistillHarvest
 import Foundation
 import Glibc
 import Synchronization

@@ -1,7 +1,8 @@
 import DistillData
 import DistillHTTP
 import DistillML
-import DistillTeacher
+import DistillClient
+import DistillHarvest
 import Foundation
 
 /// `distill harvest`: run a recipe against a teacher into a resumable run directory.

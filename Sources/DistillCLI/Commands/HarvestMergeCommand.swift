@@ -1,5 +1,6 @@
 import DistillData
-import DistillTeacher
+import DistillClient
+import DistillHarvest
 import Foundation
 
 /// `distill harvest merge`: joins the run directories of `--shard i/n` runs into one, by content key.

@@ -1,5 +1,6 @@
 import DistillData
-import DistillTeacher
+import DistillClient
+import DistillHarvest
 import Foundation
 
 /// What a `distill harvest` command line asks for, resolved: the recipe with its items and prompt templates, the

@@ -1,6 +1,7 @@
 import DistillData
 import DistillJudge
-import DistillTeacher
+import DistillClient
+import DistillHarvest
 import Foundation
 
 /// `distill judge`: scores generation files with an LLM judge (or by rule), journaling every judgment so a rerun

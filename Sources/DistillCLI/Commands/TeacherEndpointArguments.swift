@@ -1,4 +1,5 @@
-import DistillTeacher
+import DistillClient
+import DistillHarvest
 
 /// The `--teacher URL|PRESET`, `--model` and `--key-env` options that `distill ask` and `distill harvest` share,
 /// turned into an `Endpoint` the same way in both.

@@ -1,7 +1,7 @@
 /// SplitMix64 (Steele, Lea & Flood 2014): a tiny PRNG whose sequence is fixed by its seed on every platform, so
 /// generated datasets, bootstrap intervals, k-shot picks and sampling are reproducible. Not for cryptography.
 ///
-/// The one seeded generator of the package: DistillData, DistillTeacher, DistillML and DistillJudge all use it.
+/// The one seeded generator of the package: DistillData, DistillHarvest, DistillML and DistillJudge all use it.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 

@@ -1,5 +1,5 @@
 import DistillData
-import DistillTeacher
+import DistillClient
 import Foundation
 
 /// Settings of the judge requests and of the content-retry rungs (repair turn, re-sampling). Transport retries

@@ -1,5 +1,5 @@
 import DistillData
-import DistillTeacher
+import DistillClient
 import Foundation
 
 /// One model's generations to judge: a label for the report and the seed-000-format file.

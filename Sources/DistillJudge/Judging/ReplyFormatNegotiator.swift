@@ -1,4 +1,4 @@
-import DistillTeacher
+import DistillClient
 import Foundation
 
 /// Remembers which `response_format` the judge endpoint accepts, shared by every concurrent request of a run.

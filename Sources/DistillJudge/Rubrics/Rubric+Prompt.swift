@@ -1,5 +1,5 @@
 import DistillData
-import DistillTeacher
+import DistillClient
 import Foundation
 
 extension Rubric {

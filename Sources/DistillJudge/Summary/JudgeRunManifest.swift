@@ -1,5 +1,5 @@
 import DistillData
-import DistillTeacher
+import DistillClient
 import Foundation
 
 /// The fingerprint of a judge folder (`manifest.json`): which judge, at which endpoint, with which rubric, prompt and

@@ -1,0 +1,435 @@
+import DistillClient
+import DistillData
+import Foundation
+
+/// The one path by which recipes ask the teacher anything. `complete` answers from the journal when the request's
+/// content key was recorded (in this run or an earlier one), so a resumed run never pays twice; otherwise it checks
+/// the budget, sends the request through the client, and journals the response before returning it. Recipes are
+/// written as if every request were fresh; resuming is replaying them against the journal.
+public final class HarvestSession: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// Send again the requests `failures.jsonl` lists (otherwise they stay failed).
+        public var retryFailed = false
+        /// Send nothing: count requests and estimate tokens and cost instead.
+        public var dryRun = false
+        /// Stop (cleanly, keeping results) before a request would take spending past this many USD.
+        public var budget: Double? = nil
+        public var price: TeacherPrice = .free
+        public var estimator: TokenEstimator = .heuristic
+        /// Completion tokens to assume per request when estimating (default: the request's max_tokens, else 256).
+        public var expectedOutputTokens: Int? = nil
+        /// Items worked on at once.
+        public var concurrency = 16
+        /// Work only on this shard's items.
+        public var shard: HarvestShard? = nil
+        /// Stop the run after this many failures in a row with no success (a dead endpoint, a revoked key).
+        public var maxConsecutiveFailures = 25
+        /// Returns a reason when an error from the client must stop the whole run rather than fail one request
+        /// (quota exhausted, key rejected). Cancellation always stops the run.
+        public var stopsRun: @Sendable (any Error) -> String? = { _ in nil }
+        /// After a stop, requests still in flight get this long to finish (and be journaled) before they are
+        /// abandoned (cancelled: a request stuck in retries or waiting on a limiter must not hold the exit).
+        public var stopGrace: Duration = .seconds(15)
+        /// Never send: a request not in the journal fails (renders outputs from merged shard journals).
+        public var offline = false
+        /// Batch mode: a request not in the journal is collected for the next batch instead of sent, and its item
+        /// waits (it is neither done nor failed). Keys already in a submitted batch are not collected again.
+        public var deferToBatch = false
+        public var keysInFlightInBatches: Set<String> = []
+
+        public init() {}
+    }
+
+    /// What a dry run counted.
+    public struct Estimate: Sendable {
+        /// Stages whose completion length came from the journal's mean rather than max_tokens.
+        public var calibratedStages: [String: Int] = [:]
+        public var requests = 0
+        public var cachedRequests = 0
+        public var tokensIn = 0
+        public var tokensOut = 0
+        public var cost = 0.0
+    }
+
+    public let client: any ChatCompleting
+    public let journal: HarvestJournal
+    public let stats: HarvestStats
+    public let options: Options
+    /// What the requests already in the journal cost at this run's price: the spend of earlier invocations of the
+    /// same run, so `--budget` caps the run's total rather than each invocation.
+    public let priorSpend: Double
+
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    /// Stage → mean completion tokens seen in the journal (dry runs only).
+    private let calibration: [String: Int]
+    private var reservedCost = 0.0
+    private var consecutiveFailures = 0
+    private var stopReason: String?
+    private var estimate = Estimate()
+    private var failedItems: [(id: String, reason: String)] = []
+    private var deferred: [String: (key: HarvestKey, request: ChatRequest)] = [:]
+    private var skippedItems = 0
+    private var notes: [String] = []
+    private var truncatedReplies = 0
+    private var inFlight: [UUID: Task<ChatResponse, any Error>] = [:]
+
+    public init(client: any ChatCompleting, journal: HarvestJournal, stats: HarvestStats = HarvestStats(),
+                options: Options = Options()) {
+        self.client = client
+        self.journal = journal
+        self.stats = stats
+        self.options = options
+        calibration = options.dryRun ? Self.completionCalibration(journal) : [:]
+        priorSpend = Self.spend(journal, price: options.price)
+    }
+
+    /// The cost of every journaled reply at `price` (replies without usage count as free: the server sent none).
+    public static func spend(_ journal: HarvestJournal, price: TeacherPrice) -> Double {
+        guard price != .free else { return 0 }
+        var total = 0.0
+        journal.forEachEntry { e in
+            if let u = e.response.usage { total += price.cost(input: u.promptTokens, output: u.completionTokens) }
+        }
+        return total
+    }
+
+    /// The most a request can cost: its prompt estimate with a 25% margin (estimators undercount some scripts) and
+    /// every choice running to max_tokens. Reserved against the budget before the request is sent.
+    func worstCaseCost(_ request: ChatRequest, promptEstimate: Int, outputEstimate: Int) -> Double {
+        let prompt = promptEstimate + promptEstimate / 4 + 8
+        let output = max(request.maxTokens ?? outputEstimate, outputEstimate) * max(1, request.n ?? 1)
+        return options.price.cost(input: prompt, output: output)
+    }
+
+    /// Spend of the whole run so far: earlier invocations plus this one's finished requests.
+    public var runSpend: Double { priorSpend + stats.spent }
+
+    /// Mean completion tokens per stage over the journal's replies (stages with at least 5), so a dry run over a
+    /// partly harvested run estimates the rest from what the teacher actually wrote rather than from max_tokens.
+    static func completionCalibration(_ journal: HarvestJournal) -> [String: Int] {
+        var sums: [String: (total: Int, count: Int)] = [:]
+        for e in journal.allEntries {
+            guard let tokens = e.response.usage?.completionTokens else { continue }
+            let stage = e.stage.hasPrefix("counterfactual-") ? "counterfactual" : e.stage
+            sums[stage, default: (0, 0)].total += tokens
+            sums[stage, default: (0, 0)].count += 1
+        }
+        return sums.filter { $0.value.count >= 5 }.mapValues { Int((Double($0.total) / Double($0.count)).rounded()) }
+    }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock(); defer { lock.unlock() }
+        return try body()
+    }
+
+    public var isDryRun: Bool { options.dryRun }
+    /// Why the run stopped early, if it did.
+    public var stopped: String? { locked { stopReason } }
+    public var dryRunEstimate: Estimate {
+        locked {
+            var e = estimate
+            e.calibratedStages = calibration
+            return e
+        }
+    }
+    /// Items that failed (id and the reason), in the order they failed.
+    public var itemFailures: [(id: String, reason: String)] { locked { failedItems } }
+    /// Requests collected for the next batch, by key id.
+    public var deferredRequests: [(key: HarvestKey, request: ChatRequest)] {
+        locked { deferred.values.sorted { $0.key.id < $1.key.id } }
+    }
+    /// Items left to other shards.
+    public var itemsSkippedByShard: Int { locked { skippedItems } }
+
+    /// Things the end-of-run summary must say (a recipe that fell short of its target, truncated replies kept).
+    public var runNotes: [String] {
+        locked {
+            guard truncatedReplies > 0 else { return notes }
+            return notes + ["\(truncatedReplies) replies were cut off at max_tokens (finish_reason \"length\"): their rows "
+                + "carry \"truncated\": true (data convert drops them) — raise --max-tokens to get whole replies"]
+        }
+    }
+
+    /// Replies used by this run that the teacher cut off at max_tokens.
+    public var truncatedCount: Int { locked { truncatedReplies } }
+
+    private func noteIfTruncated(_ r: RecordedResponse) {
+        if r.choices.contains(where: { $0.finishReason == "length" }) { locked { truncatedReplies += 1 } }
+    }
+
+    /// Adds a line to the end-of-run summary.
+    public func note(_ line: String) {
+        locked { notes.append(line) }
+    }
+
+    /// Stops the run: no new request is sent; requests in flight finish and are journaled.
+    public func stop(_ reason: String) {
+        let first = locked { () -> Bool in
+            guard stopReason == nil else { return false }
+            stopReason = reason
+            return true
+        }
+        guard first else { return }
+        let grace = options.stopGrace
+        Task { [self] in
+            try? await Task.sleep(for: grace)
+            for task in locked({ Array(inFlight.values) }) { task.cancel() }
+        }
+    }
+
+    /// The teacher's response to `request`, as stage `stage`, sample `sample` of item `item`.
+    public func complete(item: String, stage: String, sample: Int = 0, _ request: ChatRequest) async throws -> RecordedResponse {
+        let key = HarvestKey(item: item, stage: stage, sample: sample, request: request)
+        if let entry = journal.entry(key.id) {
+            if options.dryRun { locked { estimate.cachedRequests += 1 } } else { stats.noteResumed() }
+            if !options.dryRun { noteIfTruncated(entry.response) }
+            return entry.response
+        }
+        if let stop = stopped { throw HarvestError(.stopped, stop) }
+        if let failure = journal.failure(key.id), !options.retryFailed {
+            if !options.dryRun { stats.noteFailedEarlier() }
+            throw HarvestRequestFailed(key: key, reason: "failed in an earlier run (\(failure.reason)); "
+                + "pass --retry-failed to send it again")
+        }
+        let promptEstimate = options.estimator.promptTokens(request.messages)
+        let calibrated = calibration[stage.hasPrefix("counterfactual-") ? "counterfactual" : stage]
+        let outputEstimate = options.expectedOutputTokens ?? calibrated ?? request.maxTokens ?? 256
+        let costEstimate = options.price.cost(input: promptEstimate, output: outputEstimate)
+        if options.dryRun {
+            locked {
+                estimate.requests += 1
+                estimate.tokensIn += promptEstimate
+                estimate.tokensOut += outputEstimate
+                estimate.cost += costEstimate
+            }
+            return RecordedResponse(id: "dry-run", model: request.model,
+                                    choices: [.init(index: 0, content: options.estimator.filler(tokens: outputEstimate),
+                                                    finishReason: "stop", logprobs: nil)],
+                                    usage: ChatUsage(promptTokens: promptEstimate, completionTokens: outputEstimate))
+        }
+        if options.deferToBatch {
+            locked { if !options.keysInFlightInBatches.contains(key.id) { deferred[key.id] = (key, request) } }
+            throw HarvestDeferred()
+        }
+        if options.offline {
+            throw HarvestRequestFailed(key: key, reason: "not in the journal (offline: nothing is sent)")
+        }
+        let reservation = worstCaseCost(request, promptEstimate: promptEstimate, outputEstimate: outputEstimate)
+        try admit(reservation)
+        stats.noteStarted()
+        let response: ChatResponse
+        let id = UUID()
+        let client = client
+        let call = Task { try await client.complete(request) }
+        locked { inFlight[id] = call }
+        do {
+            defer { locked { inFlight[id] = nil } }
+            response = try await withTaskCancellationHandler { try await call.value } onCancel: { call.cancel() }
+        } catch {
+            locked { reservedCost -= reservation }
+            if call.isCancelled {
+                // Abandoned after a stop (or cancelled from outside): not a failure of this request; it is sent
+                // again on resume.
+                stats.noteAbandoned()
+                throw HarvestError(.stopped, stopped ?? "cancelled")
+            }
+            throw try handleFailure(error, key: key)
+        }
+        locked {
+            reservedCost -= reservation
+            consecutiveFailures = 0
+        }
+        let recorded = RecordedResponse(response)
+        noteIfTruncated(recorded)
+        do {
+            try journal.record(HarvestJournalEntry(key: key, response: recorded))
+        } catch {
+            stats.noteFailed()
+            stop("cannot write the journal: \(error)")
+            throw HarvestError(.stopped, "cannot write the journal: \(error)")
+        }
+        let tokensIn = response.usage?.promptTokens ?? promptEstimate
+        let tokensOut = response.usage?.completionTokens ?? outputEstimate
+        stats.noteSent(tokensIn: tokensIn, tokensOut: tokensOut, cost: options.price.cost(input: tokensIn, output: tokensOut))
+        return recorded
+    }
+
+    /// Reserves the request's worst-case cost, or stops the run if it could take the run's total past the budget.
+    /// Requests in flight hold their reservation until they finish, so concurrency cannot overshoot the cap.
+    private func admit(_ cost: Double) throws {
+        try locked {
+            if let stopReason { throw HarvestError(.stopped, stopReason) }
+            if let budget = options.budget, priorSpend + stats.spent + reservedCost + cost > budget {
+                // No figure here: requests still in flight finish after this; the summary reports the final spend.
+                let reason = "budget reached (the next request could go past --budget)"
+                stopReason = reason
+                throw HarvestError(.stopped, reason)
+            }
+            reservedCost += cost
+        }
+    }
+
+    /// Records a failed request (or stops the run) and returns the error to throw to the recipe.
+    private func handleFailure(_ error: any Error, key: HarvestKey) throws -> any Error {
+        stats.noteFailed()
+        if error is CancellationError {
+            stop("cancelled")
+            return HarvestError(.stopped, "cancelled")
+        }
+        if let reason = options.stopsRun(error) {
+            stop(reason)
+            return HarvestError(.stopped, reason)
+        }
+        let reason = String(describing: error)
+        try journal.recordFailure(HarvestFailure(key: key, reason: reason))
+        let tooMany = locked { () -> Bool in
+            consecutiveFailures += 1
+            return consecutiveFailures >= options.maxConsecutiveFailures
+        }
+        if tooMany {
+            stop("the teacher failed \(options.maxConsecutiveFailures) requests in a row (last: \(reason)); "
+                + "stopping — fix the endpoint and run the same command to resume (add --retry-failed to resend these)")
+        }
+        return HarvestRequestFailed(key: key, reason: reason)
+    }
+
+    /// Runs `body` on every item of this shard, `options.concurrency` at a time, and returns each item's output in
+    /// item order (nil for an item that failed, was left to another shard, or was not reached before a stop).
+    public func forEachItem<Item: Sendable>(_ items: [Item], id: @escaping @Sendable (Item) -> String,
+                                           body: @escaping @Sendable (Item) async throws -> HarvestOutput) async -> [HarvestOutput?] {
+        var results = [HarvestOutput?](repeating: nil, count: items.count)
+        let width = max(1, options.concurrency)
+        await withTaskGroup(of: (Int, HarvestOutput?).self) { group in
+            var next = 0
+            var running = 0
+            func launchNext() {
+                while next < items.count {
+                    let index = next
+                    let item = items[index]
+                    next += 1
+                    let itemID = id(item)
+                    if let shard = options.shard, !shard.contains(itemID) {
+                        locked { skippedItems += 1 }
+                        continue
+                    }
+                    running += 1
+                    group.addTask { [self] in
+                        do {
+                            return (index, try await body(item))
+                        } catch let e as HarvestError where e.kind == .stopped {
+                            return (index, nil)
+                        } catch is HarvestDeferred {
+                            return (index, nil)
+                        } catch let e as HarvestRequestFailed {
+                            locked { failedItems.append((itemID, "\(e.key.stage)#\(e.key.sample): \(e.reason)")) }
+                            return (index, nil)
+                        } catch {
+                            locked { failedItems.append((itemID, String(describing: error))) }
+                            return (index, nil)
+                        }
+                    }
+                    return
+                }
+            }
+            while running < width && next < items.count { launchNext() }
+            for await (index, output) in group {
+                running -= 1
+                // A dry run's rows (filler replies) are never written: dropping them at once keeps its memory to
+                // the items in flight instead of a filler row per item.
+                results[index] = options.dryRun ? nil : output
+                if stopped == nil { launchNext() }
+            }
+        }
+        return results
+    }
+}
+
+/// One item's rows for each output file, already encoded as JSON lines.
+public struct HarvestOutput: Sendable {
+    public var rows: [String: [Data]] = [:]
+    public init() {}
+
+    public mutating func add<T: Encodable>(_ file: String, _ row: T) throws {
+        rows[file, default: []].append(try JSONLines.encoder.encode(row))
+    }
+
+    /// Concatenates per-item outputs in order, file by file.
+    public static func merge(_ outputs: [HarvestOutput?]) -> [String: [Data]] {
+        var all: [String: [Data]] = [:]
+        for case let output? in outputs {
+            for (file, lines) in output.rows { all[file, default: []].append(contentsOf: lines) }
+        }
+        return all
+    }
+}
+
+/// `--shard i/n`: this process works only on the items whose id hashes to shard i (1-based) of n. Deterministic, so
+/// every machine computes the same split, and every item belongs to exactly one shard.
+public struct HarvestShard: Sendable, Equatable, CustomStringConvertible {
+    public var index: Int
+    public var count: Int
+
+    public init(index: Int, count: Int) {
+        self.index = index
+        self.count = count
+    }
+
+    /// Parses `i/n` with 1 ≤ i ≤ n.
+    public init?(parsing s: String) {
+        let parts = s.split(separator: "/")
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 1, i <= n else { return nil }
+        self.init(index: i, count: n)
+    }
+
+    public var description: String { "\(index)/\(count)" }
+
+    /// `--shard auto`: this task's shard from the scheduler that started it, so one command runs across machines.
+    /// - Slurm job arrays: `SLURM_ARRAY_TASK_ID` within `SLURM_ARRAY_TASK_MIN…` (default 0), `SLURM_ARRAY_TASK_COUNT` tasks.
+    /// - Kubernetes Indexed Jobs: `JOB_COMPLETION_INDEX` (0-based) and the job's completions, which Kubernetes does
+    ///   not export: set `DISTILL_SHARD_COUNT` (or `JOB_COMPLETIONS`) in the pod template.
+    /// Returns nil with the reason when neither is there or the values do not fit.
+    public static func fromEnvironment(_ env: [String: String]) -> Result<HarvestShard, ShardError> {
+        func int(_ name: String) -> Int? { env[name].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+        if let id = int("SLURM_ARRAY_TASK_ID") {
+            guard let count = int("SLURM_ARRAY_TASK_COUNT"), count >= 1 else {
+                return .failure(ShardError("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not a positive number"))
+            }
+            let index = id - (int("SLURM_ARRAY_TASK_MIN") ?? 0) + 1
+            guard (1...count).contains(index) else {
+                return .failure(ShardError("Slurm array task \(id) is not one of \(count) tasks starting at "
+                    + "\(int("SLURM_ARRAY_TASK_MIN") ?? 0); use a contiguous array (--array=0-\(count - 1))"))
+            }
+            return .success(HarvestShard(index: index, count: count))
+        }
+        if let k = int("JOB_COMPLETION_INDEX") {
+            guard let count = int("DISTILL_SHARD_COUNT") ?? int("JOB_COMPLETIONS"), count >= 1 else {
+                return .failure(ShardError("JOB_COMPLETION_INDEX is set but not the job's completions: set "
+                    + "DISTILL_SHARD_COUNT to spec.completions in the pod template"))
+            }
+            guard (0..<count).contains(k) else {
+                return .failure(ShardError("JOB_COMPLETION_INDEX \(k) is outside 0…\(count - 1)"))
+            }
+            return .success(HarvestShard(index: k + 1, count: count))
+        }
+        return .failure(ShardError("--shard auto found neither a Slurm array (SLURM_ARRAY_TASK_ID) nor a Kubernetes "
+            + "Indexed Job (JOB_COMPLETION_INDEX); give --shard I/N"))
+    }
+
+    /// Why `--shard auto` could not tell the shard.
+    public struct ShardError: Error, CustomStringConvertible, Sendable {
+        public let description: String
+        init(_ d: String) { description = d }
+    }
+
+    public func contains(_ itemID: String) -> Bool {
+        Self.shard(of: itemID, count: count) == index
+    }
+
+    /// The 1-based shard an item id falls in: the first 8 bytes of its SHA-256, modulo n.
+    public static func shard(of itemID: String, count: Int) -> Int {
+        let hash = SHA256.hash(Data(itemID.utf8))
+        let word = hash.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return Int(word % UInt64(count)) + 1
+    }
+}

@@ -1,0 +1,62 @@
+import DistillClient
+import Foundation
+
+/// `counterfactual` (arXiv 2504.16056, seed 002): for each multiple-choice item, an explanation for every wrong
+/// choice — the reasoning that would lead to it — so the counterfactual loss can train the student to give the wrong
+/// answer when handed the wrong explanation (and the right one otherwise).
+///
+/// Output `counterfactual.jsonl`: one row per wrong choice: `id`, `question`, `choices`, `answer` (gold label),
+/// `wrong_answer` (label), `wrong_text`, `explanation`.
+public struct CounterfactualRecipe: HarvestRecipe {
+    public let items: [QuestionItem]
+    public let prompts: HarvestPrompts
+    public let generation: HarvestGeneration
+
+    public init(items: [QuestionItem], prompts: HarvestPrompts, generation: HarvestGeneration) {
+        self.items = items
+        self.prompts = prompts
+        self.generation = generation
+    }
+
+    public var name: String { "counterfactual" }
+    public var plannedRequests: Int { items.reduce(0) { $0 + max(0, $1.choices.count - 1) } }
+    public static let templateNames = ["counterfactual"]
+
+    struct Row: Encodable {
+        var id: String
+        var question: String
+        var choices: [QuestionItem.Choice]
+        var answer: String
+        var wrongAnswer: String
+        var wrongText: String
+        var explanation: String
+        var truncated: Bool? = nil
+
+        enum CodingKeys: String, CodingKey {
+            case truncated, id, question, choices, answer, explanation
+            case wrongAnswer = "wrong_answer"
+            case wrongText = "wrong_text"
+        }
+    }
+
+    public func run(_ session: HarvestSession) async throws -> [String: [Data]] {
+        for item in items where item.choices.count < 2 || item.gold == nil {
+            throw HarvestError(.badInput, "item \(item.id) is not a multiple-choice item with a gold answer; "
+                + "counterfactual needs \"choices\" and \"answer\" (a choice label) in every record")
+        }
+        let outputs = await session.forEachItem(items, id: \.id) { item in
+            var out = HarvestOutput()
+            for choice in item.choices where choice.label != item.gold {
+                let prompt = try prompts.render("counterfactual", [
+                    "question": item.question, "choices": item.choicesText, "wrong_answer": "(\(choice.label)) \(choice.text)",
+                ])
+                let r = try await session.complete(item: item.id, stage: "counterfactual-\(choice.label)", generation.request(prompt))
+                try out.add("counterfactual.jsonl", Row(id: item.id, question: item.question, choices: item.choices,
+                                                        answer: item.gold ?? "", wrongAnswer: choice.label, wrongText: choice.text,
+                                                        explanation: r.text.trimmingCharacters(in: .whitespacesAndNewlines), truncated: r.truncated))
+            }
+            return out
+        }
+        return HarvestOutput.merge(outputs)
+    }
+}
