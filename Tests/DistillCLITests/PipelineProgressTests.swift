@@ -75,6 +75,9 @@ struct PipelineProgressTests {
         #expect(PipelineETA.describe(current: .seconds(70), later: [.unknown, .seconds(200), .unknown])
             == "overall ETA ≥ 4m30s (2 stages not measured yet)")
         #expect(PipelineETA.describe(current: .unknown, later: []) == "overall ETA unknown")
+        #expect(PipelineETA.describe(current: .unknown, later: [.unknown]) == "overall ETA unknown")
+        // A stage about to end with the rest unmeasured is a lower bound, not "unknown" one moment and "≥" the next.
+        #expect(PipelineETA.describe(current: .seconds(0), later: [.unknown]) == "overall ETA ≥ 0s (1 stage not measured yet)")
     }
 
     @Test func progressLineKeepsPositionAndETAWithinTheWidth() {

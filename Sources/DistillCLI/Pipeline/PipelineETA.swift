@@ -65,7 +65,7 @@ enum PipelineETA {
         let known = all.reduce(0.0) { if case .seconds(let s) = $1 { return $0 + s } else { return $0 } }
         let missing = all.filter { $0 == .unknown }.count
         if missing == 0 { return "overall ETA " + GenerateCommand.duration(known) }
-        if known < 1 { return "overall ETA unknown" }
+        if missing == all.count { return "overall ETA unknown" }
         return "overall ETA ≥ " + GenerateCommand.duration(known)
             + " (\(missing) stage\(missing == 1 ? "" : "s") not measured yet)"
     }

@@ -148,18 +148,25 @@ struct PipelineRunner {
 
     /// Runs one stage's process, its stderr relayed through the progress view; returns its exit status.
     private func runStage(_ argv: [String], services pids: [pid_t]) async throws -> Int32 {
-        let pipe = Pipe()
-        let child = try ChildProcess.start(argv, stderr: pipe.fileHandleForWriting, environment: [
-            ProgressReporter.redrawVariable: "redraw", "COLUMNS": String(max(40, view.columns - 30)),
-        ])
-        try? pipe.fileHandleForWriting.close()
+        let errors = Pipe(), output = Pipe()
+        // Wide: the stage's line arrives whole (its ETA readable); the view fits it to the terminal.
+        let child = try ChildProcess.start(argv, stdout: output.fileHandleForWriting, stderr: errors.fileHandleForWriting,
+                                           environment: [ProgressReporter.redrawVariable: "redraw", "COLUMNS": "400"])
+        try? errors.fileHandleForWriting.close()
+        try? output.fileHandleForWriting.close()
         ChildProcess.setRelayTargets([child.processIdentifier] + pids)
         let view = self.view
-        let reader = pipe.fileHandleForReading
-        // The stage's stderr closes when it exits; the relay ends there.
+        let (errorReader, outputReader) = (errors.fileHandleForReading, output.fileHandleForReading)
+        // The stage's stdout and stderr close when it exits; the relays end there.
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             Thread.detachNewThread {
-                view.relay(reader)
+                let done = DispatchSemaphore(value: 0)
+                Thread.detachNewThread {
+                    view.relayOutput(outputReader)
+                    done.signal()
+                }
+                view.relay(errorReader)
+                done.wait()
                 c.resume()
             }
         }

@@ -54,6 +54,23 @@ final class StageProgressView: Sendable {
         }
     }
 
+    /// Passes the stage's stdout through whole lines at a time, the progress line removed first (so a table the
+    /// stage prints is not drawn over it). Blocks until the stage's stdout closes.
+    func relayOutput(_ handle: FileHandle) {
+        var pending = Data()
+        while true {
+            let chunk = handle.availableData
+            pending.append(chunk)
+            let end = chunk.isEmpty ? pending.endIndex : (pending.lastIndex(of: 0x0A).map { pending.index(after: $0) } ?? pending.startIndex)
+            if end > pending.startIndex {
+                reporter.clear()
+                FileHandle.standardOutput.write(pending[pending.startIndex..<end])
+                pending.removeSubrange(pending.startIndex..<end)
+            }
+            if chunk.isEmpty { return }
+        }
+    }
+
     /// Removes the progress line so ordinary output can follow.
     func clear() { reporter.clear() }
 
