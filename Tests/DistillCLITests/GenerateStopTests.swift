@@ -11,6 +11,25 @@ import Testing
             .map(String.init)
     }
 
+    /// Sends `signal` to `process` as soon as `condition` holds, from a thread of its own: the test's task may wait
+    /// seconds for a turn of the busy concurrency pool (the suite runs in parallel on 2 cores), long enough for a
+    /// short run to end unsignalled. Returns whether it signalled the process while it was running.
+    static func signal(_ process: Process, _ signal: Int32, when condition: @escaping @Sendable () -> Bool) async -> Bool {
+        await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            Thread.detachNewThread {
+                let deadline = Date().addingTimeInterval(60)
+                while process.isRunning && Date() < deadline {
+                    if condition() {
+                        c.resume(returning: kill(process.processIdentifier, signal) == 0 && process.isRunning)
+                        return
+                    }
+                    usleep(2000)
+                }
+                c.resume(returning: false)
+            }
+        }
+    }
+
     @Test(.timeLimit(.minutes(2))) func sigtermKeepsTheAnswersSoFarAndTheSameCommandFinishes() async throws {
         let binary = try #require(HarvestCrashTests.binary, "build the distill binary first")
         let dir = try HarvestCommandTests.temporaryDirectory()
@@ -24,12 +43,9 @@ import Testing
         }
         let out = dir + "/out.jsonl"
         let process = try HarvestCrashTests.launch(binary, args(out), log: dir + "/stderr.log")
-        try await eventually("20 answers written or the process ending", within: 60) {
-            Self.lines(out).count > 20 || !process.isRunning
-        }
-        try #require(process.isRunning, "generation finished before the signal; give it more work")
-        kill(process.processIdentifier, SIGTERM)
+        let signalled = await Self.signal(process, SIGTERM) { Self.lines(out).count > 20 }
         await HarvestCrashTests.waitForExit(process)
+        try #require(signalled, "generation finished before the signal; give it more work")
         #expect(process.terminationReason == .exit && process.terminationStatus == 128 + SIGTERM)
         let stderr = try String(contentsOfFile: dir + "/stderr.log", encoding: .utf8)
         #expect(stderr.contains("SIGTERM") && stderr.contains("run the same command again"), "\(stderr)")
@@ -38,7 +54,7 @@ import Testing
         let partial = Self.lines(out)
         #expect(partial.last == "")
         let written = partial.dropLast()
-        #expect(written.count > 20 && written.count < items)
+        #expect(written.count >= 20 && written.count < items)
         for (i, line) in written.enumerated() {
             let row = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
             #expect(row?["instruction"] as? String == "Item \(i + 1): 你好 🙂")
