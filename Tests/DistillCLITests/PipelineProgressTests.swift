@@ -91,6 +91,11 @@ struct PipelineProgressTests {
             if columns >= 60 { #expect(line.hasSuffix(" · overall ETA 4m30s"), "\(columns): \(line)") }
         }
         #expect(StageProgressView.compose(tag: "[1/2] a", stage: "x", eta: "overall ETA 1s", columns: 80) == "[1/2] a · x · overall ETA 1s")
+        // A line without ` · ` parts keeps its own ETA; the text before it is shortened.
+        let generate = "generate: 25/400 items, 602 tokens, 5123.4 tok/s, ETA 12s"
+        let fitted = StageProgressView.fitKeepingETA(generate, columns: 40)
+        #expect(fitted.hasSuffix(" ETA 12s") && fitted.hasPrefix("generate: 25/400") && ProgressReporter.width(fitted) <= 40, "\(fitted)")
+        #expect(StageProgressView.fitKeepingETA(generate, columns: 80) == generate)
     }
 
     // MARK: - Summary

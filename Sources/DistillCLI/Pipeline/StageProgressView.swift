@@ -90,6 +90,17 @@ final class StageProgressView: Sendable {
         let fixed = ProgressReporter.width(tag) + ProgressReporter.width(eta) + 6
         let room = columns - fixed
         guard room >= 8 else { return ProgressReporter.fit(tag + " · " + eta, columns: columns) }
-        return tag + " · " + ProgressReporter.fit(stage, columns: room) + " · " + eta
+        return tag + " · " + fitKeepingETA(stage, columns: room) + " · " + eta
+    }
+
+    /// A stage's line in `columns`, its own `ETA …` kept when the line has no ` · ` parts for `fit` to drop
+    /// (generate's and train's lines): the text before it is shortened instead.
+    static func fitKeepingETA(_ line: String, columns: Int) -> String {
+        guard ProgressReporter.width(line) > columns, !line.contains(" · "),
+              let r = line.range(of: " ETA ", options: .backwards) else { return ProgressReporter.fit(line, columns: columns) }
+        let tail = String(line[r.lowerBound...])
+        let room = columns - ProgressReporter.width(tail)
+        guard room >= 8 else { return ProgressReporter.fit(line, columns: columns) }
+        return ProgressReporter.fit(String(line[..<r.lowerBound]), columns: room) + tail
     }
 }
