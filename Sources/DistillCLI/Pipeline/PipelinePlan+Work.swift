@@ -35,6 +35,8 @@ extension PipelinePlan {
         case "generate":
             let n = items(files("data"))
             return ("generate", value("limit").flatMap(Double.init).map { min($0, n ?? $0) } ?? n)
+        case "score":
+            return ("score", items(files("data")))
         case "judge":
             let mode = value("score") ?? "judge"
             let repeats = value("repeats").flatMap(Double.init) ?? 1
