@@ -173,19 +173,36 @@ struct GenerateCommand: DistillCommand {
             let tail = final ? "in " + Self.duration(seconds) : "ETA " + (eta.isFinite ? Self.duration(eta) : "…")
             return String(format: "generate: %d/%d items, %d tokens, %.1f tok/s, %@", nextToWrite, items.count, tokens, rate, tail)
         }
-        try generator.generate(requests, onStep: { n in
-            tokens += n
-            progress.update(line())
-        }) { result in
-            finished[result.id] = result
-            // Lines go out in input order, so the output's first k lines are always the first k items (resume relies on it).
-            while let r = finished.removeValue(forKey: nextToWrite) {
-                let item = items[nextToWrite].value
-                try appender.append(GenerationRecord(instruction: item.instruction, input: item.input,
-                                                     referenceOutput: item.reference, generateOutput: r.text,
-                                                     category: item.category).seedOrderJSON)
-                nextToWrite += 1
+        // A stop signal ends the run at the next finished answer: the lines written so far are whole items in input
+        // order, so the same command resumes after them (a second signal quits at once).
+        let signals = StopSignals()
+        signals.install { sig in
+            progress.clear()
+            FileHandle.standardError.write(Data(("\ndistill: \(StopSignals.name(sig)): stopping at the next finished "
+                + "answer; the answers so far stay in \(out) (send it again to quit now)\n").utf8))
+        }
+        defer { signals.remove() }
+        do {
+            try generator.generate(requests, onStep: { n in
+                tokens += n
+                progress.update(line())
+            }) { result in
+                finished[result.id] = result
+                // Lines go out in input order, so the output's first k lines are always the first k items (resume relies on it).
+                while let r = finished.removeValue(forKey: nextToWrite) {
+                    let item = items[nextToWrite].value
+                    try appender.append(GenerationRecord(instruction: item.instruction, input: item.input,
+                                                         referenceOutput: item.reference, generateOutput: r.text,
+                                                         category: item.category).seedOrderJSON)
+                    nextToWrite += 1
+                }
+                if signals.signal != nil { throw CancellationError() }
             }
+        } catch is CancellationError {
+            let sig = signals.signal ?? SIGINT
+            progress.finish(line(final: true) + " → \(out)")
+            throw StoppedBySignal(signal: sig, message: "stopped by \(StopSignals.name(sig)); \(nextToWrite) of \(items.count) "
+                + "answers are in \(out); run the same command again to continue")
         }
         progress.finish(line(final: true) + " → \(out)")
     }

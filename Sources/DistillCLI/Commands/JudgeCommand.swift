@@ -147,7 +147,26 @@ struct JudgeCommand: DistillCommand {
         run.retryUnscored = retryUnscored
         if let keyEnv, let key = ProcessInfo.processInfo.environment[keyEnv], !key.isEmpty { run.secrets = [key] }
         let progress = ProgressReporter()
-        let summary = try await run.run(client: client) { done, todo in progress.update("judged \(done)/\(todo)") }
+        let judging = Task { [run] in try await run.run(client: client) { done, todo in progress.update("judged \(done)/\(todo)") } }
+        // A stop signal abandons the requests in flight (they are asked next run); every verdict already received is
+        // in the journal, so the same command continues where this one stopped.
+        let signals = StopSignals()
+        signals.install { sig in
+            progress.clear()
+            FileHandle.standardError.write(Data(("\ndistill: \(StopSignals.name(sig)): stopping; the verdicts so far are in "
+                + "\(outDir)/judgments.jsonl (send it again to quit now)\n").utf8))
+            judging.cancel()
+        }
+        defer { signals.remove() }
+        let summary: JudgeRun.Summary
+        do {
+            summary = try await judging.value
+        } catch where signals.signal != nil {
+            let sig = signals.signal ?? SIGINT
+            progress.finish("judge: stopped by \(StopSignals.name(sig))")
+            throw StoppedBySignal(signal: sig, message: "stopped by \(StopSignals.name(sig)); the verdicts so far are in "
+                + "\(outDir)/judgments.jsonl (no report yet); run the same command again to continue")
+        }
         progress.finish("judged \(summary.scored + summary.unscored + summary.failed) items: \(summary.scored) scored, "
             + "\(summary.unscored) unscored, \(summary.failed) failed (transport); \(summary.alreadyDone) already done; "
             + "reply format \(summary.format.rawValue)")

@@ -17,11 +17,18 @@ enum ChildProcess {
         return n > 0 ? String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
     }
 
-    /// Starts `distill ARGS`; stdout/stderr inherited, or to `log` when given.
-    static func start(_ args: [String], log: String? = nil) throws -> Process {
+    /// Starts `distill ARGS`; stdout/stderr inherited, or to `log` when given, or to `stdout`/`stderr` when given
+    /// (the pipes `distill run` relays a stage through), with `environment` added to the inherited one.
+    static func start(_ args: [String], log: String? = nil, stdout: FileHandle? = nil, stderr: FileHandle? = nil,
+                      environment: [String: String] = [:]) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: selfPath)
         p.arguments = args
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
+        if let stdout { p.standardOutput = stdout }
+        if let stderr { p.standardError = stderr }
         if let log {
             FileManager.default.createFile(atPath: log, contents: nil, attributes: [.posixPermissions: 0o600])
             if let handle = FileHandle(forWritingAtPath: log) {

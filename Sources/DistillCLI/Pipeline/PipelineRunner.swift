@@ -21,6 +21,9 @@ struct PipelineRunner {
         /// "done", "failed" or "running" (interrupted).
         var status: String
         var seconds: Double?
+        /// What the stage's duration scales with (for the ETA of later runs): its kind and units of work.
+        var kind: String? = nil
+        var units: Double? = nil
     }
 
     struct State: Codable {
@@ -30,6 +33,7 @@ struct PipelineRunner {
     var plan: PipelinePlan
     let options: Options
     let say: (String) -> Void
+    let view = StageProgressView()
 
     var statePath: String { plan.out + "/pipeline-state.json" }
 
@@ -48,14 +52,20 @@ struct PipelineRunner {
         }
         let selected = try selection()
         var state = try loadState()
+        let skips = try predictedSkips(state: state, selected: selected)
         var upstream: [String: String] = [:]
-        var services = ServiceSet(plan: plan, say: say)
+        let view = self.view, say = self.say
+        var services = ServiceSet(plan: plan) { line in
+            view.clear()
+            say(line)
+        }
         defer { services.stopAll() }
         ChildProcess.installSignalRelay()
-        var summary: [(name: String, outcome: String)] = []
+        var summary = PipelineSummary()
         var exit: Int32 = 0
         for (i, stage) in file.stages.enumerated() {
             let tag = "[\(i + 1)/\(n)] \(stage.name)"
+            let output = PipelinePlan.outputPath(for: stage, in: plan.out)
             let values = try plan.fingerprintInputs(stage, upstream: upstream)
             let fingerprint = PipelinePlan.fingerprint(values)
             let old = state.stages[stage.name]
@@ -65,36 +75,36 @@ struct PipelineRunner {
                         throw UsageError("stage '\(stage.name)' has not finished, and a selected stage uses its output; "
                             + "run it first (drop --from/--only)")
                     }
-                    summary.append((stage.name, "not selected"))
+                    summary.add(stage.name, "not selected", "", output: output)
                     continue
                 }
                 upstream[stage.name] = old.fingerprint
-                summary.append((stage.name, "not selected (done earlier)"))
+                summary.add(stage.name, "not selected", "done earlier", seconds: nil, output: output)
                 continue
             }
             if let old, old.status == "done", old.fingerprint == fingerprint {
-                say("\(tag): unchanged, skipped")
+                note("\(tag): unchanged, skipped")
                 upstream[stage.name] = fingerprint
-                summary.append((stage.name, "skipped (unchanged)"))
+                summary.add(stage.name, "skipped", "unchanged", output: output)
                 continue
             }
             let changes = old.map { RunDifferences.values($0.values, values, label: "") } ?? []
             let resuming = old?.fingerprint == fingerprint
+            let reason = resuming ? "resumed" : old.map { PipelineSummary.changedKeys(old: $0.values, new: values) } ?? "new"
             let argv = try plan.arguments(words: stage.command, options: stage.options, args: stage.args,
-                                          outPath: PipelinePlan.outputPath(for: stage, in: plan.out), line: stage.line,
-                                          what: "stage '\(stage.name)'", symbolic: false)
+                                          outPath: output, line: stage.line, what: "stage '\(stage.name)'", symbolic: false)
             if resuming {
-                say("\(tag): resuming (the last run stopped before it finished)")
+                note("\(tag): resuming (the last run stopped before it finished)")
             } else if old != nil {
-                say("\(tag): changed, re-running —\n    " + changes.map { $0.trimmingCharacters(in: .whitespaces) }
+                note("\(tag): changed, re-running —\n    " + changes.map { $0.trimmingCharacters(in: .whitespaces) }
                     .joined(separator: "\n    "))
             } else {
-                say("\(tag): new")
+                note("\(tag): new")
             }
-            say("    distill " + Redaction.maskingURLPasswords(argv.joined(separator: " ")))
+            note("    distill " + Redaction.maskingURLPasswords(argv.joined(separator: " ")))
             upstream[stage.name] = fingerprint
             if options.dryRun {
-                summary.append((stage.name, "would run"))
+                summary.add(stage.name, "would run", reason, output: output)
                 if stage.command == ["harvest"] {
                     let p = try ChildProcess.start(argv + ["--dry-run"])
                     _ = await ChildProcess.wait(p)
@@ -104,34 +114,105 @@ struct PipelineRunner {
             if !resuming { try moveAsideOldOutput(stage) }
             var pids: [pid_t] = []
             for name in stage.needs { pids.append(try await services.start(name)) }
-            state.stages[stage.name] = StageRecord(fingerprint: fingerprint, values: values, status: "running", seconds: nil)
+            let work = plan.work(of: stage)
+            state.stages[stage.name] = StageRecord(fingerprint: fingerprint, values: values, status: "running", seconds: nil,
+                                                   kind: work.kind, units: work.units)
             try saveState(state)
+            let estimates = self.estimates(state: state, skips: skips, selected: selected, from: i, lastRun: old?.seconds)
+            view.begin(tag: tag, estimate: estimates.first ?? .unknown, later: Array(estimates.dropFirst()))
             let started = Date()
-            let child = try ChildProcess.start(argv)
-            ChildProcess.setRelayTargets([child.processIdentifier] + pids)
-            let status = await ChildProcess.wait(child)
+            let status = try await runStage(argv, services: pids)
             plan.hashes.clear()
-            ChildProcess.setRelayTargets(pids)
             let seconds = Date().timeIntervalSince(started)
             if status == 0 && !ChildProcess.interrupted {
-                state.stages[stage.name] = StageRecord(fingerprint: fingerprint, values: values, status: "done", seconds: seconds)
+                state.stages[stage.name]?.status = "done"
+                state.stages[stage.name]?.seconds = seconds
                 try saveState(state)
-                say("\(tag): done in \(Self.duration(seconds))")
-                summary.append((stage.name, "ran (\(Self.duration(seconds)))"))
+                note("\(tag): done in \(Self.duration(seconds))")
+                summary.add(stage.name, "ran", reason, seconds: seconds, output: output)
                 continue
             }
             let stopped = ChildProcess.interrupted || status == 130 || status == 128 + SIGINT || status == 128 + SIGTERM
+                || status == 128 + SIGHUP
             state.stages[stage.name]?.status = stopped ? "running" : "failed"
             try saveState(state)
-            say("\(tag): " + (stopped ? "stopped; run the same command again to resume"
-                                       : "failed (exit \(status)); fix it and run the same command again"))
-            summary.append((stage.name, stopped ? "stopped" : "FAILED"))
+            note("\(tag): " + (stopped ? "stopped; run the same command again to resume"
+                                        : "failed (exit \(status)); fix it and run the same command again"))
+            summary.add(stage.name, stopped ? "stopped" : "FAILED", reason, seconds: seconds, output: output)
             exit = stopped ? 130 : 1
             break
         }
-        say("pipeline \(plan.out):")
-        for s in summary { say("  \(s.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(s.outcome)") }
+        for line in summary.render(folder: plan.out, stages: n) { note(line) }
         return exit
+    }
+
+    /// Runs one stage's process, its stderr relayed through the progress view; returns its exit status.
+    private func runStage(_ argv: [String], services pids: [pid_t]) async throws -> Int32 {
+        let errors = Pipe(), output = Pipe()
+        // Wide: the stage's line arrives whole (its ETA readable); the view fits it to the terminal.
+        let child = try ChildProcess.start(argv, stdout: output.fileHandleForWriting, stderr: errors.fileHandleForWriting,
+                                           environment: [ProgressReporter.redrawVariable: "redraw", "COLUMNS": "400"])
+        try? errors.fileHandleForWriting.close()
+        try? output.fileHandleForWriting.close()
+        ChildProcess.setRelayTargets([child.processIdentifier] + pids)
+        let view = self.view
+        let (errorReader, outputReader) = (errors.fileHandleForReading, output.fileHandleForReading)
+        // The stage's stdout and stderr close when it exits; the relays end there.
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                let done = DispatchSemaphore(value: 0)
+                Thread.detachNewThread {
+                    view.relayOutput(outputReader)
+                    done.signal()
+                }
+                view.relay(errorReader)
+                done.wait()
+                c.resume()
+            }
+        }
+        let status = await ChildProcess.wait(child)
+        ChildProcess.setRelayTargets(pids)
+        view.clear()
+        return status
+    }
+
+    /// Which selected stages will be skipped as unchanged: the loop's fingerprints, computed ahead (a stage's
+    /// fingerprint depends on its upstream stages' fingerprints, never on their outputs, so this is exact).
+    private func predictedSkips(state: State, selected: [Int]) throws -> Set<Int> {
+        var upstream: [String: String] = [:]
+        var skips = Set<Int>()
+        for (i, stage) in plan.file.stages.enumerated() {
+            let old = state.stages[stage.name]
+            guard selected.contains(i) else {
+                if let old, old.status == "done" { upstream[stage.name] = old.fingerprint }
+                continue
+            }
+            let fingerprint = PipelinePlan.fingerprint(try plan.fingerprintInputs(stage, upstream: upstream))
+            upstream[stage.name] = fingerprint
+            if let old, old.status == "done", old.fingerprint == fingerprint { skips.insert(i) }
+        }
+        return skips
+    }
+
+    /// Estimates for stage `from` (its own last run's duration as `lastRun`) and every stage after it.
+    private func estimates(state: State, skips: Set<Int>, selected: [Int], from: Int, lastRun: Double?) -> [PipelineETA.Estimate] {
+        let measures = state.stages.values.compactMap { r -> PipelineETA.Measure? in
+            guard r.status == "done", let kind = r.kind, let units = r.units, let s = r.seconds else { return nil }
+            return PipelineETA.Measure(kind: kind, units: units, seconds: s)
+        }.sorted { ($0.kind, $0.units, $0.seconds) < ($1.kind, $1.units, $1.seconds) }
+        let stages = plan.file.stages
+        return (from..<stages.count).map { j in
+            let work = plan.work(of: stages[j])
+            let previous = j == from ? lastRun : state.stages[stages[j].name]?.seconds
+            return PipelineETA.estimate(kind: work.kind, units: work.units, skipped: skips.contains(j) || !selected.contains(j),
+                                        lastRun: previous, measures: measures)
+        }
+    }
+
+    /// A line of the pipeline's own output, above the progress line.
+    private func note(_ line: String) {
+        view.clear()
+        say(line)
     }
 
     /// The stage indices this invocation may run.

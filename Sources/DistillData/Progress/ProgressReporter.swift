@@ -22,8 +22,11 @@ public final class ProgressReporter: Sendable {
     private let sink: @Sendable (String) -> Void
 
     /// A reporter writing to stderr. `interval`: seconds between plain lines when stderr is not a terminal.
+    /// `DISTILL_PROGRESS=redraw` in the environment asks for the terminal's redrawn line on any stderr (`distill run`
+    /// sets it for its stages, so it sees every update and shows them in its own progress line).
     public convenience init(interval: Double = 10) {
-        self.init(interval: interval, isTerminal: isatty(STDERR_FILENO) == 1, columns: Self.terminalColumns(),
+        let redraw = isatty(STDERR_FILENO) == 1 || ProcessInfo.processInfo.environment[Self.redrawVariable] == "redraw"
+        self.init(interval: interval, isTerminal: redraw, columns: Self.terminalColumns(),
                   clock: { ProcessInfo.processInfo.systemUptime },
                   sink: { FileHandle.standardError.write(Data($0.utf8)) })
     }
@@ -79,8 +82,11 @@ public final class ProgressReporter: Sendable {
         if let out { sink(out) }
     }
 
+    /// The environment variable that forces the redrawn line (`DISTILL_PROGRESS=redraw`).
+    public static let redrawVariable = "DISTILL_PROGRESS"
+
     /// The width of the terminal on stderr ($COLUMNS, else 80, when it cannot be asked).
-    static func terminalColumns() -> Int {
+    public static func terminalColumns() -> Int {
         var size = winsize()
         if ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
         return ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init) ?? 80
