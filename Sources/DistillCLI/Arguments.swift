@@ -105,7 +105,20 @@ public struct ParsedArguments: Sendable {
 
     private func isOption(_ s: String) -> Bool { s.hasPrefix("--") && s.count > 2 }
 
-    private func spec(_ name: String) -> OptionSpec? { specs.first { $0.name == name } }
+    /// The declared option `name`. Reading a name the command never declared is a bug in the command (a misspelt
+    /// name would otherwise run silently with no value): debug builds (the test suite) stop at once, release builds
+    /// say so on stderr.
+    private func spec(_ name: String) -> OptionSpec? {
+        if let s = specs.first(where: { $0.name == name }) { return s }
+        Self.undeclared(name)
+        return nil
+    }
+
+    private static func undeclared(_ name: String) {
+        let message = "internal error: option '--\(name)' is read but this command does not declare it"
+        assertionFailure(message)
+        FileHandle.standardError.write(Data(("distill: " + message + "\n").utf8))
+    }
 
     /// The value given, else the declared default, else nil.
     public func string(_ name: String) -> String? {
@@ -118,11 +131,11 @@ public struct ParsedArguments: Sendable {
         return v
     }
 
-    public func isSet(_ name: String) -> Bool { flags.contains(name) || values[name] != nil }
+    public func isSet(_ name: String) -> Bool { _ = spec(name); return flags.contains(name) || values[name] != nil }
 
-    public func flag(_ name: String) -> Bool { flags.contains(name) }
+    public func flag(_ name: String) -> Bool { _ = spec(name); return flags.contains(name) }
 
-    public func list(_ name: String) -> [String] { values[name] ?? [] }
+    public func list(_ name: String) -> [String] { _ = spec(name); return values[name] ?? [] }
 
     public func int(_ name: String) throws(UsageError) -> Int? {
         guard let s = string(name) else { return nil }
