@@ -74,7 +74,9 @@ struct BenchTrainCommand: DistillCommand {
 
     /// Tokens/s and matmul GFLOP/s of `steps` timed steps.
     func measure(mode: String, path: String) throws -> (Double, Double) {
-        let params = try LanguageModel(path: path, precision: .exact).model.parameters
+        guard let params = try LanguageModel(path: path, precision: .exact).model.parameters else {
+            throw DistillMLError(file: path, "precision exact loaded no fp32 weights")
+        }
         let trainer = try TrainableLlama(base: params, mode: mode == "full" ? .full : .lora(LoRAConfiguration(rank: 16, alpha: 32)))
         let V = params.config.vocabSize
         var rng = SplitMix64(seed: 1)
