@@ -13,15 +13,35 @@ extension QuantizedMatrix {
     /// Writes rows lo..<hi, columns c0..<c1 (whole 32-blocks), as fp32 into dst ((hi − lo), c1 − c0), row-major.
     func dequantize(rows lo: Int, _ hi: Int, columns: Range<Int>? = nil, into dst: UnsafeMutablePointer<Float>) {
         let c0 = columns?.lowerBound ?? 0, c1 = columns?.upperBound ?? cols
+        let nb = blocksPerRow, g = Self.groupRows
         for r in lo..<hi {
             let y = dst + (r - lo) * (c1 - c0) - c0
             for b in (c0 / 32)..<(c1 / 32) {
-                let (scale, min) = blockScale(row: r, block: b)
                 let out = y + b * 32
-                if fourBit {
-                    for e in 0..<32 { out[e] = Float(code4(row: r, block: b, element: e)) * scale + min }
-                } else {
-                    for e in 0..<32 { out[e] = Float(code8(row: r, block: b, element: e)) * scale }
+                // Each layout's loop reads its own byte order (see `packFloatCodes` and `storeInt8`).
+                switch (activations, fourBit) {
+                case (.float, true):
+                    let index = r * nb + b, d = scales[index], m = mins[index]
+                    let pair = codes + (index / 2) * 32, first = (index % 2) * 32
+                    for e in 0..<32 {
+                        let k = (first + e) / 8, j = (first + e) % 8, byte = pair[4 * j + k / 2]
+                        out[e] = Float(k % 2 == 0 ? byte & 0xF : byte >> 4) * d + m
+                    }
+                case (.float, false):
+                    let index = r * nb + b, d = scales[index], block = codes + index * 32
+                    for e in 0..<32 { out[e] = Float(Int(block[4 * (e % 8) + e / 8]) - 128) * d }
+                case (.int8, true):
+                    let lane = r % g, slot = (r / g) * nb + b, d = scales[slot * g + lane], m = mins[slot * g + lane]
+                    let base = codes + slot * 256 + 4 * lane
+                    for e in 0..<16 {
+                        let byte = base[64 * (e / 4) + e % 4]
+                        out[e] = Float(byte & 0xF) * d + m
+                        out[e + 16] = Float(byte >> 4) * d + m
+                    }
+                case (.int8, false):
+                    let lane = r % g, slot = (r / g) * nb + b, d = scales[slot * g + lane]
+                    let base = codes + slot * 512 + 4 * lane
+                    for e in 0..<32 { out[e] = Float(Int8(bitPattern: base[64 * (e / 4) + e % 4])) * d }
                 }
             }
         }
@@ -73,37 +93,5 @@ extension QuantizedMatrix {
                 }
             }
         }
-    }
-
-    /// Scale and min (0 for 8-bit) of block `b` of row `r`, in either layout.
-    @inline(__always) private func blockScale(row r: Int, block b: Int) -> (Float, Float) {
-        if activations == .int8 {
-            let at = ((r / Self.groupRows) * blocksPerRow + b) * Self.groupRows + r % Self.groupRows
-            return (scales[at], fourBit ? mins[at] : 0)
-        }
-        let at = r * blocksPerRow + b
-        return (scales[at], fourBit ? mins[at] : 0)
-    }
-
-    /// The 4-bit code (0...15) of element e of block b in row r.
-    @inline(__always) private func code4(row r: Int, block b: Int, element e: Int) -> UInt8 {
-        if activations == .int8 {
-            let lane = r % Self.groupRows, slot = (r / Self.groupRows) * blocksPerRow + b
-            let byte = codes[slot * 256 + 64 * ((e % 16) / 4) + 4 * lane + e % 4]
-            return e < 16 ? byte & 0xF : byte >> 4
-        }
-        let index = r * blocksPerRow + b
-        let pairElement = (index % 2) * 32 + e, k = pairElement / 8, j = pairElement % 8
-        let byte = codes[(index / 2) * 32 + 4 * j + k / 2]
-        return k % 2 == 0 ? byte & 0xF : byte >> 4
-    }
-
-    /// The signed 8-bit code of element e of block b in row r.
-    @inline(__always) private func code8(row r: Int, block b: Int, element e: Int) -> Int {
-        if activations == .int8 {
-            let lane = r % Self.groupRows, slot = (r / Self.groupRows) * blocksPerRow + b
-            return Int(Int8(bitPattern: codes[slot * 512 + 64 * (e / 4) + 4 * lane + e % 4]))
-        }
-        return Int(codes[(r * blocksPerRow + b) * 32 + 4 * (e % 8) + e / 8]) - 128
     }
 }

@@ -69,6 +69,9 @@ public final class LanguageModel {
                 }
             }
             tokenizer = try Tokenizer(gguf: file)
+            // Everything kept was copied out of the mapping (embedding rows are re-read per token): without this the
+            // file's pages read while loading would stay counted in the resident size beside their copies.
+            file.releaseResidentPages()
         }
         self.precision = precision
         // An id past the embedding table would read outside the weights.

@@ -54,6 +54,9 @@ public final class LlamaModel {
     convenience init(quantized: QuantizedLinears, vectors: LlamaVectors, maxRows: Int = 256) {
         self.init(config: vectors.config, parameters: nil, vectors: vectors, maxRows: maxRows)
         self.quantized = quantized
+        // Observers do not run inside an initialiser: the thresholds `quantized`'s didSet would set.
+        thresholdsKernels = quantized.activations
+        (quantizedMaxRows, quantizedHeadMaxRows) = quantized.activations == .int8 ? (.max, .max) : (12, 16)
     }
 
     private init(config: LlamaConfig, parameters: LlamaParameters?, vectors: LlamaVectors?, maxRows: Int) {

@@ -37,6 +37,7 @@ public final class QuantizedLinears {
                 matrices[Key(kind: kind, layer: l)] = QuantizedMatrix(
                     rows: rows, cols: cols, type: info.type, blocks: file.bytes(of: info).baseAddress!, activations: activations,
                     sourceRow: unpermute ? { LlamaParameters.ggufRow(ofHFRow: $0, headDim: headDim) } : { $0 })
+                if p == nil && !(kind == .output && c.tiedEmbeddings) { file.releaseResidentPages(of: info) }
             } else if let source = kind == .output ? p?.head : p?.pointer(kind, layer: l) {
                 matrices[Key(kind: kind, layer: l)] = QuantizedMatrix(rows: rows, cols: cols, q8From: source, activations: activations)
             } else {
