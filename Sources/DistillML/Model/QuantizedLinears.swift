@@ -20,7 +20,9 @@ public final class QuantizedLinears {
 
     /// Keeps the file's Q4_0/Q4_1/Q8_0 blocks (llama q/k rows un-permuted, as the fp32 loader does); other
     /// types are re-encoded as Q8_0 from `parameters`, or, without them, from the tensor decoded from the file.
-    public init(gguf file: GGUFFile, parameters p: LlamaParameters?, activations: QuantizedActivations = .float) throws {
+    /// `includeHead: false` leaves the output head out (a trainer that runs its head in fp32).
+    public init(gguf file: GGUFFile, parameters p: LlamaParameters?, activations: QuantizedActivations = .float,
+                includeHead: Bool = true) throws {
         self.activations = activations
         let c = try p?.config ?? LlamaConfig(gguf: file)
         if let why = Self.unsupportedReason(c) {
@@ -28,7 +30,7 @@ public final class QuantizedLinears {
         }
         var matrices: [Key: QuantizedMatrix] = [:]
         let permuted = c.architecture == "llama"
-        for (kind, l) in Self.matrixEntries(c) {
+        for (kind, l) in Self.matrixEntries(c) where includeHead || kind != .output {
             let (rows, cols) = kind.shape(c)
             let unpermute = permuted && (kind == .wq || kind == .wk)
             let info = try Self.tensorInfo(kind, l, file, c)
