@@ -181,9 +181,7 @@ public final class LlamaModel {
                 for (l, layer) in w.layers.enumerated() {
                     // Attention block: x += Wo · attention(rope(Wq·xb), rope(Wk·xb), Wv·xb), xb = rmsnorm(x).
                     Kernels.rmsnorm(s.xb, s.rstd, s.x, layer.attnNorm, N: N, C: C, eps: c.rmsNormEps)
-                    layer.q.forward(s.q, s.xb, N: N, quantized: q)
-                    layer.k.forward(s.k, s.xb, N: N, quantized: q)
-                    layer.v.forward(s.v, s.xb, N: N, quantized: q)
+                    LinearLayer.forward([(layer.q, s.q), (layer.k, s.k), (layer.v, s.v)], s.xb, N: N, quantized: q)
                     Kernels.rope(s.q, positions: s.positions, N: N, heads: c.heads, headDim: c.headDim, rowStride: c.qDim,
                                  cos: cosT.baseAddress!, sin: sinT.baseAddress!)
                     Kernels.rope(s.k, positions: s.positions, N: N, heads: c.kvHeads, headDim: c.headDim, rowStride: kvDim,
@@ -201,8 +199,7 @@ public final class LlamaModel {
                     Kernels.residualAdd(s.x, s.xb2, count: N * C)
                     // MLP block: x += Wdown · (silu(Wgate·xb) ⊙ Wup·xb), xb = rmsnorm(x).
                     Kernels.rmsnorm(s.xb, s.rstd, s.x, layer.ffnNorm, N: N, C: C, eps: c.rmsNormEps)
-                    layer.gate.forward(s.gate, s.xb, N: N, quantized: q)
-                    layer.up.forward(s.up, s.xb, N: N, quantized: q)
+                    LinearLayer.forward([(layer.gate, s.gate), (layer.up, s.up)], s.xb, N: N, quantized: q)
                     Kernels.swiglu(s.gate, s.gate, s.up, count: N * H)
                     layer.down.forward(s.xb2, s.gate, N: N, quantized: q)
                     Kernels.residualAdd(s.x, s.xb2, count: N * C)
