@@ -60,14 +60,14 @@ import Testing
         let (model, expected, _) = try Self.load(name)
         let reference = try Self.fullLogits(model, expected.ids)
         let path = ModelFixtures.temporaryPath("\(name).gguf")
-        try model.parameters.writeGGUF(to: path, type: .f32)
+        try #require(model.parameters).writeGGUF(to: path, type: .f32)
         let fromGGUF = LlamaModel(parameters: try LlamaParameters(gguf: GGUFFile(path: path)))
         var expectedConfig = model.config
         expectedConfig.llama3RopeScaling = nil  // GGUF keeps only the factors (rope_freqs.weight)
         #expect(fromGGUF.config == expectedConfig)
         #expect(try Self.fullLogits(fromGGUF, expected.ids) == reference)
         let q8Path = ModelFixtures.temporaryPath("\(name)-q8.gguf")
-        try model.parameters.writeGGUF(to: q8Path, type: .q8_0)
+        try #require(model.parameters).writeGGUF(to: q8Path, type: .q8_0)
         let q8 = LlamaModel(parameters: try LlamaParameters(gguf: GGUFFile(path: q8Path)))
         let q8Error = Self.relativeError(try Self.fullLogits(q8, expected.ids), reference)
         // 8-bit weights perturb a random (unnormalised) model more than a trained one; this bounds gross errors.
@@ -76,10 +76,10 @@ import Testing
         let dir = ModelFixtures.temporaryPath("\(name)-hf")
         if fromGGUF.config.ropeFreqFactors != nil {
             // Factors without their llama3 parameters have no config.json form: refused, not silently dropped.
-            #expect(throws: DistillMLError.self) { try fromGGUF.parameters.writeHuggingFace(to: dir) }
-            try model.parameters.writeHuggingFace(to: dir)
+            #expect(throws: DistillMLError.self) { try fromGGUF.parameters?.writeHuggingFace(to: dir) }
+            try #require(model.parameters).writeHuggingFace(to: dir)
         } else {
-            try fromGGUF.parameters.writeHuggingFace(to: dir)
+            try #require(fromGGUF.parameters).writeHuggingFace(to: dir)
         }
         let again = LlamaModel(parameters: try LlamaParameters(huggingFaceDirectory: dir))
         #expect(try Self.fullLogits(again, expected.ids) == reference)

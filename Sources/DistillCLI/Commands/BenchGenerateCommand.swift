@@ -65,12 +65,15 @@ struct BenchGenerateCommand: DistillCommand {
         func passes(_ rows: Int) -> String { rows == .max ? "every pass" : "passes of up to \(rows) rows" }
         Self.say("  \(lm.model.config.layers) layers, dim \(lm.model.config.dim), \(threads) threads; quantised weights \(bytes / 1_000_000) MB"
               + " (layers: \(passes(lm.model.quantizedMaxRows)), head: \(passes(lm.model.quantizedHeadMaxRows))),"
-              + " fp32 \(lm.model.parameters.count * 4 / 1_000_000) MB")
+              + " fp32 \((lm.model.parameters?.count ?? 0) * 4 / 1_000_000) MB")
         let kernels = lm.precision == .int8 ? " (\(QuantizedLinears.int8KernelName) kernels)" : ""
         Self.say("  precision \(lm.precision.rawValue)\(kernels); copies of the prompt \(sharesPrefixes ? "share one prefill (prefix sharing)" : "are each prefilled")")
         Self.say("  workload: batch × '\(GenerationBenchmark.prompt)' → \(tokens) greedy tokens each, incl. prefill\n")
         var rows: [(String, Int, Double)] = []
         var text = ""
+        // The fp32 comparison runs the same model with its 4/8-bit matrices set aside, or, when it was loaded
+        // without fp32 copies, a second load in precision exact.
+        var fp32Model: LanguageModel?
         for b in batches {
             let f = try GenerationBenchmark.run(lm, batch: b, newTokens: tokens, sharesPrefixes: sharesPrefixes)
             rows.append(("distill", b, f.tokensPerSecond))
@@ -78,10 +81,12 @@ struct BenchGenerateCommand: DistillCommand {
             Self.say(String(format: "  distill       batch %3d: %5d tokens in %6.2fs = %7.1f tok/s  (%.1f CPU-s, load %.1f; prompt tokens %d computed, %d shared)",
                             b, f.tokens, f.seconds, f.tokensPerSecond, f.cpuSeconds, Self.loadAverage(), f.promptTokensComputed, f.promptTokensShared))
             if exact && b <= max(lm.model.quantizedMaxRows, lm.model.quantizedHeadMaxRows) {
-                let saved = lm.model.quantized
-                lm.model.quantized = nil
-                defer { lm.model.quantized = saved }
-                let e = try GenerationBenchmark.run(lm, batch: b, newTokens: tokens, sharesPrefixes: sharesPrefixes)
+                if fp32Model == nil { fp32Model = lm.model.parameters == nil ? try LanguageModel(path: path, precision: .exact) : lm }
+                guard let fp32 = fp32Model else { continue }
+                let saved = fp32.model.quantized
+                fp32.model.quantized = nil
+                defer { fp32.model.quantized = saved }
+                let e = try GenerationBenchmark.run(fp32, batch: b, newTokens: tokens, sharesPrefixes: sharesPrefixes)
                 rows.append(("distill fp32", b, e.tokensPerSecond))
                 Self.say(String(format: "  distill fp32  batch %3d: %5d tokens in %6.2fs = %7.1f tok/s  (%.1f CPU-s, load %.1f)", b, e.tokens,
                                 e.seconds, e.tokensPerSecond, e.cpuSeconds, Self.loadAverage()))

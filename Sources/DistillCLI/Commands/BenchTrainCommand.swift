@@ -12,7 +12,8 @@ struct BenchTrainCommand: DistillCommand {
         discussion: """
         Each mode does one untimed step (memory planned, caches warm), then --steps timed steps of forward, backward
         and AdamW on random tokens, as torch_bench.py does: tokens/s = batch × seq × steps / seconds. LoRA is r 16,
-        alpha 32 on all seven projections. Peak RSS is the process's so far (LoRA runs first). The matmul work of a
+        alpha 32 on all seven projections; qlora is the same LoRA with the frozen projections kept in the GGUF's 4/8-bit
+        blocks (--base-precision q). Peak RSS is the process's so far (modes run in the order qlora, lora, full). The matmul work of a
         step (4 × tokens × matrix parameters for LoRA, 6 × for full) over its time, beside OpenBLAS's sgemm alone on
         one of the step's shapes, says how close the step is to what the BLAS can do. With --vs, torch_bench.py runs
         in this invocation (the anchor). Use a release build.
@@ -26,7 +27,7 @@ struct BenchTrainCommand: DistillCommand {
             .value("batch", "N", default: "4", help: "rows per step"),
             .value("seq", "N", default: "256", help: "tokens per row"),
             .value("steps", "N", default: "3", help: "timed steps per mode"),
-            .list("modes", "MODE", help: "lora, full (default: both)"),
+            .list("modes", "MODE", help: "qlora, lora, full (default: all three)"),
             .value("vs", "PYTHON", help: "python with torch, transformers and peft: runs torch_bench.py lora|full in this run"),
             .value("anchors", "DIR", default: "../shared/anchors", help: "folder holding torch_bench.py"),
         ])
@@ -44,13 +45,14 @@ struct BenchTrainCommand: DistillCommand {
         B = try args.int("batch") ?? 4
         T = try args.int("seq") ?? 256
         steps = try args.int("steps") ?? 3
-        modes = args.list("modes").isEmpty ? ["lora", "full"] : args.list("modes")
+        let asked = args.list("modes").isEmpty ? ["qlora", "lora", "full"] : args.list("modes")
+        modes = ["qlora", "lora", "full"].filter(asked.contains)
         python = args.string("vs")
         anchors = args.string("anchors") ?? "../shared/anchors"
         guard (1...64).contains(B), (2...4096).contains(T), (1...100).contains(steps) else {
             throw UsageError("--batch 1…64, --seq 2…4096, --steps 1…100")
         }
-        for m in modes where !["lora", "full"].contains(m) { throw UsageError("--modes takes lora and/or full, not '\(m)'") }
+        for m in asked where !["qlora", "lora", "full"].contains(m) { throw UsageError("--modes takes qlora, lora and/or full, not '\(m)'") }
     }
 
     func run() async throws {
@@ -64,7 +66,7 @@ struct BenchTrainCommand: DistillCommand {
             let (rate, gflops) = try measure(mode: mode, path: path)
             BenchGenerateCommand.say(String(format: "  distill %@: %.1f tok/s, %.1f GFLOP/s in matmuls (%.0f%% of sgemm), peak RSS %.2f GB",
                                             mode, rate, gflops, 100 * gflops / sgemm, Self.peakRSSGB()))
-            guard let python else { continue }
+            guard let python, mode != "qlora" else { continue }
             let out = try await BenchGenerateCommand.anchor(python, anchors + "/torch_bench.py", [mode, "\(B)", "\(T)", path])
             let torch = BenchGenerateCommand.number(after: "tok/s=", in: out, line: "train tok/s")
             BenchGenerateCommand.say("  PyTorch \(mode) (torch_bench.py, same run): "
@@ -74,8 +76,10 @@ struct BenchTrainCommand: DistillCommand {
 
     /// Tokens/s and matmul GFLOP/s of `steps` timed steps.
     func measure(mode: String, path: String) throws -> (Double, Double) {
-        let params = try LanguageModel(path: path, precision: .exact).model.parameters
-        let trainer = try TrainableLlama(base: params, mode: mode == "full" ? .full : .lora(LoRAConfiguration(rank: 16, alpha: 32)))
+        let (params, frozen): (LlamaParameters, QuantizedLinears?) = mode == "qlora"
+            ? try ModelFiles.loadQuantizedBase(path) : (try ModelFiles.load(path).parameters, nil)
+        let trainer = try TrainableLlama(base: params, mode: mode == "full" ? .full : .lora(LoRAConfiguration(rank: 16, alpha: 32)),
+                                         frozen: frozen)
         let V = params.config.vocabSize
         var rng = SplitMix64(seed: 1)
         let tokens = (0..<(B * T)).map { _ in Int32(rng.next() % UInt64(V)) }

@@ -20,7 +20,7 @@ struct GenerateCommand: DistillCommand {
             """,
         options: [
             .value("model", "M", default: ModelStore.defaultName, help: "GGUF file, HF directory, or known model name"),
-            .value("adapter", "DIR", help: "a PEFT LoRA adapter folder (e.g. from distill train), merged into the model at load"),
+            .value("adapter", "DIR", help: "a PEFT LoRA adapter folder (e.g. from distill train), applied unmerged over the base weights"),
             .value("data", "FILE", help: "test set (JSONL or JSON array)"),
             .value("out", "FILE", help: "output JSONL (appended to; existing items are skipped)"),
             .value("max-tokens", "N", default: "256", help: "most new tokens per answer"),

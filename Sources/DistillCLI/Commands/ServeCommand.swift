@@ -18,11 +18,15 @@ struct ServeCommand: DistillCommand {
             Examples:
               distill serve                                   # smollm2-135m on http://127.0.0.1:8080/v1
               distill serve --model student=out/student.gguf --model base=smollm2-135m --slots 16
+              distill serve --model base=smollm2-135m --adapter tutor=out/run1/adapter --adapter critic=out/run2/adapter
               KEY=secret distill serve --api-key-env KEY --port 9000
+
+            --adapter NAME=DIR serves the first --model with a PEFT LoRA adapter applied unmerged, under NAME: every
+            adapter shares that base's weights in memory (each adds its A/B factors and its own slots).
             """,
         options: [
             .list("model", "[NAME=]PATH", help: "a GGUF file, HF directory or known model name, served as NAME (repeatable; default \(ModelStore.defaultName))"),
-            .list("adapter", "NAME=DIR", help: "a LoRA adapter on a base model (not available yet: merge it first)"),
+            .list("adapter", "NAME=DIR", help: "a PEFT LoRA adapter on the first --model, served unmerged as NAME (repeatable)"),
             .value("host", "ADDR", default: "127.0.0.1", help: "IPv4 address to listen on (loopback by default)"),
             .value("port", "N", default: "8080", help: "TCP port (0 picks a free one)"),
             .value("slots", "N", default: "8", help: "sequences decoded together per model"),
@@ -38,6 +42,8 @@ struct ServeCommand: DistillCommand {
         ])
 
     var models: [(name: String, path: String)]
+    /// LoRA adapters served over the first model's weights.
+    var adapters: [(name: String, directory: String)]
     var options = ServeOptions()
     var slots: Int
     var queue: Int
@@ -60,11 +66,14 @@ struct ServeCommand: DistillCommand {
                 : ((base as NSString).deletingPathExtension.isEmpty ? base : (base as NSString).deletingPathExtension)
             return (name, spec)
         }
-        let names = models.map(\.name)
-        guard Set(names).count == names.count else { throw UsageError("--model: two models share a name; give each NAME=PATH") }
-        if let adapter = args.list("adapter").first {
-            throw UsageError("--adapter \(adapter): serving LoRA adapters unmerged is not available yet; merge the adapter into its base and pass it with --model")
+        adapters = try args.list("adapter").map { spec in
+            guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex, spec.index(after: eq) != spec.endIndex else {
+                throw UsageError("--adapter: '\(spec)' must be NAME=DIR (a PEFT adapter folder served over the first --model)")
+            }
+            return (String(spec[..<eq]), String(spec[spec.index(after: eq)...]))
         }
+        let names = models.map(\.name) + adapters.map(\.name)
+        guard Set(names).count == names.count else { throw UsageError("--model/--adapter: two models share a name; give each its own NAME") }
         let host = args.string("host") ?? "127.0.0.1"
         options.host = host == "localhost" ? "127.0.0.1" : host
         options.port = try args.int("port") ?? 8080
@@ -102,9 +111,15 @@ struct ServeCommand: DistillCommand {
             let lm = try LanguageModel(path: try ModelStore.resolve(spec), precision: precision)
             served.append(ServedModel(name: name, model: lm, slots: slots, queue: queue, context: context))
         }
+        if let base = served.first?.engine.model {
+            for (name, directory) in adapters {
+                let lm = try base.sharingBase(adapter: directory)
+                served.append(ServedModel(name: name, model: lm, slots: slots, queue: queue, context: context))
+            }
+        }
         let server = try ServeServer(models: served, options: options)
         FileHandle.standardError.write(Data(("distill serve: http://\(options.host):\(server.port)/v1 serving "
-            + models.map(\.name).joined(separator: ", ") + " (\(slots) slots, queue \(queue)); Ctrl-C stops\n").utf8))
+            + served.map(\.name).joined(separator: ", ") + " (\(slots) slots, queue \(queue)); Ctrl-C stops\n").utf8))
         await ShutdownSignal.wait()
         FileHandle.standardError.write(Data("distill serve: stopping (finishing requests in flight for up to \(drain) s)\n".utf8))
         server.shutdown(within: .seconds(drain))

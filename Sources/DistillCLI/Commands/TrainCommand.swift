@@ -48,6 +48,7 @@ struct TrainCommand: DistillCommand {
             .value("seed", "N", default: "0", help: "shuffle, split, LoRA init and dropout seed"),
             .list("export", "FMT", help: "peft, gguf-f32, gguf-f16, gguf-q8_0, gguf-q4_0, gguf-q4_1, hf (default: peft gguf-q8_0 with LoRA, gguf-q8_0 full)"),
             .flag("recompute-attention", help: "keep one layer's attention softmax and recompute it in backward (less memory, same bits)"),
+            .value("base-precision", "P", default: "fp32", help: "LoRA: q keeps the frozen projections in the GGUF's Q4_0/Q4_1/Q8_0 blocks (QLoRA; less memory), fp32 dequantises them"),
             .value("export-from", "W", default: "last", help: "export the last weights or the best (lowest eval loss)"),
             .value("threads", "N", default: "\(ProcessInfo.processInfo.activeProcessorCount)", help: "threads for kernels and BLAS"),
         ] + TrainObjective.options,

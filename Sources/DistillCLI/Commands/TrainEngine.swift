@@ -4,12 +4,12 @@ import Foundation
 
 /// Where `distill train` meets the training engine: building the trainable model and exporting what it learnt.
 enum TrainEngine {
-    static func makeModel(base: LlamaParameters, options o: TrainOptions) throws -> TrainableLlama {
+    static func makeModel(base: LlamaParameters, frozen: QuantizedLinears? = nil, options o: TrainOptions) throws -> TrainableLlama {
         // The loaders already refuse an architecture the engine cannot run, naming the ones it can.
         let mode: TrainableLlama.Mode = o.full ? .full : .lora(LoRAConfiguration(
             rank: o.loraRank, alpha: Float(o.loraAlpha), dropout: Float(o.loraDropout),
             targets: o.loraTargets.compactMap(LoRATarget.init(rawValue:)), seed: o.seed))
-        let model = try TrainableLlama(base: base, mode: mode)
+        let model = try TrainableLlama(base: base, mode: mode, frozen: frozen)
         model.recomputeAttention = o.recomputeAttention
         return model
     }

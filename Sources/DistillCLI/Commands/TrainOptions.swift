@@ -40,6 +40,8 @@ struct TrainOptions: Sendable {
     var startNew: Bool
     /// Recompute attention probabilities in the backward pass (memory for time; bitwise the same gradients).
     var recomputeAttention: Bool
+    /// `--base-precision q`: QLoRA, the frozen projections kept in the GGUF's 4/8-bit blocks.
+    var quantizedBase: Bool
     var threads: Int
     /// `--loss` and its weights (TrainObjective.swift).
     var objective: TrainObjective
@@ -111,6 +113,12 @@ struct TrainOptions: Sendable {
         self.exports = exports
         startNew = args.flag("new")
         recomputeAttention = args.flag("recompute-attention")
+        switch args.string("base-precision") ?? "fp32" {
+        case "fp32": quantizedBase = false
+        case "q": quantizedBase = true
+        case let w: throw UsageError("--base-precision: '\(w)' is not q or fp32")
+        }
+        if quantizedBase && full { throw UsageError("--base-precision q keeps the frozen base in 4/8-bit blocks: it needs a LoRA run (drop --full)") }
         switch args.string("export-from") ?? "last" {
         case "last": exportBest = false
         case "best": exportBest = true
@@ -132,6 +140,7 @@ struct TrainOptions: Sendable {
             p["lora_alpha"] = "\(loraAlpha)"
             p["lora_dropout"] = "\(loraDropout)"
             p["lora_targets"] = loraTargets.joined(separator: ",")
+            if quantizedBase { p["base_precision"] = "q" }
         }
         p.merge(objective.fingerprinted) { _, new in new }
         return p

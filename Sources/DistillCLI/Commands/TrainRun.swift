@@ -45,8 +45,9 @@ struct TrainRun {
         if let moved = run.movedAside { Self.note("train: the earlier run in \(o.out) was moved to \(moved)") }
         let resumed = run.resumed
 
-        let (base, _) = try ModelFiles.load(modelPath)
-        let student = try TrainEngine.makeModel(base: base, options: o)
+        let (base, frozen): (LlamaParameters, QuantizedLinears?) = o.quantizedBase
+            ? try ModelFiles.loadQuantizedBase(modelPath) : (try ModelFiles.load(modelPath).parameters, nil)
+        let student = try TrainEngine.makeModel(base: base, frozen: frozen, options: o)
         let model = try Self.objectiveModel(student, o, studentTokenizer: tokenizer)
         let plan = TrainingPlan(examples: data.train, epochs: o.epochs, batch: o.batch, gradientAccumulation: o.gradAccum,
                                 maxSequence: o.maxSeq, pack: o.pack, seed: o.seed)

@@ -143,6 +143,15 @@ public final class GGUFFile: @unchecked Sendable {
         tensorIndex[name].map { tensors[$0] }
     }
 
+    /// Drops the file's pages read so far from the resident set once the loaders have copied what they keep (see
+    /// `MappedFile.releaseResidentPages`); tensor bytes stay readable.
+    public func releaseResidentPages() { mapping.releaseResidentPages() }
+
+    /// The same for one tensor's pages, once it has been copied (loaders go tensor by tensor, so the peak stays low).
+    public func releaseResidentPages(of tensor: GGUFTensorInfo) {
+        mapping.releaseResidentPages(tensor.fileOffset..<(tensor.fileOffset + tensor.byteCount))
+    }
+
     /// The raw bytes of a tensor, valid while this file object is alive.
     public func bytes(of tensor: GGUFTensorInfo) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: mapping.bytes[tensor.fileOffset..<(tensor.fileOffset + tensor.byteCount)])

@@ -35,6 +35,18 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: base, count: size)
     }
 
+    /// Drops the pages read so far from this process's resident set (the loaders copy what they keep): a later read
+    /// faults them in again from the page cache, so the bytes stay valid. Advisory; a refusal changes nothing.
+    public func releaseResidentPages(_ range: Range<Int>? = nil) {
+        let range = range ?? 0..<bytes.count
+        guard let base = bytes.baseAddress, range.lowerBound >= 0, range.upperBound <= bytes.count else { return }
+        // Whole pages inside the range only (the mapping starts on a page boundary).
+        let page = Int(sysconf(Int32(_SC_PAGESIZE))), lo = (range.lowerBound + page - 1) / page * page
+        let hi = range.upperBound == bytes.count ? bytes.count : range.upperBound / page * page
+        guard hi > lo else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + lo), hi - lo, MADV_DONTNEED)
+    }
+
     deinit {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
     }

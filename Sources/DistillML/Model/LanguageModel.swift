@@ -30,11 +30,13 @@ public final class LanguageModel {
     /// Set when the precision asked for could not be used: one sentence saying why and what runs instead.
     public let precisionNote: String?
 
-    /// - Parameter precision: `.exact` keeps only fp32 weights; the others also keep 4/8-bit weights for the passes
-    ///   with few rows (decode steps), leaving prefill of long prompts to fp32 sgemm. A model whose matrix rows
-    ///   are not whole 32-value blocks (hidden size 48) runs `.exact` instead, and `precisionNote` says so.
-    /// - Parameter adapter: a PEFT LoRA adapter folder, merged into the weights at load (W + (alpha/r)·B·A); the
-    ///   4/8-bit paths then run on the merged weights re-quantised to Q8_0, not on the file's blocks.
+    /// - Parameter precision: `.exact` keeps only fp32 weights; the others keep 4/8-bit weights for the passes
+    ///   with few rows (decode steps). From a GGUF whose every matrix is Q4_0/Q4_1/Q8_0 they keep no fp32 copy at
+    ///   all (the resident size is then close to the file's): long prefills run sgemm over slices decoded on the
+    ///   fly. Otherwise fp32 weights are kept beside them for prefill. A model whose matrix rows are not whole
+    ///   32-value blocks (hidden size 48) runs `.exact` instead, and `precisionNote` says so.
+    /// - Parameter adapter: a PEFT LoRA adapter folder, applied unmerged (y = W·x + (alpha/r)·B·(A·x)) over whichever
+    ///   weights the precision runs; an adapter trained on another base is refused naming both.
     public init(path: String, precision requested: Precision = .fastest, adapter: String? = nil) throws {
         guard requested != .int8 || QuantizedLinears.int8Available else {
             throw DistillMLError(file: path, "int8 activations need an x86-64 AVX2 build; use precision 'weights' or 'exact'")
@@ -47,23 +49,29 @@ public final class LanguageModel {
         }
         if isDirectory.boolValue {
             let parameters = try LlamaParameters(huggingFaceDirectory: path)
-            if let adapter { try PEFTAdapter.read(adapter).merge(into: parameters, baseName: path, adapterName: adapter) }
             model = LlamaModel(parameters: parameters)
             tokenizer = try Tokenizer(tokenizerJSONAt: path + "/tokenizer.json")
             precisionNote = Self.fallback(&precision, parameters.config)
             if let activations = precision.activations { model.quantized = QuantizedLinears(q8From: parameters, activations: activations) }
         } else {
             let file = try GGUFFile(path: path)
-            let parameters = try LlamaParameters(gguf: file)
-            if let adapter { try PEFTAdapter.read(adapter).merge(into: parameters, baseName: path, adapterName: adapter) }
-            model = LlamaModel(parameters: parameters)
-            tokenizer = try Tokenizer(gguf: file)
-            precisionNote = Self.fallback(&precision, parameters.config)
-            if adapter != nil, let activations = precision.activations {
-                model.quantized = QuantizedLinears(q8From: parameters, activations: activations)
-            } else if let activations = precision.activations {
-                model.quantized = try QuantizedLinears(gguf: file, parameters: parameters, activations: activations)
+            let config = try LlamaConfig(gguf: file)
+            precisionNote = Self.fallback(&precision, config)
+            if let activations = precision.activations, QuantizedLinears.fileBlocksCoverEveryMatrix(file, config) {
+                // The file's own blocks are all the 4/8-bit path needs: no fp32 copy of the model is made.
+                model = LlamaModel(quantized: try QuantizedLinears(gguf: file, parameters: nil, activations: activations),
+                                   vectors: try LlamaVectors(gguf: file, config: config))
+            } else {
+                let parameters = try LlamaParameters(gguf: file)
+                model = LlamaModel(parameters: parameters)
+                if let activations = precision.activations {
+                    model.quantized = try QuantizedLinears(gguf: file, parameters: parameters, activations: activations)
+                }
             }
+            tokenizer = try Tokenizer(gguf: file)
+            // Everything kept was copied out of the mapping (embedding rows are re-read per token): without this the
+            // file's pages read while loading would stay counted in the resident size beside their copies.
+            file.releaseResidentPages()
         }
         self.precision = precision
         // An id past the embedding table would read outside the weights.
@@ -73,6 +81,23 @@ public final class LanguageModel {
         }
         chatTemplate = tokenizer.chatTemplate
         endTokens = Set(tokenizer.chatTemplate.stopTokenIDs(in: tokenizer))
+        if let adapter { model.adapter = try LoRAWeights(directory: adapter, config: model.config, baseName: path) }
+    }
+
+    /// The same base weights (shared, not copied) under another adapter, or none: several adapters served over one base.
+    public func sharingBase(adapter: String?) throws -> LanguageModel {
+        let lora = try adapter.map { try LoRAWeights(directory: $0, config: model.config, baseName: path) }
+        return LanguageModel(sharing: self, model: model.sharingWeights(adapter: lora))
+    }
+
+    private init(sharing base: LanguageModel, model: LlamaModel) {
+        path = base.path
+        self.model = model
+        tokenizer = base.tokenizer
+        endTokens = base.endTokens
+        chatTemplate = base.chatTemplate
+        precision = base.precision
+        precisionNote = base.precisionNote
     }
 
     /// Renders prompts in `template` instead of the file's (and stops on its end-of-turn tokens).

@@ -3,11 +3,18 @@ import Foundation
 /// A Llama-family decoder (llama, qwen2) running on the CPU: a ragged batch of sequences per forward pass.
 ///
 /// What it is: the exact Float32 path (BLAS matmuls, HF semantics: RMSNorm, RoPE with (i, i+d/2) pairs, GQA,
-/// SwiGLU, optional q/k/v biases, tied or separate head), plus an optional quantised-weight path for small batches.
+/// SwiGLU, optional q/k/v biases, tied or separate head), plus an optional quantised-weight path for small batches,
+/// and an optional LoRA adapter kept apart from the weights. A model loaded from a 4/8-bit GGUF may keep no fp32
+/// copy at all (`parameters` nil): it then runs its matrices' own blocks, decoded per slice for long passes.
 /// What it is not: thread-safe (one forward at a time; it owns its scratch) or a sampler (see `Sampler`).
 public final class LlamaModel {
     public let config: LlamaConfig
-    public let parameters: LlamaParameters
+    /// The fp32 weights; nil when the model runs on its 4/8-bit matrices alone (`init(quantized:vectors:)`).
+    public let parameters: LlamaParameters?
+    /// Norms, biases and the file-backed embedding of a model without fp32 parameters.
+    let vectors: LlamaVectors?
+    /// A LoRA adapter applied unmerged (y = W·x + (alpha/r)·B·(A·x)); nil runs the base alone.
+    public var adapter: LoRAWeights?
     /// Weights re-encoded for memory-bound decoding; used when set and a pass has at most `quantizedMaxRows` rows
     /// (`quantizedHeadMaxRows` for the output head).
     /// Setting one with other kernels than the last one set also sets the row thresholds below to those measured
@@ -38,11 +45,37 @@ public final class LlamaModel {
     private var logitCapacity = 1
     public private(set) var logitRowCount = 0
 
-    public init(parameters: LlamaParameters, maxRows: Int = 256) {
+    public convenience init(parameters: LlamaParameters, maxRows: Int = 256) {
+        self.init(config: parameters.config, parameters: parameters, vectors: nil, maxRows: maxRows)
+    }
+
+    /// A model without fp32 copies: every pass runs `quantized` (few rows through its kernels, many through sgemm
+    /// over slices decoded on the fly), norms and embedding rows come from `vectors`.
+    convenience init(quantized: QuantizedLinears, vectors: LlamaVectors, maxRows: Int = 256) {
+        self.init(config: vectors.config, parameters: nil, vectors: vectors, maxRows: maxRows)
+        self.quantized = quantized
+        // Observers do not run inside an initialiser: the thresholds `quantized`'s didSet would set.
+        thresholdsKernels = quantized.activations
+        (quantizedMaxRows, quantizedHeadMaxRows) = quantized.activations == .int8 ? (.max, .max) : (12, 16)
+    }
+
+    private init(config: LlamaConfig, parameters: LlamaParameters?, vectors: LlamaVectors?, maxRows: Int) {
+        self.config = config
         self.parameters = parameters
-        config = parameters.config
+        self.vectors = vectors
         self.maxRows = maxRows
         _ = Parallel.blasConfigured
+    }
+
+    /// Another model over the same weights (no copy), with its own scratch and adapter: a second thread, or the
+    /// same base served under several adapters.
+    public func sharingWeights(adapter: LoRAWeights?) -> LlamaModel {
+        let other = LlamaModel(config: config, parameters: parameters, vectors: vectors, maxRows: maxRows)
+        other.quantized = quantized
+        other.quantizedMaxRows = quantizedMaxRows
+        other.quantizedHeadMaxRows = quantizedHeadMaxRows
+        other.adapter = adapter
+        return other
     }
 
     deinit { logitStore.deallocate() }
@@ -78,6 +111,7 @@ public final class LlamaModel {
                 throw DistillMLError(file: "<model>", "token id \(bad) outside the vocabulary (\(config.vocabSize))")
             }
         }
+        let weights = try weights()
         let wanted = chunks.reduce(0) { $0 + (logits == .all ? $1.tokens.count : ($1.tokens.isEmpty ? 0 : 1)) }
         if logitCapacity < wanted * config.vocabSize {
             logitStore.deallocate()
@@ -98,13 +132,13 @@ public final class LlamaModel {
                 pass.append((chunk.slot, piece, logits == .all || rest.isEmpty))
                 rows += take
                 if rows == maxRows {
-                    runPass(pass, cache: cache, logits: logits)
+                    runPass(pass, weights, cache: cache, logits: logits)
                     pass = []
                     rows = 0
                 }
             }
         }
-        if rows > 0 { runPass(pass, cache: cache, logits: logits) }
+        if rows > 0 { runPass(pass, weights, cache: cache, logits: logits) }
     }
 
     /// Row `i` of the last forward's logits (vocabSize floats), valid until the next `forward`.
@@ -117,8 +151,9 @@ public final class LlamaModel {
 
     // MARK: - One pass
 
-    private func runPass(_ pass: [(slot: Int, tokens: ArraySlice<Int>, wantLogits: Bool)], cache: KVCache, logits: LogitRows) {
-        let c = config, p = parameters
+    private func runPass(_ pass: [(slot: Int, tokens: ArraySlice<Int>, wantLogits: Bool)], _ w: Weights, cache: KVCache,
+                         logits: LogitRows) {
+        let c = config
         let N = pass.reduce(0) { $0 + $1.tokens.count }
         let s: LlamaRunState
         if let existing = state, existing.capacity >= cache.capacity {
@@ -127,41 +162,27 @@ public final class LlamaModel {
             s = LlamaRunState(config: c, rows: maxRows, capacity: cache.capacity)
             state = s
         }
-        let C = c.dim, H = c.hiddenDim, qDim = c.qDim, kvDim = c.kvDim
+        let C = c.dim, H = c.hiddenDim, kvDim = c.kvDim
         // Row bookkeeping and the token embedding: x(N,C) = embedding[token].
         var n = 0
         var logitRows: [Int] = []
-        let embedding = p.view(.tokenEmbedding)
         for item in pass {
             for (i, token) in item.tokens.enumerated() {
                 s.slots[n] = Int32(item.slot)
                 s.positions[n] = Int32(cache.lengths[item.slot] + i)
-                (s.x + n * C).update(from: embedding + token * C, count: C)
+                embed(token, into: s.x + n * C)
                 if logits == .all || (item.wantLogits && i == item.tokens.count - 1) { logitRows.append(n) }
                 n += 1
             }
         }
-        let useQuantized = quantized != nil && N <= quantizedMaxRows
-        /// The products of one input (several for q/k/v and gate/up, which the int8 kernels then take in one call).
-        func linear(_ inp: UnsafePointer<Float>, _ l: Int, inDim: Int,
-                    _ products: (out: UnsafeMutablePointer<Float>, kind: LlamaParameters.Kind, bias: LlamaParameters.Kind?, outDim: Int)...) {
-            if useQuantized, let qw = quantized {
-                qw.matmul(products.map { .init(out: $0.out, kind: $0.kind, bias: $0.bias.flatMap { p.pointer($0, layer: l) }) },
-                          inp, layer: l, N: N)
-            } else {
-                for product in products {
-                    Kernels.matmul(product.out, inp, p.view(product.kind, l), product.bias.flatMap { p.pointer($0, layer: l) },
-                                   N: N, C: inDim, OC: product.outDim)
-                }
-            }
-        }
+        let q = quantized != nil && N <= quantizedMaxRows
         ropeCos.withUnsafeBufferPointer { cosT in
             ropeSin.withUnsafeBufferPointer { sinT in
-                for l in 0..<c.layers {
+                for (l, layer) in w.layers.enumerated() {
                     // Attention block: x += Wo · attention(rope(Wq·xb), rope(Wk·xb), Wv·xb), xb = rmsnorm(x).
-                    Kernels.rmsnorm(s.xb, s.rstd, s.x, p.view(.attnNorm, l), N: N, C: C, eps: c.rmsNormEps)
-                    linear(s.xb, l, inDim: C, (s.q, .wq, .bq, qDim), (s.k, .wk, .bk, kvDim), (s.v, .wv, .bv, kvDim))
-                    Kernels.rope(s.q, positions: s.positions, N: N, heads: c.heads, headDim: c.headDim, rowStride: qDim,
+                    Kernels.rmsnorm(s.xb, s.rstd, s.x, layer.attnNorm, N: N, C: C, eps: c.rmsNormEps)
+                    LinearLayer.forward([(layer.q, s.q), (layer.k, s.k), (layer.v, s.v)], s.xb, N: N, quantized: q)
+                    Kernels.rope(s.q, positions: s.positions, N: N, heads: c.heads, headDim: c.headDim, rowStride: c.qDim,
                                  cos: cosT.baseAddress!, sin: sinT.baseAddress!)
                     Kernels.rope(s.k, positions: s.positions, N: N, heads: c.kvHeads, headDim: c.headDim, rowStride: kvDim,
                                  cos: cosT.baseAddress!, sin: sinT.baseAddress!)
@@ -174,13 +195,13 @@ public final class LlamaModel {
                     Kernels.attention(s.att, q: s.q, kCache: kc, vCache: vc, slots: s.slots, positions: s.positions,
                                       scores: s.scores, N: N, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
                                       capacity: cache.capacity)
-                    linear(s.att, l, inDim: qDim, (s.xb2, .wo, nil, C))
+                    layer.o.forward(s.xb2, s.att, N: N, quantized: q)
                     Kernels.residualAdd(s.x, s.xb2, count: N * C)
                     // MLP block: x += Wdown · (silu(Wgate·xb) ⊙ Wup·xb), xb = rmsnorm(x).
-                    Kernels.rmsnorm(s.xb, s.rstd, s.x, p.view(.ffnNorm, l), N: N, C: C, eps: c.rmsNormEps)
-                    linear(s.xb, l, inDim: C, (s.gate, .wGate, nil, H), (s.up, .wUp, nil, H))
+                    Kernels.rmsnorm(s.xb, s.rstd, s.x, layer.ffnNorm, N: N, C: C, eps: c.rmsNormEps)
+                    LinearLayer.forward([(layer.gate, s.gate), (layer.up, s.up)], s.xb, N: N, quantized: q)
                     Kernels.swiglu(s.gate, s.gate, s.up, count: N * H)
-                    linear(s.gate, l, inDim: H, (s.xb2, .wDown, nil, C))
+                    layer.down.forward(s.xb2, s.gate, N: N, quantized: q)
                     Kernels.residualAdd(s.x, s.xb2, count: N * C)
                 }
             }
@@ -190,13 +211,8 @@ public final class LlamaModel {
         let R = logitRows.count
         guard R > 0 else { return }
         for (i, r) in logitRows.enumerated() { (s.xb2 + i * C).update(from: s.x + r * C, count: C) }
-        Kernels.rmsnorm(s.xb, s.rstd, s.xb2, p.view(.finalNorm), N: R, C: C, eps: c.rmsNormEps)
-        let out = logitStore + logitRowCount * c.vocabSize
-        if let qw = quantized, R <= quantizedHeadMaxRows {
-            qw.matmul([.init(out: out, kind: .output, bias: nil)], s.xb, layer: 0, N: R)
-        } else {
-            Kernels.matmul(out, s.xb, p.head, nil, N: R, C: C, OC: c.vocabSize)
-        }
+        Kernels.rmsnorm(s.xb, s.rstd, s.xb2, w.finalNorm, N: R, C: C, eps: c.rmsNormEps)
+        w.head.forward(logitStore + logitRowCount * c.vocabSize, s.xb, N: R, quantized: quantized != nil && R <= quantizedHeadMaxRows)
         logitRowCount += R
     }
 

@@ -3,7 +3,8 @@ import Foundation
 extension LlamaParameters {
     /// Loads (dequantising to Float32) from a GGUF file. llama q/k rows are un-permuted to HF order, because
     /// convert_hf_to_gguf permutes them for ggml's adjacent-pair RoPE and this engine rotates (i, i+d/2) pairs.
-    public convenience init(gguf f: GGUFFile) throws {
+    /// `omitting`: kinds not loaded (a QLoRA base keeps its projections as `QuantizedLinears`).
+    public convenience init(gguf f: GGUFFile, omitting: Set<Kind> = []) throws {
         let config = try LlamaConfig(gguf: f)
         // Every tensor is checked before the fp32 slab is allocated, so metadata that claims more than the file
         // holds (block_count 100000 in a small file) is an error, not a terabyte allocation. The file's tensors do
@@ -22,8 +23,8 @@ extension LlamaParameters {
             }
             infos.append(info)
         }
-        self.init(config: config)
-        for ((kind, l), info) in zip(entries, infos) {
+        self.init(config: config, omitting: omitting)
+        for ((kind, l), info) in zip(Self.entries(of: config), infos) where !omitting.contains(kind) {
             let cols = kind.shape(config).cols
             let values = try GGMLDequantize.tensor(info, in: f)
             let dst = view(kind, l)

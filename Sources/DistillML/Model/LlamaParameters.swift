@@ -84,12 +84,13 @@ public final class LlamaParameters: @unchecked Sendable {
         }
     }
 
-    /// Allocates zeroed parameters for `config`.
-    public init(config: LlamaConfig) {
+    /// Allocates zeroed parameters for `config`, without the kinds in `omitting` (their `pointer` is nil: a QLoRA
+    /// base keeps its projections in 4/8-bit blocks instead).
+    public init(config: LlamaConfig, omitting: Set<Kind> = []) {
         self.config = config
         var offsets: [Kind: Int] = [:]
         var total = 0
-        for kind in Kind.allCases where kind.present(config) {
+        for kind in Kind.allCases where kind.present(config) && !omitting.contains(kind) {
             offsets[kind] = total
             let (r, c) = kind.shape(config)
             total += r * c * (kind.perLayer ? config.layers : 1)
@@ -122,8 +123,11 @@ public final class LlamaParameters: @unchecked Sendable {
     /// The output head: `output` when separate, else the tied token embedding.
     var head: UnsafeMutablePointer<Float> { pointer(.output) ?? view(.tokenEmbedding) }
 
-    /// Every (kind, layer) present in this model, in file order.
-    public var entries: [(kind: Kind, layer: Int)] { Self.entries(of: config) }
+    /// Every (kind, layer) present in this model (omitted kinds left out), in file order.
+    public var entries: [(kind: Kind, layer: Int)] { Self.entries(of: config).filter { offsets[$0.kind] != nil } }
+
+    /// Whether every tensor of the model is held here (none omitted).
+    public var isComplete: Bool { Self.entries(of: config).allSatisfy { offsets[$0.kind] != nil } }
 
     /// Every (kind, layer) a model of `config` has, in file order.
     static func entries(of config: LlamaConfig) -> [(kind: Kind, layer: Int)] {

@@ -5,8 +5,20 @@
 final class LlamaRunState {
     let rows: Int
     let capacity: Int
-    let x, xb, xb2, q, k, v, att, gate, up, rstd, scores: UnsafeMutablePointer<Float>
-    let slots, positions: UnsafeMutablePointer<Int32>
+    // N = rows, C = dim, H = hiddenDim, NH = heads; qDim = NH·headDim, kvDim = kvHeads·headDim.
+    let x: UnsafeMutablePointer<Float>       // (N, C) residual stream
+    let xb: UnsafeMutablePointer<Float>      // (N, C) rmsnorm output, the projections' input
+    let xb2: UnsafeMutablePointer<Float>     // (N, C) Wo / Wdown output before the residual add; head rows gathered
+    let q: UnsafeMutablePointer<Float>       // (N, qDim)
+    let k: UnsafeMutablePointer<Float>       // (N, kvDim) before it is copied into the KV cache
+    let v: UnsafeMutablePointer<Float>       // (N, kvDim)
+    let att: UnsafeMutablePointer<Float>     // (N, qDim) attention output, Wo's input
+    let gate: UnsafeMutablePointer<Float>    // (N, H) Wgate·xb, then silu(gate) ⊙ up in place (Wdown's input)
+    let up: UnsafeMutablePointer<Float>      // (N, H)
+    let rstd: UnsafeMutablePointer<Float>    // (N) 1/rms per row
+    let scores: UnsafeMutablePointer<Float>  // (N, NH, capacity) attention scores
+    let slots: UnsafeMutablePointer<Int32>      // (N) KV-cache slot of each row
+    let positions: UnsafeMutablePointer<Int32>  // (N) position of each row in its sequence
     private let slab: UnsafeMutablePointer<Float>
 
     init(config c: LlamaConfig, rows N: Int, capacity: Int) {

@@ -20,6 +20,24 @@ public enum ModelFiles {
         return (try LlamaParameters(gguf: file), try Tokenizer(gguf: file))
     }
 
+    /// A QLoRA base: the GGUF's seven projections kept in their Q4_0/Q4_1/Q8_0 blocks, everything else (embedding,
+    /// norms, biases, head) in fp32. Refused, saying why, for a file whose projections are not all such blocks.
+    public static func loadQuantizedBase(_ path: String) throws -> (parameters: LlamaParameters, frozen: QuantizedLinears) {
+        guard !isDirectory(path) else {
+            throw DistillMLError(file: path, "a 4/8-bit base needs a GGUF with Q4_0/Q4_1/Q8_0 projections; this is an HF folder (use --base-precision fp32)")
+        }
+        let file = try GGUFFile(path: path)
+        let config = try LlamaConfig(gguf: file)
+        guard QuantizedLinears.fileBlocksCoverEveryMatrix(file, config) else {
+            throw DistillMLError(file: path, "its projections are not all Q4_0/Q4_1/Q8_0 blocks (or rows are not whole blocks); "
+                + "train on it with --base-precision fp32")
+        }
+        let frozen = try QuantizedLinears(gguf: file, parameters: nil, activations: .float, includeHead: false)
+        let parameters = try LlamaParameters(gguf: file, omitting: Set(QuantizedLinears.linearKinds))
+        file.releaseResidentPages()
+        return (parameters, frozen)
+    }
+
     /// The tokenizer of the model at `path` alone (cheap: no weights are dequantised).
     public static func tokenizer(_ path: String) throws -> Tokenizer {
         isDirectory(path) ? try Tokenizer(tokenizerJSONAt: path + "/tokenizer.json") : try Tokenizer(ggufAt: path)

@@ -19,35 +19,73 @@ public final class QuantizedLinears {
     static let linearKinds: [LlamaParameters.Kind] = [.wq, .wk, .wv, .wo, .wGate, .wUp, .wDown]
 
     /// Keeps the file's Q4_0/Q4_1/Q8_0 blocks (llama q/k rows un-permuted, as the fp32 loader does); other
-    /// types are re-encoded from `parameters` as Q8_0.
-    public init(gguf file: GGUFFile, parameters p: LlamaParameters, activations: QuantizedActivations = .float) throws {
+    /// types are re-encoded as Q8_0 from `parameters`, or, without them, from the tensor decoded from the file.
+    /// `includeHead: false` leaves the output head out (a trainer that runs its head in fp32).
+    public init(gguf file: GGUFFile, parameters p: LlamaParameters?, activations: QuantizedActivations = .float,
+                includeHead: Bool = true) throws {
         self.activations = activations
-        let c = p.config
+        let c = try p?.config ?? LlamaConfig(gguf: file)
         if let why = Self.unsupportedReason(c) {
             throw DistillMLError(file: file.path, "4/8-bit weights cannot be used: \(why); load it with precision 'exact'")
         }
         var matrices: [Key: QuantizedMatrix] = [:]
-        func add(_ kind: LlamaParameters.Kind, _ layer: Int, tensorName: String, source: UnsafePointer<Float>, unpermute: Bool) throws {
+        let permuted = c.architecture == "llama"
+        for (kind, l) in Self.matrixEntries(c) where includeHead || kind != .output {
             let (rows, cols) = kind.shape(c)
-            if let info = file.tensor(named: tensorName), info.dims == [cols, rows],
-               info.type == .q8_0 || ((info.type == .q4_0 || info.type == .q4_1) && cols % 64 == 0) {
+            let unpermute = permuted && (kind == .wq || kind == .wk)
+            let info = try Self.tensorInfo(kind, l, file, c)
+            if Self.keepsBlocks(info, cols: cols) {
                 let headDim = c.headDim
-                matrices[Key(kind: kind, layer: layer)] = QuantizedMatrix(
+                matrices[Key(kind: kind, layer: l)] = QuantizedMatrix(
                     rows: rows, cols: cols, type: info.type, blocks: file.bytes(of: info).baseAddress!, activations: activations,
                     sourceRow: unpermute ? { LlamaParameters.ggufRow(ofHFRow: $0, headDim: headDim) } : { $0 })
+                if p == nil && !(kind == .output && c.tiedEmbeddings) { file.releaseResidentPages(of: info) }
+            } else if let source = kind == .output ? p?.head : p?.pointer(kind, layer: l) {
+                matrices[Key(kind: kind, layer: l)] = QuantizedMatrix(rows: rows, cols: cols, q8From: source, activations: activations)
             } else {
-                matrices[Key(kind: kind, layer: layer)] = QuantizedMatrix(rows: rows, cols: cols, q8From: source, activations: activations)
+                var values = try GGMLDequantize.tensor(info, in: file)
+                if unpermute {
+                    let fileOrder = values
+                    values.withUnsafeMutableBufferPointer { dst in
+                        fileOrder.withUnsafeBufferPointer { src in
+                            LlamaParameters.unpermuteRows(dst.baseAddress!, src.baseAddress!, heads: rows / c.headDim,
+                                                          headDim: c.headDim, cols: cols)
+                        }
+                    }
+                }
+                matrices[Key(kind: kind, layer: l)] = values.withUnsafeBufferPointer {
+                    QuantizedMatrix(rows: rows, cols: cols, q8From: $0.baseAddress!, activations: activations)
+                }
             }
         }
-        let permuted = c.architecture == "llama"
-        for l in 0..<c.layers {
-            for kind in Self.linearKinds {
-                try add(kind, l, tensorName: kind.ggufName(layer: l), source: p.view(kind, l),
-                        unpermute: permuted && (kind == .wq || kind == .wk))
-            }
-        }
-        try add(.output, 0, tensorName: c.tiedEmbeddings ? "token_embd.weight" : "output.weight", source: p.head, unpermute: false)
         self.matrices = matrices
+    }
+
+    /// Whether every matrix of `file` (the head included) is stored in blocks these kernels take as they are
+    /// (Q4_0/Q4_1 with rows of whole 64-value pairs, Q8_0): then the 4/8-bit path needs no fp32 copy of them.
+    public static func fileBlocksCoverEveryMatrix(_ file: GGUFFile, _ c: LlamaConfig) -> Bool {
+        unsupportedReason(c) == nil && matrixEntries(c).allSatisfy { kind, l in
+            (try? tensorInfo(kind, l, file, c)).map { keepsBlocks($0, cols: kind.shape(c).cols) } ?? false
+        }
+    }
+
+    /// The seven projections of every layer, then the head (`.output`, layer 0; the embedding when tied).
+    private static func matrixEntries(_ c: LlamaConfig) -> [(LlamaParameters.Kind, Int)] {
+        (0..<c.layers).flatMap { l in linearKinds.map { ($0, l) } } + [(.output, 0)]
+    }
+
+    private static func keepsBlocks(_ info: GGUFTensorInfo, cols: Int) -> Bool {
+        info.type == .q8_0 || ((info.type == .q4_0 || info.type == .q4_1) && cols % 64 == 0)
+    }
+
+    /// The file's tensor for a matrix, of the shape the metadata gives.
+    private static func tensorInfo(_ kind: LlamaParameters.Kind, _ l: Int, _ file: GGUFFile, _ c: LlamaConfig) throws -> GGUFTensorInfo {
+        let name = kind == .output && c.tiedEmbeddings ? "token_embd.weight" : kind.ggufName(layer: l)
+        let (rows, cols) = kind.shape(c)
+        guard let info = file.tensor(named: name), info.dims == [cols, rows] else {
+            throw DistillMLError(file: file.path, at: "tensor '\(name)'", "missing or not of shape [\(cols), \(rows)] (from the metadata)")
+        }
+        return info
     }
 
     /// Every matrix re-encoded from fp32 as Q8_0 (for models loaded from safetensors or F32/F16 GGUF).
@@ -83,38 +121,13 @@ public final class QuantizedLinears {
         return QuantizedMatrix.Int8Kernel.best == .avx512vnni ? "AVX-512 VNNI" : "AVX2"
     }
 
+    /// The matrix of `kind` in `layer` (`.output`: the head, layer 0).
+    func matrix(_ kind: LlamaParameters.Kind, layer: Int) -> QuantizedMatrix? {
+        matrices[Key(kind: kind, layer: kind == .output ? 0 : layer)]
+    }
+
     /// Bytes of weights read per token.
     public var bytes: Int { matrices.values.reduce(0) { $0 + $1.byteCount } }
-
-    /// One product of the layer's input: out(N,OC) = inp(N,C) · W(OC,C)ᵀ (+ bias), W the matrix of `kind`.
-    struct Product {
-        var out: UnsafeMutablePointer<Float>
-        var kind: LlamaParameters.Kind
-        var bias: UnsafePointer<Float>?
-    }
-
-    /// The products of one input `inp` (N, C) in `layer` (`.output` is the head). With int8 activations they are one
-    /// kernel call, which quantises the input once and spreads all the matrices' rows over one parallel loop
-    /// (q/k/v and gate/up share their input).
-    func matmul(_ products: [Product], _ inp: UnsafePointer<Float>, layer: Int, N: Int) {
-        let parts = products.map { product -> (QuantizedMatrix, UnsafeMutablePointer<Float>) in
-            guard let m = matrices[Key(kind: product.kind, layer: product.kind == .output ? 0 : layer)] else {
-                preconditionFailure("no quantised matrix for \(product.kind) layer \(layer)")
-            }
-            return (m, product.out)
-        }
-        if activations == .int8 {
-            QuantizedMatrix.matmulInt8(parts, inp, N: N)
-        } else {
-            for (m, out) in parts { m.matmul(out, inp, N: N) }
-        }
-        for (product, (m, _)) in zip(products, parts) {
-            guard let bias = product.bias else { continue }
-            for n in 0..<N {
-                for o in 0..<m.rows { product.out[n * m.rows + o] += bias[o] }
-            }
-        }
-    }
 }
 
 /// How the quantised-weight kernels take their inputs.

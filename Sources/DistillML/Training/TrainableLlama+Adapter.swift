@@ -6,7 +6,14 @@ extension TrainableLlama {
     /// projection merged, W + scale · B·A (PEFT `merge_and_unload`).
     public func mergedParameters() -> LlamaParameters {
         let merged = LlamaParameters(config: config)
-        merged.base.update(from: base.base, count: base.count)
+        for (kind, l) in LlamaParameters.entries(of: config) {
+            let dst = merged.view(kind, l)
+            if let src = base.pointer(kind, layer: l) {
+                dst.update(from: src, count: merged.elementCount(kind))
+            } else if let m = frozen?.matrix(kind, layer: l) {
+                m.dequantize(rows: 0, m.rows, into: dst)  // QLoRA: the frozen blocks' values, as the fp32 loader reads them
+            }
+        }
         guard let cfg = lora else { return merged }
         let w = parameters.baseAddress!
         for s in loraSlots {

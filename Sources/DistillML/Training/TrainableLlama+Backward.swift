@@ -75,8 +75,12 @@ extension TrainableLlama {
                         _ l: Int, _ kind: LlamaParameters.Kind, _ bias: LlamaParameters.Kind?, inDim: Int, outDim: Int,
                         _ a: TrainingActivations, _ stream: UInt64) {
         let N = a.N
-        Kernels.matmulBackward(dinp: dinp, dweight: grad(kind, l), dbias: bias.flatMap { grad($0, l) }, dout: dout, inp: inp,
-                               weight: base.view(kind, l), N: N, C: inDim, OC: outDim)
+        if let m = frozen?.matrix(kind, layer: l) {
+            m.accumulateInputGradient(dinp, dout, N: N)  // frozen (LoRA mode): no weight or bias gradient
+        } else {
+            Kernels.matmulBackward(dinp: dinp, dweight: grad(kind, l), dbias: bias.flatMap { grad($0, l) }, dout: dout, inp: inp,
+                                   weight: base.view(kind, l), N: N, C: inDim, OC: outDim)
+        }
         guard let s = loraSlot(l, kind), let cfg = lora else { return }
         let slot = loraSlots[s]
         let dropout = cfg.dropout > 0

@@ -76,7 +76,12 @@ extension TrainableLlama {
                        _ kind: LlamaParameters.Kind, _ bias: LlamaParameters.Kind?, inDim: Int, outDim: Int,
                        _ a: TrainingActivations, _ stream: UInt64, _ training: Bool) {
         let N = a.N
-        Kernels.matmul(out, inp, base.view(kind, l), bias.flatMap { base.pointer($0, layer: l) }, N: N, C: inDim, OC: outDim)
+        if let m = frozen?.matrix(kind, layer: l) {
+            LinearLayer(fp32: nil, blocks: m, bias: bias.flatMap { base.pointer($0, layer: l) }.map { UnsafePointer($0) },
+                        inDim: inDim, outDim: outDim).forward(out, inp, N: N, quantized: false)
+        } else {
+            Kernels.matmul(out, inp, base.view(kind, l), bias.flatMap { base.pointer($0, layer: l) }, N: N, C: inDim, OC: outDim)
+        }
         guard let s = loraSlot(l, kind), let cfg = lora else { return }
         let slot = loraSlots[s]
         var u = UnsafePointer(inp)

@@ -35,8 +35,12 @@ public final class TrainableLlama: TrainableModel {
     }
 
     public let config: LlamaConfig
-    /// The model's weights: trained in place in full mode, the frozen base in LoRA mode.
+    /// The model's weights: trained in place in full mode, the frozen base in LoRA mode (without the seven
+    /// projections when `frozen` holds them).
     public let base: LlamaParameters
+    /// QLoRA (LoRA mode only): the frozen projections in the file's 4/8-bit blocks. The forward runs sgemm over row
+    /// slices decoded on the fly (the values the fp32 loader would hold), the input gradient dX = dY·W likewise.
+    public let frozen: QuantizedLinears?
     public let mode: Mode
     public let tensors: [TrainableTensor]
     public let parameters: UnsafeMutableBufferPointer<Float>
@@ -60,9 +64,16 @@ public final class TrainableLlama: TrainableModel {
     /// Set by a training forward pass; `backward()` needs one.
     var pendingBackward: (rows: [Int], training: Bool)?
 
-    public init(base: LlamaParameters, mode: Mode) throws {
+    public init(base: LlamaParameters, mode: Mode, frozen: QuantizedLinears? = nil) throws {
         _ = Parallel.blasConfigured
+        if case .full = mode, frozen != nil || !base.isComplete {
+            throw DistillMLError(file: "<trainer>", "full fine-tuning trains every weight in fp32: load the base with its fp32 projections (not 4/8-bit)")
+        }
+        if frozen == nil, !base.isComplete {
+            throw DistillMLError(file: "<trainer>", "the base lacks projections and no 4/8-bit copy of them was given")
+        }
         self.base = base
+        self.frozen = frozen
         self.mode = mode
         let c = base.config
         config = c
