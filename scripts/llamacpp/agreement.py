@@ -147,7 +147,9 @@ def main():
     rows = []
     for c in cases:
         if only and not any(k in c[0] for k in only.split(",")): continue
-        rows += compare(*c)
+        got = compare(*c)
+        rows += got
+        print(f"{c[0]}: {sum(r['same'] for r in got)}/{len(got)} prompts with the same text", file=sys.stderr, flush=True)
     lines = ["| case | prompts with the same text | greedy tokens in common before the first divergence | where it diverges |",
              "|---|---|---|---|"]
     for case in dict.fromkeys(r["case"] for r in rows):
