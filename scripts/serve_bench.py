@@ -18,6 +18,7 @@ def main():
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--api-key", default="none")
     ap.add_argument("--json-schema", action="store_true", help="constrain every answer to a small JSON schema")
+    ap.add_argument("--greedy", action="store_true", help="temperature 0 (two servers then decode the same tokens)")
     args = ap.parse_args()
     client = OpenAI(base_url=args.base_url, api_key=args.api_key, max_retries=0, timeout=600)
     fmt = None
@@ -37,7 +38,7 @@ def main():
             try:
                 kwargs = {"response_format": fmt} if fmt else {}
                 stream = client.chat.completions.create(
-                    model=args.model, max_tokens=args.max_tokens, temperature=0.7, seed=i * 100 + j, stream=True,
+                    model=args.model, max_tokens=args.max_tokens, temperature=0 if args.greedy else 0.7, seed=i * 100 + j, stream=True,
                     stream_options={"include_usage": True},
                     messages=[{"role": "user", "content": f"Question {i}.{j}: tell me a fact about the number {i * 7 + j}."}],
                     **kwargs)

@@ -39,6 +39,20 @@ public final class OpenAIClient: ChatCompleting, Sendable {
         }
     }
 
+    /// Whether the endpoint is `distill serve` (its `GET /models` lists the model with `owned_by: "distill"`), which
+    /// enforces `response_format: json_schema` by constrained decoding. Any failure (another server, no /models,
+    /// no network) is false: the caller then asks as it would anyone.
+    public func servesJSONSchema() async -> Bool {
+        var base = endpoint.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        var headers: [(name: String, value: String)] = [("Accept", "application/json")]
+        if let key { headers.append(("Authorization", "Bearer " + key)) }
+        guard let r = try? await http.send(HTTPRequest(method: "GET", url: base + "/models", headers: headers)), r.status == 200,
+              let json = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any],
+              let data = json["data"] as? [[String: Any]] else { return false }
+        return data.contains { ($0["id"] as? String) == endpoint.model && ($0["owned_by"] as? String) == "distill" }
+    }
+
     public func complete(_ request: ChatRequest) async throws -> ChatResponse {
         try await exchange(request).response
     }

@@ -80,6 +80,9 @@ public struct HarvestGeneration: Sendable {
     public var maxTokens: Int?
     /// Base seed; sample i of a prompt is sent with seed + i, so samples differ yet each one is reproducible.
     public var seed: Int?
+    /// The endpoint enforces JSON schemas (`distill serve`): recipes whose replies are JSON (generate-data,
+    /// self-instruct) send `response_format: json_schema`, so every reply parses.
+    public var structured = false
 
     public init(model: String, system: String = "", temperature: Double? = nil, topP: Double? = nil,
                 maxTokens: Int? = nil, seed: Int? = nil) {

@@ -146,6 +146,7 @@ public final class ServeEngine: @unchecked Sendable {
                         sink(.finished(result))
                         finishOne()
                     }
+                    depth.withLock { $0 = (generator.runningCount, generator.queuedCount) }
                 }
             }
             guard generator.hasWork else { continue }

@@ -25,6 +25,7 @@ public final class ServeMetrics: Sendable {
         var latency = Histogram()
         var firstToken = Histogram()
         var masks = 0
+        var cancelled = 0
         var maskMicroseconds = 0.0
     }
 
@@ -49,6 +50,9 @@ public final class ServeMetrics: Sendable {
 
     /// The duration of a streamed reply, known only when its stream ends (its request was counted when it began).
     public func streamEnded(seconds: Double) { state.withLock { $0.latency.observe(seconds) } }
+
+    /// Requests dropped because their client went away before the answer was out.
+    public func cancelled(_ n: Int) { state.withLock { $0.cancelled += n } }
 
     public func firstToken(seconds: Double) { state.withLock { $0.firstToken.observe(seconds) } }
 
@@ -78,6 +82,8 @@ public final class ServeMetrics: Sendable {
         out += "# TYPE distill_prompt_tokens_cached_total counter\ndistill_prompt_tokens_cached_total \(s.cachedPromptTokens)\n"
         out += "# HELP distill_completion_tokens_total Generated tokens.\n# TYPE distill_completion_tokens_total counter\n"
         out += "distill_completion_tokens_total \(s.completionTokens)\n"
+        out += "# HELP distill_cancelled_requests_total Requests dropped because the client went away.\n"
+        out += "# TYPE distill_cancelled_requests_total counter\ndistill_cancelled_requests_total \(s.cancelled)\n"
         out += "# HELP distill_running_requests Requests decoding now.\n# TYPE distill_running_requests gauge\n"
         for e in engines.sorted(by: { $0.model < $1.model }) { out += "distill_running_requests{model=\"\(e.model)\"} \(e.running)\n" }
         out += "# HELP distill_queue_depth Requests waiting for a slot.\n# TYPE distill_queue_depth gauge\n"

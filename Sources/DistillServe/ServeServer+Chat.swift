@@ -29,6 +29,7 @@ extension ServeServer {
         guard job.served.engine.submit(job.requests, sink: { continuation.yield($0) }) else {
             return Self.error(Self.queueFull, headers: [("Retry-After", "1")])
         }
+        cancelOnHangUp(continuation, job.requests.map(\.id), job.served.engine)
         var results: [Int: GenerationResult] = [:]
         var failure: String?
         var done = 0

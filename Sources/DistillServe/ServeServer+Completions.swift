@@ -57,6 +57,7 @@ extension ServeServer {
             guard engine.submit(requests, sink: { continuation.yield($0) }) else {
                 return Self.error(Self.queueFull, headers: [("Retry-After", "1")])
             }
+            cancelOnHangUp(continuation, requests.map(\.id), engine)
             var byID: [Int: GenerationResult] = [:]
             var failure: String?
             var done = 0

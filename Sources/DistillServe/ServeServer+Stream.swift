@@ -13,6 +13,7 @@ extension ServeServer {
         guard job.served.engine.submit(job.requests, sink: { continuation.yield($0) }) else {
             return Self.error(Self.queueFull, headers: [("Retry-After", "1")])
         }
+        cancelOnHangUp(continuation, job.requests.map(\.id), job.served.engine)
         let start = ContinuousClock.now
         let indexOf = Dictionary(uniqueKeysWithValues: job.requests.enumerated().map { ($0.element.id, $0.offset) })
         return HTTPServerResponse(
@@ -74,5 +75,16 @@ extension ServeServer {
                 writer.write(ServerSentEvents.done)
                 metrics.streamEnded(seconds: (ContinuousClock.now - start) / .seconds(1))
             })
+    }
+
+    /// When the handler's task is cancelled (the HTTP server saw the client hang up), the stream ends and the
+    /// engine drops the requests: their slots and queue places are free at the next step, not after max_tokens.
+    func cancelOnHangUp(_ continuation: AsyncStream<ServeEngine.Event>.Continuation, _ ids: [Int], _ engine: ServeEngine) {
+        let metrics = metrics
+        continuation.onTermination = { termination in
+            guard case .cancelled = termination else { return }
+            for id in ids { engine.cancel(id) }
+            metrics.cancelled(ids.count)
+        }
     }
 }

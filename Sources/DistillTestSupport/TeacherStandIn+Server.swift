@@ -33,6 +33,12 @@ public final class TeacherStandIn: Sendable {
         let shared = Shared(StandInLimits(requestsPerWindow: rpm, tokensPerWindow: tpm, window: window))
         self.shared = shared
         server = try HTTPServer(host: "127.0.0.1", port: 0) { request in
+            // The model list (harvest asks it once, to see whether the endpoint is distill serve) is answered as a
+            // provider would, outside the counted and rate-limited chat requests.
+            if request.method == "GET" && request.path.hasSuffix("/models") {
+                return HTTPServerResponse(status: 200, headers: [("Content-Type", "application/json")],
+                                          text: #"{"object":"list","data":[{"id":"stand-in","object":"model","owned_by":"stand-in"}]}"#)
+            }
             let clock = ContinuousClock.now
             let (received, verdict) = shared.lock.withLock { s -> (StandInRequest, StandInLimits.Verdict) in
                 let r = StandInRequest(method: request.method, path: request.path, headers: request.headers,

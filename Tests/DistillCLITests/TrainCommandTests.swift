@@ -35,7 +35,7 @@ import Testing
 
     @Test func trainsResumesAndExports() async throws {
         let out = dir + "/run"
-        let a = Self.args(model: dir + "/tiny.gguf", data: dir + "/data.jsonl", out: out, ["--export", "peft,gguf-f32"])
+        let a = Self.args(model: dir + "/tiny.gguf", data: dir + "/data.jsonl", out: out, ["--export", "peft,gguf-f32,gguf-lora"])
         #expect(await DistillCLI.main(a) == 0)
         for f in ["manifest.json", "checkpoint.ckpt", "best.ckpt", "train-log.jsonl", "loss.svg", "adapter/adapter_config.json",
                   "adapter/adapter_model.safetensors", "model-f32.gguf"] {
@@ -83,8 +83,17 @@ import Testing
         let g2 = try String(contentsOfFile: dir + "/gen-merged.jsonl", encoding: .utf8)
         #expect(g1 == g2, "adapter at load and merged GGUF give the same greedy text")
 
+        // The GGUF LoRA for llama.cpp: --export gguf-lora equals --convert-adapter on the PEFT folder, byte for byte.
+        #expect(await DistillCLI.main(["train", "--convert-adapter", out + "/adapter/", "--model", dir + "/tiny.gguf",
+                                       "--out", dir + "/converted.gguf"]) == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/adapter.gguf")) == Data(contentsOf: URL(fileURLWithPath: dir + "/converted.gguf")))
+        let lora = try GGUFFile(path: out + "/adapter.gguf")
+        #expect(lora.string("general.type") == "adapter" && lora.string("adapter.type") == "lora" && lora.float("adapter.lora.alpha") == 8)
+        #expect(lora.tensors.count == 2 * 3 * 2)  // q, v, down on 2 layers, A and B each
+        #expect(await DistillCLI.main(["train", "--convert-adapter", out + "/adapter", "--data", "x.jsonl"]) == 64)
+
         // --export-from best on the finished run: the adapter holds best.ckpt's weights.
-        #expect(await DistillCLI.main(a.filter { $0 != "peft,gguf-f32" && $0 != "--export" } + ["--export", "peft", "--export-from", "best"]) == 0)
+        #expect(await DistillCLI.main(a.filter { $0 != "peft,gguf-f32,gguf-lora" && $0 != "--export" } + ["--export", "peft", "--export-from", "best"]) == 0)
         let best = try TrainingCheckpoint.read(out + "/best.ckpt")
         let exported = try PEFTAdapter.read(out + "/adapter")
         var k = 0

@@ -148,8 +148,15 @@ struct HarvestCommand: DistillCommand {
     }
 
     func run() async throws {
-        let plan = try HarvestPlan(arguments, recipe: recipe, endpoint: endpoint)
         let args = arguments
+        // Against `distill serve`, generate-data and self-instruct replies are constrained to a JSON schema.
+        var structured = false
+        if ["generate-data", "self-instruct"].contains(recipe), !args.flag("dry-run"), !args.flag("offline"), !args.flag("batch") {
+            structured = await OpenAIClient(endpoint: endpoint, http: try HTTPClient(configuration: .init(
+                timeouts: HTTPTimeouts(connect: .seconds(5), total: .seconds(10), idle: .seconds(10))))).servesJSONSchema()
+            if structured { DistillCLI.printError("harvest: the endpoint is distill serve; replies constrained to a JSON schema") }
+        }
+        let plan = try HarvestPlan(arguments, recipe: recipe, endpoint: endpoint, structured: structured)
         var options = HarvestSession.Options()
         options.concurrency = try args.int("concurrency") ?? 16
         options.retryFailed = args.flag("retry-failed")

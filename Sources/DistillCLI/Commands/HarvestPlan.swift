@@ -10,12 +10,14 @@ struct HarvestPlan {
     let generation: HarvestGeneration
     let manifest: HarvestManifest
 
-    init(_ args: ParsedArguments, recipe name: String, endpoint: Endpoint) throws {
+    /// `structured`: the endpoint is `distill serve`, so JSON-reply recipes ask for `response_format: json_schema`.
+    init(_ args: ParsedArguments, recipe name: String, endpoint: Endpoint, structured: Bool = false) throws {
         let library = try PromptLibrary(directory: args.string("prompts"))
         let system = try args.string("system") ?? library.template("system").text.trimmingCharacters(in: .whitespacesAndNewlines)
-        let generation = HarvestGeneration(model: endpoint.model, system: system, temperature: try args.double("temperature"),
+        var generation = HarvestGeneration(model: endpoint.model, system: system, temperature: try args.double("temperature"),
                                            topP: try args.double("top-p"), maxTokens: try args.int("max-tokens"),
                                            seed: try args.int("seed"))
+        generation.structured = structured
         self.generation = generation
         // Fingerprinted parameters: what changes the requests. Quantities (samples, paths, targets) are left out: a
         // resumed run may ask for more, and the journal's per-request keys keep what was already paid for.

@@ -7,7 +7,7 @@ struct TrainCommand: DistillCommand {
     static let spec = CommandSpec(
         name: "train",
         abstract: "fine-tune a student (LoRA or full) on harvested data",
-        usage: "--data FILE… --out DIR [--model M] [options]",
+        usage: "--data FILE… --out DIR [--model M] [options]  |  --convert-adapter DIR [--model M] [--out FILE.gguf]",
         discussion: """
             Reads harvest outputs (answer, cot, cot-student, sft, self-instruct, generate-data, icl) and Alpaca, ShareGPT
             and OpenAI-chat files as they are. Each item goes through the model's chat template; the loss is on the
@@ -19,6 +19,10 @@ struct TrainCommand: DistillCommand {
             loss.svg and the exports. Run the same command again to resume: a run killed at any point ends with the
             same weights, bit for bit, as one that was never stopped. A DIR holding another run is refused, naming what
             differs.
+
+            --export gguf-lora writes adapter.gguf, the LoRA in llama.cpp's format (`llama-cli -m BASE.gguf --lora
+            adapter.gguf`). --convert-adapter DIR turns an existing PEFT adapter folder (--export peft, or PEFT's
+            save_pretrained) into the same file without training: DIR.gguf, or --out FILE.gguf; --model is its base.
             """,
         options: [
             .value("model", "M", default: ModelStore.defaultName, help: "base model: GGUF file, HF folder or known name"),
@@ -46,7 +50,8 @@ struct TrainCommand: DistillCommand {
             .value("eval-every", "N", default: "50", help: "eval loss every N steps (and at the end)"),
             .value("save-every", "N", default: "100", help: "checkpoint every N steps"),
             .value("seed", "N", default: "0", help: "shuffle, split, LoRA init and dropout seed"),
-            .list("export", "FMT", help: "peft, gguf-f32, gguf-f16, gguf-q8_0, gguf-q4_0, gguf-q4_1, hf (default: peft gguf-q8_0 with LoRA, gguf-q8_0 full)"),
+            .list("export", "FMT", help: "peft, gguf-lora, gguf-f32, gguf-f16, gguf-q8_0, gguf-q4_0, gguf-q4_1, hf (default: peft gguf-q8_0 with LoRA, gguf-q8_0 full)"),
+            .value("convert-adapter", "DIR", help: "write the PEFT adapter in DIR as a llama.cpp GGUF LoRA (no training)"),
             .flag("recompute-attention", help: "keep one layer's attention softmax and recompute it in backward (less memory, same bits)"),
             .value("base-precision", "P", default: "fp32", help: "LoRA: q keeps the frozen projections in the GGUF's Q4_0/Q4_1/Q8_0 blocks (QLoRA; less memory), fp32 dequantises them"),
             .value("export-from", "W", default: "last", help: "export the last weights or the best (lowest eval loss)"),
@@ -59,6 +64,9 @@ struct TrainCommand: DistillCommand {
               # full fine-tuning on answers and chain-of-thought rows, packed, exported as an F16 GGUF
               distill train --full --data runs/seqkd/answer.jsonl runs/cot/cot-student.jsonl --pack --max-seq 1024 \\
                   --lr 2e-5 --warmup 20 --export gguf-f16 --out runs/full
+              # the adapter for llama.cpp: at the end of a run, or from an existing PEFT folder
+              distill train --data train.jsonl --export peft,gguf-lora --out runs/student
+              distill train --convert-adapter runs/student/adapter --model smollm2-135m   # → runs/student/adapter.gguf
               # run the adapter
               distill generate --model smollm2-135m --adapter runs/student/adapter --data test.jsonl --out gen.jsonl
               # distilling step-by-step on harvested chain-of-thought: answer and rationale tasks, α = 0.5
@@ -71,13 +79,30 @@ struct TrainCommand: DistillCommand {
               distill train --data runs/topk/answer.jsonl --loss topk --temperature 1 --out runs/topk-student
             """)
 
-    var options: TrainOptions
+    enum Work {
+        case train(TrainOptions)
+        /// `--convert-adapter`: PEFT folder, base model, output file.
+        case convert(adapter: String, model: String, out: String)
+    }
+
+    var work: Work
 
     init(_ args: ParsedArguments) throws {
-        options = try TrainOptions(args)
+        if let dir = args.string("convert-adapter") {
+            guard args.list("data").isEmpty else { throw UsageError("--convert-adapter converts an adapter; it takes no --data") }
+            let trimmed = dir.hasSuffix("/") ? String(dir.dropLast()) : dir
+            let out = args.string("out") ?? trimmed + ".gguf"
+            guard out.hasSuffix(".gguf") else { throw UsageError("--out: with --convert-adapter, a .gguf file to write (got '\(out)')") }
+            work = .convert(adapter: trimmed, model: args.string("model") ?? ModelStore.defaultName, out: out)
+        } else {
+            work = .train(try TrainOptions(args))
+        }
     }
 
     func run() async throws {
-        try await TrainRun(options).run()
+        switch work {
+        case .train(let options): try await TrainRun(options).run()
+        case let .convert(adapter, model, out): try TrainEngine.convertAdapter(adapter, model: model, to: out)
+        }
     }
 }

@@ -23,13 +23,21 @@ enum TrainEngine {
     /// Writes every `--export` format into the output folder.
     static func export(model: any TrainableModel, options o: TrainOptions, modelPath: String) throws {
         var written: [String] = []
-        if o.exports.contains(.peft) {
+        if o.exports.contains(.peft) || o.exports.contains(.ggufLoRA) {
             let adapter = PEFTAdapter(config: .init(r: o.loraRank, alpha: o.loraAlpha, dropout: o.loraDropout,
                                                     targetModules: o.loraTargets, baseModel: o.model), model: model)
-            try adapter.write(to: o.out + "/adapter")
-            written.append("adapter/")
+            if o.exports.contains(.peft) {
+                try adapter.write(to: o.out + "/adapter")
+                written.append("adapter/")
+            }
+            if o.exports.contains(.ggufLoRA) {
+                guard let llama = model as? TrainableLlama else { throw DistillMLError(file: "<train>", "not a Llama model") }
+                try adapter.writeGGUF(to: o.out + "/adapter.gguf", base: llama.config,
+                                      name: "distill LoRA on \((o.model as NSString).lastPathComponent)", baseName: o.model)
+                written.append("adapter.gguf")
+            }
         }
-        let whole = o.exports.filter { $0 != .peft }
+        let whole = o.exports.filter { $0 != .peft && $0 != .ggufLoRA }
         if !whole.isEmpty {
             let merged = try mergedParameters(model)
             for e in whole {
@@ -48,11 +56,23 @@ enum TrainEngine {
                 case .hf:
                     try ModelFiles.writeHuggingFace(merged, to: o.out + "/hf", source: modelPath)
                     written.append("hf/")
-                case .peft:
+                case .peft, .ggufLoRA:
                     break
                 }
             }
         }
         TrainRun.note("train: exported " + written.joined(separator: ", ") + " to \(o.out)")
+    }
+
+    /// `distill train --convert-adapter DIR`: the PEFT adapter in DIR as a llama.cpp GGUF LoRA for base `model`.
+    static func convertAdapter(_ directory: String, model: String, to out: String) throws {
+        let adapter = try PEFTAdapter.read(directory)
+        let path = try ModelStore.resolve(model)
+        let config: LlamaConfig = ModelFiles.isDirectory(path)
+            ? try LlamaParameters(huggingFaceDirectory: path).config
+            : try LlamaConfig(gguf: GGUFFile(path: path))
+        try adapter.writeGGUF(to: out, base: config, name: "distill LoRA on \((path as NSString).lastPathComponent)",
+                              adapterName: directory, baseName: model)
+        TrainRun.note("train: wrote \(out) (\(adapter.tensors.count / 2) LoRA pairs, r \(adapter.config.r), alpha \(adapter.config.alpha)) for \(model)")
     }
 }

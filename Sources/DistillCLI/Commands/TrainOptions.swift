@@ -6,7 +6,7 @@ import Foundation
 struct TrainOptions: Sendable {
     enum Export: String, CaseIterable, Sendable {
         case peft, ggufF32 = "gguf-f32", ggufF16 = "gguf-f16", ggufQ8 = "gguf-q8_0", ggufQ4_0 = "gguf-q4_0",
-             ggufQ4_1 = "gguf-q4_1", hf
+             ggufQ4_1 = "gguf-q4_1", hf, ggufLoRA = "gguf-lora"
     }
 
     var model: String
@@ -110,6 +110,7 @@ struct TrainOptions: Sendable {
         }
         if exports.isEmpty { exports = full ? [.ggufQ8] : [.peft, .ggufQ8] }
         if full, exports.contains(.peft) { throw UsageError("--export peft needs a LoRA run (drop --full)") }
+        if full, exports.contains(.ggufLoRA) { throw UsageError("--export gguf-lora needs a LoRA run (drop --full)") }
         self.exports = exports
         startNew = args.flag("new")
         recomputeAttention = args.flag("recompute-attention")

@@ -18,6 +18,8 @@ final class ServerLoop: @unchecked Sendable {
         var closeWhenFlushed = false
         var resetWhenFlushed = false
         var peerClosed = false
+        /// The handler's task while `busy`: cancelled when the client goes away before the response is out.
+        var task: Task<Void, Never>?
         init(fd: Int32, id: UInt64) {
             self.fd = fd
             self.id = id
@@ -32,6 +34,8 @@ final class ServerLoop: @unchecked Sendable {
     private var nextID: UInt64 = 1
     private var running = true
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+    /// POLLRDHUP (Linux, <poll.h> under _GNU_SOURCE, which Glibc's module does not export): the peer shut down writing.
+    private static let pollRDHUP: Int16 = 0x2000
 
     init(listenFD: Int32, mailbox: ServerMailbox, handler: @escaping HTTPServer.Handler) {
         self.listenFD = listenFD
@@ -48,10 +52,11 @@ final class ServerLoop: @unchecked Sendable {
             fds.append(pollfd(fd: mailbox.wakeRead, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0))
             for c in connections.values {
-                // A connection whose request is with the handler is not polled for input: its next request waits
-                // anyway, and leaving it out keeps poll(2) cheap when a thousand slow requests are in flight.
-                // (A client that hangs up meanwhile is noticed when the response is written.)
-                var events: Int16 = c.busy ? 0 : Int16(POLLIN)
+                // A connection whose request is with the handler is not polled for input (its next request waits
+                // anyway), only for the client hanging up: its handler task is then cancelled, so a model stops
+                // generating for nobody. Like nginx, a client that shuts down its sending side while it waits is
+                // taken as gone. Once noticed, it is not polled again until the handler is done.
+                var events: Int16 = c.busy ? (c.peerClosed ? 0 : Self.pollRDHUP) : Int16(POLLIN)
                 if c.hasPendingOutput { events |= Int16(POLLOUT) }
                 if events == 0 { continue }
                 fds.append(pollfd(fd: c.fd, events: events, revents: 0))
@@ -64,8 +69,12 @@ final class ServerLoop: @unchecked Sendable {
             for (i, c) in order.enumerated() where fds[i + 2].revents != 0 {
                 guard connections[c.id] != nil else { continue }
                 let ev = fds[i + 2].revents
+                if c.busy && ev & (Self.pollRDHUP | Int16(POLLHUP | POLLERR)) != 0 {
+                    c.peerClosed = true
+                    c.task?.cancel()
+                }
                 if ev & Int16(POLLOUT) != 0 { flush(c) }
-                if ev & Int16(POLLIN | POLLHUP | POLLERR) != 0, connections[c.id] != nil { readAvailable(c) }
+                if !c.busy, ev & Int16(POLLIN | POLLHUP | POLLERR) != 0, connections[c.id] != nil { readAvailable(c) }
             }
         }
         for c in connections.values { Glibc.close(c.fd) }
@@ -125,7 +134,7 @@ final class ServerLoop: @unchecked Sendable {
             let id = c.id
             let mailbox = mailbox
             let handler = handler
-            Task.detached { await Self.respond(to: request, connection: id, mailbox: mailbox, handler: handler) }
+            c.task = Task.detached { await Self.respond(to: request, connection: id, mailbox: mailbox, handler: handler) }
         }
     }
 
@@ -164,6 +173,7 @@ final class ServerLoop: @unchecked Sendable {
             case .finish(let id, let keepAlive):
                 guard let c = connections[id] else { continue }
                 c.busy = false
+                c.task = nil
                 if !keepAlive || c.peerClosed {
                     c.closeWhenFlushed = true
                     flush(c)
@@ -220,6 +230,7 @@ final class ServerLoop: @unchecked Sendable {
 
     private func drop(_ c: Connection) {
         guard connections.removeValue(forKey: c.id) != nil else { return }
+        c.task?.cancel()  // a response that can no longer be delivered (the client reset the connection)
         Glibc.close(c.fd)
     }
 }

@@ -47,6 +47,15 @@ public struct GenerateDataRecipe: HarvestRecipe {
         var text: String
     }
 
+    /// `response_format` for an endpoint that enforces schemas: `{"samples": [{"input", "output"}, …]}`, 1 to
+    /// `perRequest` of them (an object holding one array, which `parse` reads).
+    static func responseFormat(_ perRequest: Int) -> ResponseFormat {
+        .jsonSchema(name: "samples", schemaJSON: #"{"type":"object","properties":{"samples":{"type":"array","minItems":1,"maxItems":"#
+            + "\(perRequest)" + #","items":{"type":"object","properties":{"input":{"type":"string"},"output":{"type":"string"}},"#
+            + #""required":["input","output"],"additionalProperties":false}}},"required":["samples"],"additionalProperties":false}"#,
+            strict: true)
+    }
+
     /// The samples in a reply: a JSON array, an object holding one array, a single object, or JSON lines.
     /// Each element is a sample or the reason it is not one.
     static func parse(_ text: String) -> [Result<Sample, RejectReason>] {
@@ -114,7 +123,8 @@ public struct GenerateDataRecipe: HarvestRecipe {
         let rounds = try await HarvestRounds.run(session, maxRounds: maxRounds, needed: {
             (target - kept.count + perRequest - 1) / perRequest
         }, request: { r in
-            ("generate-data", generation.request(try prompt(round: r), sample: r))
+            ("generate-data", generation.request(try prompt(round: r), sample: r,
+                                                 responseFormat: generation.structured ? Self.responseFormat(perRequest) : nil))
         }, consume: { r, response in
             guard let response else { return kept.count < target }
             let parsed: [Result<Sample, RejectReason>] = session.isDryRun

@@ -77,11 +77,23 @@ public struct SelfInstructRecipe: HarvestRecipe {
         return nil
     }
 
-    /// Parses instructions from a reply: a JSON array (of strings or {"instruction","input"}), else a numbered or
-    /// bulleted list, with `Input:` lines attached to the instruction above them.
+    /// `response_format` for an endpoint that enforces schemas: `{"instructions": [{"instruction", "input"}, …]}`,
+    /// 1 to `perRequest` of them.
+    static func responseFormat(_ perRequest: Int) -> ResponseFormat {
+        .jsonSchema(name: "instructions", schemaJSON: #"{"type":"object","properties":{"instructions":{"type":"array","minItems":1,"#
+            + #""maxItems":\#(perRequest),"items":{"type":"object","properties":{"instruction":{"type":"string"},"#
+            + #""input":{"type":"string"}},"required":["instruction","input"],"additionalProperties":false}}},"#
+            + #""required":["instructions"],"additionalProperties":false}"#, strict: true)
+    }
+
+    /// Parses instructions from a reply: a JSON array (of strings or {"instruction","input"}) or an object holding
+    /// one such array (what `responseFormat` asks for), else a numbered or bulleted list, with `Input:` lines
+    /// attached to the instruction above them.
     static func parseCandidates(_ text: String) -> [(instruction: String, input: String)] {
         let body = HarvestRounds.unfenced(text)
-        if let data = body.data(using: .utf8), let array = (try? JSONSerialization.jsonObject(with: data)) as? [Any] {
+        let json = body.data(using: .utf8).flatMap { try? JSONSerialization.jsonObject(with: $0) }
+        let wrapped = (json as? [String: Any]).flatMap { o in o.count == 1 ? o.values.first as? [Any] : nil }
+        if let array = json as? [Any] ?? wrapped {
             return array.compactMap { element in
                 if let s = element as? String { return (s, "") }
                 if let o = element as? [String: Any], let i = o["instruction"] as? String { return (i, o["input"] as? String ?? "") }
@@ -141,7 +153,8 @@ public struct SelfInstructRecipe: HarvestRecipe {
         let rounds = try await HarvestRounds.run(session, maxRounds: maxRounds, needed: {
             (target - kept.count + perRequest - 1) / perRequest
         }, request: { r in
-            ("self-instruct", generation.request(try prompt(round: r), sample: r))
+            ("self-instruct", generation.request(try prompt(round: r), sample: r,
+                                                 responseFormat: generation.structured ? Self.responseFormat(perRequest) : nil))
         }, consume: { r, response in
             guard let response else { return kept.count < target }
             // A dry run has no real instructions: it counts one request per `perRequest` kept ones.

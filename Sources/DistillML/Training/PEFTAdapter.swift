@@ -102,27 +102,12 @@ public struct PEFTAdapter: Sendable {
     /// Folds the adapter into `base`: W ← W + (alpha/r)·B·A for every LoRA pair. Refuses an adapter whose shapes or
     /// layers do not fit this base (an adapter from another model), naming both.
     public func merge(into base: LlamaParameters, baseName: String, adapterName: String) throws {
-        let names = tensors.keys.filter { $0.hasSuffix(".lora_A.weight") }.sorted()
-        guard !names.isEmpty else { throw DataError(file: adapterName, "adapter_model.safetensors holds no lora_A tensor") }
-        for aName in names {
-            let prefix = String(aName.dropLast(".lora_A.weight".count))
-            let bName = prefix + ".lora_B.weight"
-            guard let a = tensors[aName], let b = tensors[bName] else {
-                throw DataError(file: adapterName, field: aName, "has no matching \(bName)")
+        for p in try pairs(fitting: base.config, adapterName: adapterName, baseName: baseName) {
+            let (rows, cols) = p.kind.shape(base.config)
+            guard let w = base.pointer(p.kind, layer: p.layer) else {
+                throw DataError(file: adapterName, field: p.kind.ggufName(layer: p.layer), "\(baseName) has no such weight")
             }
-            // …layers.{i}.{self_attn|mlp}.{module}
-            let parts = prefix.split(separator: ".")
-            guard let li = parts.firstIndex(of: "layers"), li + 1 < parts.count, let layer = Int(parts[li + 1]),
-                  let module = parts.last, let kind = Self.kinds[String(module)] else {
-                throw DataError(file: adapterName, field: aName, "is not a LoRA on a Llama projection (q/k/v/o/gate/up/down_proj)")
-            }
-            let (rows, cols) = kind.shape(base.config)
-            guard layer < base.config.layers, a.shape.count == 2, b.shape.count == 2, a.shape[1] == cols, b.shape[0] == rows,
-                  a.shape[0] == b.shape[1], let w = base.pointer(kind, layer: layer) else {
-                throw DataError(file: adapterName, field: aName,
-                    "shape A \(a.shape), B \(b.shape) on layer \(layer) does not fit \(baseName) (\(base.config.layers) layers, "
-                    + "\(module) is [\(rows), \(cols)]): the adapter was trained on another base model (\(config.baseModel))")
-            }
+            let (a, b) = (p.a, p.b)
             let r = a.shape[0]
             // W (rows, cols) += scale · B (rows, r) · A (r, cols)
             b.values.withUnsafeBufferPointer { bp in
