@@ -120,7 +120,7 @@ public struct TeacherLogitCache: Sendable {
             }
             var found = [TeacherTopK](repeating: TeacherTopK(ids: [], logprobs: []), count: wanted.count)
             found.withUnsafeMutableBufferPointer { out in
-                let base = out.baseAddress!
+                guard let base = out.baseAddress else { return }
                 Parallel.forEach(wanted.count) { i in
                     base[i] = topK(teacher.logits(wanted[i].row), k: k)
                 }
