@@ -89,7 +89,11 @@ extension ServeServer {
         if schema != nil, !(r.stop ?? []).isEmpty {
             throw .invalid("stop", "'stop' cannot be combined with a JSON response_format (a stop string could cut the JSON)")
         }
-        let prompt = engine.model.chatPrompt(r.messages.map { (role: $0.role, content: $0.content) })
+        var messages = r.messages.map { (role: $0.role, content: $0.content) }
+        if let format = served.promptFormat, let last = messages.lastIndex(where: { $0.role == "user" }) {
+            messages[last].content = format.userTurn(messages[last].content)
+        }
+        let prompt = engine.model.chatPrompt(messages)
         let room = engine.contextLength - prompt.count
         guard room > 1 else {
             throw OpenAIError(status: 400, type: "invalid_request_error", param: "messages", code: "context_length_exceeded",

@@ -10,9 +10,12 @@ public final class ServedModel: Sendable {
     /// `owned_by` in /v1/models: "distill" tells a client (harvest, judge) it may ask for json_schema.
     public let ownedBy: String
     public let created: Int
+    /// The answer prefix the model was trained with (`prompt-format.json`), put before the last user message of a chat.
+    public let promptFormat: PromptFormat?
 
-    public init(name: String, model: LanguageModel, slots: Int, queue: Int, context: Int) {
+    public init(name: String, model: LanguageModel, slots: Int, queue: Int, context: Int, promptFormat: PromptFormat? = nil) {
         self.name = name
+        self.promptFormat = promptFormat
         engine = ServeEngine(name: name, model: model, slots: slots, queue: queue, context: context)
         trie = VocabularyTrie(tokenizer: model.tokenizer, vocabularySize: model.model.config.vocabSize)
         ownedBy = "distill"

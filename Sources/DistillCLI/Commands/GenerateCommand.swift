@@ -36,6 +36,7 @@ struct GenerateCommand: DistillCommand {
             .value("precision", "P", default: LanguageModel.Precision.fastest.rawValue,
                    help: "int8: 4/8-bit weights × int8 inputs, llama.cpp's arithmetic (fastest); weights: 4/8-bit weights × fp32 inputs; exact: fp32 only, the path the parity tests check"),
             .flag("exact", help: "same as --precision exact"),
+            .flag("no-prompt-format", help: "ignore the prompt format distill train recorded beside the model (its answer prefix)"),
             .value("chat-template", "NAME|FILE",
                    help: "chat format instead of the model's own: \(ChatTemplate.names.joined(separator: ", ")), or a Jinja template file"),
         ])
@@ -52,6 +53,8 @@ struct GenerateCommand: DistillCommand {
     var threads: Int
     var precision: LanguageModel.Precision
     var chatTemplate: String?
+    /// Apply the answer prefix of a `prompt-format.json` found beside the model or adapter (see `PromptFormat.find`).
+    var usePromptFormat = true
 
     init(_ args: ParsedArguments) throws {
         model = args.string("model") ?? ModelStore.defaultName
@@ -77,6 +80,7 @@ struct GenerateCommand: DistillCommand {
         if let limit, limit < 0 { throw UsageError("--limit must be ≥ 0") }
         sampling = SamplingParameters(temperature: Float(temperature), topK: topK, topP: Float(topP), minP: Float(minP), seed: UInt64(seed))
         chatTemplate = args.string("chat-template")
+        usePromptFormat = !args.flag("no-prompt-format")
         if let t = chatTemplate, ChatTemplate.named(t, bosToken: nil, eosToken: nil) == nil, !FileManager.default.fileExists(atPath: t) {
             throw UsageError("--chat-template: '\(t)' is neither a family (\(ChatTemplate.names.joined(separator: ", "))) nor a file")
         }
@@ -126,10 +130,12 @@ struct GenerateCommand: DistillCommand {
             guard let data = FileManager.default.contents(atPath: path) else { throw DataError(file: path, "cannot read the chat template") }
             return String(decoding: data, as: UTF8.self)
         }
+        let format = usePromptFormat ? try PromptFormat.find(model: modelPath, adapter: adapter) : nil
         let manifest = GenerateManifest(model: modelPath, modelSHA256: modelHash, precision: precision.rawValue, sampling: [
             "temperature": "\(sampling.temperature)", "top_k": "\(sampling.topK)", "top_p": "\(sampling.topP)", "min_p": "\(sampling.minP)",
             "seed": "\(sampling.seed)", "max_tokens": "\(maxTokens)", "stop": stop.map { "\"\($0)\"" }.joined(separator: ", "),
-        ], chatTemplate: templateText.map { "file sha256:\(SHA256.hex($0).prefix(16))" } ?? chatTemplate?.lowercased() ?? "the model's own")
+        ], chatTemplate: (templateText.map { "file sha256:\(SHA256.hex($0).prefix(16))" } ?? chatTemplate?.lowercased() ?? "the model's own")
+            + (format.map { " + answer prefix " + PromptFormat.quoted($0.answerPrefix) } ?? ""))
         // Creates the output's folder, takes OUT.lock and refuses a run of another model, precision, sampling or template.
         let (dir, name) = Self.runLocation(out)
         let run = try RunDirectory.open(dir, manifest: manifest, name: name)
@@ -143,12 +149,12 @@ struct GenerateCommand: DistillCommand {
         let lm = try LanguageModel(path: modelPath, precision: precision, adapter: adapter)
         if let note = lm.precisionNote { DistillCLI.printError(note) }
         try useChatTemplate(lm, path: modelPath, text: templateText)
+        if let format { FileHandle.standardError.write(Data((format.note("generate") + "\n").utf8)) }
         FileHandle.standardError.write(Data("generate: \(modelPath) · chat template \(lm.chatTemplate.family) · precision \(lm.precision.rawValue)\n".utf8))
         let context = lm.model.config.contextLength
         var requests: [GenerationRequest] = []
         for (i, item) in items.enumerated().dropFirst(done) {
-            let user = AlpacaChatMapping.userTurn(instruction: item.value.instruction, input: item.value.input)
-            let prompt = lm.chatPrompt([(role: "user", content: user)])
+            let prompt = lm.chatPrompt([(role: "user", content: Self.userTurn(item.value, format: format))])
             guard prompt.count < context else {
                 throw DataError(file: data, line: item.line, field: "instruction",
                     "the prompt is \(prompt.count) tokens; the model's context is \(context): shorten this item or drop it")
@@ -205,6 +211,12 @@ struct GenerateCommand: DistillCommand {
                 + "answers are in \(out); run the same command again to continue")
         }
         progress.finish(line(final: true) + " → \(out)")
+    }
+
+    /// The user's turn for a test item: instruction and input, after the answer prefix the model was trained with.
+    static func userTurn(_ item: TestItem, format: PromptFormat?) -> String {
+        let user = AlpacaChatMapping.userTurn(instruction: item.instruction, input: item.input)
+        return format?.userTurn(user) ?? user
     }
 
     /// The folder and run name of an output file: `runs/x/generate/student.jsonl` → (`runs/x/generate`, `student`).

@@ -39,6 +39,7 @@ struct ServeCommand: DistillCommand {
             .value("drain", "SECONDS", default: "10", help: "on SIGTERM, how long requests in flight may finish"),
             .value("threads", "N", default: "\(ProcessInfo.processInfo.activeProcessorCount)", help: "threads for kernels and BLAS"),
             .value("precision", "P", default: LanguageModel.Precision.fastest.rawValue, help: "int8, weights or exact (see distill generate --help)"),
+            .flag("no-prompt-format", help: "ignore the prompt format distill train recorded beside a model (its answer prefix)"),
         ])
 
     var models: [(name: String, path: String)]
@@ -52,6 +53,7 @@ struct ServeCommand: DistillCommand {
     var threads: Int
     var precision: LanguageModel.Precision
     var apiKeyEnv: String?
+    var usePromptFormat = true
 
     init(_ args: ParsedArguments) throws {
         let specs = args.list("model").isEmpty ? [ModelStore.defaultName] : args.list("model")
@@ -87,6 +89,7 @@ struct ServeCommand: DistillCommand {
         threads = try args.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
         precision = try LanguageModel.Precision(option: args)
         apiKeyEnv = args.string("api-key-env")
+        usePromptFormat = !args.flag("no-prompt-format")
         guard (0...65535).contains(options.port) else { throw UsageError("--port must be 0 to 65535") }
         guard (1...256).contains(slots), (0...100_000).contains(queue), context >= 16, threads > 0, drain >= 0 else {
             throw UsageError("--slots 1 to 256, --queue ≥ 0, --ctx ≥ 16, --threads and --drain positive")
@@ -108,8 +111,11 @@ struct ServeCommand: DistillCommand {
         }
         var served: [ServedModel] = []
         for (name, spec) in models {
-            let lm = try LanguageModel(path: try ModelStore.resolve(spec), precision: precision)
-            served.append(ServedModel(name: name, model: lm, slots: slots, queue: queue, context: context))
+            let path = try ModelStore.resolve(spec)
+            let lm = try LanguageModel(path: path, precision: precision)
+            let format = usePromptFormat ? try PromptFormat.find(model: path, adapter: nil) : nil
+            if let format { FileHandle.standardError.write(Data((format.note("serve: \(name)") + "\n").utf8)) }
+            served.append(ServedModel(name: name, model: lm, slots: slots, queue: queue, context: context, promptFormat: format))
         }
         if let base = served.first?.engine.model {
             for (name, directory) in adapters {

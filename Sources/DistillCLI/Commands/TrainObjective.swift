@@ -16,6 +16,9 @@ struct TrainObjective: Sendable, Equatable {
     var skewAlpha: Double
     var temperature: Double
     var teacherModel: String?
+    /// kl-forward from the teacher's top-k kept in this folder (computed once from --teacher-model, then reused).
+    var teacherCache: String?
+    var teacherTopK: Int
     var topKVariant: TopKDistillation
     /// Largest share of target positions whose teacher token has no student id before the run is refused.
     var maxMismatch: Double
@@ -34,6 +37,8 @@ struct TrainObjective: Sendable, Equatable {
         .value("skew-alpha", "A", default: "0.1", help: "skew KL mixture α (skew, skew-reverse; DistiLLM)"),
         .value("temperature", "T", default: "1", help: "KD temperature (soft term scaled by T²)"),
         .value("teacher-model", "M", help: "local teacher for kl-forward, kl-reverse, js, skew, skew-reverse (same vocabulary)"),
+        .value("teacher-cache", "DIR", help: "kl-forward: the teacher's top-k logits per training token, computed once into DIR, reused by later runs"),
+        .value("teacher-topk", "K", default: "64", help: "ids kept per position in --teacher-cache (the rest as one tail bucket)"),
         .value("topk-variant", "V", default: "tail", help: "topk: tail, renorm, renorm-teacher or zero (training.md §2.6)"),
         .value("max-mismatch", "F", default: "0.2", help: "topk: refuse when more than this share of positions do not map"),
         .value("answer-prefix", "S", default: "predict: ", help: "multitask/counterfactual: answer-task prompt prefix"),
@@ -77,7 +82,14 @@ struct TrainObjective: Sendable, Equatable {
         counterfactualForm = f
         zeroShot = args.flag("zero-shot")
         holdOutTasks = args.list("hold-out-tasks").flatMap { $0.split(separator: ",").map(String.init) }
-        if divergence != nil, teacherModel == nil {
+        teacherCache = args.string("teacher-cache")
+        teacherTopK = try args.int("teacher-topk") ?? 64
+        guard teacherTopK > 0 else { throw UsageError("--teacher-topk must be at least 1") }
+        if teacherCache != nil, loss != .klForward {
+            throw UsageError("--teacher-cache keeps the teacher's top-k and its tail mass, which is enough for --loss kl-forward only; "
+                + "\(loss.rawValue) needs the teacher's whole distribution: drop --teacher-cache")
+        }
+        if divergence != nil, teacherModel == nil, teacherCache == nil {
             throw UsageError("--loss \(loss.rawValue) needs --teacher-model M (a local teacher with the student's vocabulary)")
         }
         if teacherModel != nil, divergence == nil {
@@ -129,6 +141,7 @@ struct TrainObjective: Sendable, Equatable {
             p["zero_shot"] = "\(zeroShot)"; p["hold_out_tasks"] = holdOutTasks.sorted().joined(separator: ",")
         case .klForward, .klReverse, .js, .skew, .skewReverse:
             p["alpha"] = "\(alpha)"; p["temperature"] = "\(temperature)"; p["teacher_model"] = teacherModel ?? ""
+            if teacherCache != nil { p["teacher_cache_topk"] = "\(teacherTopK)" }
             if loss == .js { p["beta"] = "\(beta)" }
             if loss == .skew || loss == .skewReverse { p["skew_alpha"] = "\(skewAlpha)" }
         case .topk:

@@ -40,25 +40,20 @@ extension TrainRun {
         let obj = o.objective
         guard obj.loss != .ce else { return student }
         var teacher: LlamaModel?
-        if let name = obj.teacherModel {
-            let path = try ModelStore.resolve(name)
-            let (parameters, tokenizer) = try ModelFiles.load(path)
-            let same = tokenizer.vocabularySize == studentTokenizer.vocabularySize
-                && (0..<tokenizer.vocabularySize).allSatisfy { tokenizer.tokenBytes($0) == studentTokenizer.tokenBytes($0) }
-            guard same, parameters.config.vocabSize == student.config.vocabSize else {
-                throw DataError(file: path, "the teacher's vocabulary differs from the student's (\(tokenizer.vocabularySize) vs "
-                    + "\(studentTokenizer.vocabularySize) tokens, or other token bytes); dense KD needs the same tokenizer — "
-                    + "use --loss topk with harvested logprobs instead")
-            }
-            teacher = LlamaModel(parameters: parameters)
-            note("train: teacher \(URL(fileURLWithPath: path).lastPathComponent) (\(parameters.config.layers) layers, "
-                 + "dim \(parameters.config.dim)), logits computed in each step")
+        if let name = obj.teacherModel, obj.teacherCache == nil {
+            teacher = try loadTeacher(try ModelStore.resolve(name), studentTokenizer: studentTokenizer,
+                                      studentVocabulary: student.config.vocabSize)
+            note("train: the teacher's logits are computed in each step")
         }
         var names = ["ce"], weights: [Double] = []
         if let settings = obj.dataSettings { (names, weights) = ObjectiveData.terms(settings) }
         let kd = obj.divergence != nil || obj.loss == .topk
-        var objective = DistillationModel.Objective(termNames: names, ceWeight: kd ? obj.alpha : 1, divergence: obj.divergence,
-                                                    topK: obj.loss == .topk ? obj.topKVariant : nil, temperature: obj.temperature)
+        // From a teacher cache, forward KL is the top-k loss with the tail bucket (exact for the cached top-k).
+        let cached = obj.teacherCache != nil
+        var objective = DistillationModel.Objective(termNames: names, ceWeight: kd ? obj.alpha : 1,
+                                                    divergence: cached ? nil : obj.divergence,
+                                                    topK: obj.loss == .topk ? obj.topKVariant : cached ? .tail : nil,
+                                                    temperature: obj.temperature)
         objective.termWeights = weights
         return try DistillationModel(student: student, teacher: teacher, objective: objective)
     }

@@ -34,7 +34,7 @@ struct TrainRun {
 
         // Data first: a file with nothing to train on is refused before the model is loaded or anything written.
         let tokenizer = try ModelFiles.tokenizer(modelPath)
-        let data = try Self.loadData(o, tokenizer: TrainingTokenizer(
+        var data = try Self.loadData(o, tokenizer: TrainingTokenizer(
             tokenizer: tokenizer, maxSequence: o.maxSeq, overlong: o.dropLong ? .drop : .truncate))
         guard !data.train.isEmpty else { throw DataError(file: o.data[0], "every item went to validation; lower --val-split") }
 
@@ -44,6 +44,7 @@ struct TrainRun {
         defer { run.close() }
         if let moved = run.movedAside { Self.note("train: the earlier run in \(o.out) was moved to \(moved)") }
         let resumed = run.resumed
+        data = try Self.attachTeacherCache(data, o, studentTokenizer: tokenizer)
 
         let (base, frozen): (LlamaParameters, QuantizedLinears?) = o.quantizedBase
             ? try ModelFiles.loadQuantizedBase(modelPath) : (try ModelFiles.load(modelPath).parameters, nil)

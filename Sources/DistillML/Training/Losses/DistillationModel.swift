@@ -150,7 +150,8 @@ public final class DistillationModel: TrainableModel, TrainingRandomState, Train
             } else if let variant = o.topK, let entry = topK?[n], entry.ids.allSatisfy({ (0..<Int32(V)).contains($0) }) {
                 kdGrad = [Float](repeating: 0, count: V)
                 kd[m] = kdGrad.withUnsafeMutableBufferPointer {
-                    variant.loss(student: row, V: V, ids: entry.ids.map(Int.init), logprobs: entry.logprobs, temperature: T,
+                    variant.loss(student: row, V: V, ids: entry.ids.map(Int.init), logprobs: entry.logprobs,
+                                 tail: entry.tail.map(Double.init), temperature: T,
                                  gradient: $0.baseAddress!, scale: Double(lossScale) * w * (1 - o.ceWeight) * t2)
                 }
                 hasKD[m] = true

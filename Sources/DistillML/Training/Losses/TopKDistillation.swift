@@ -20,14 +20,16 @@ public enum TopKDistillation: String, Sendable, CaseIterable {
 
     /// The loss at one position and, when `gradient` is given, `scale · ∂L/∂studentLogits` there (V values; may
     /// alias `student`). `ids` must be distinct and in 0..<V (the caller maps and checks them).
-    public func loss(student: UnsafePointer<Float>, V: Int, ids: [Int], logprobs: [Float], temperature: Double = 1,
+    /// `tail`, when given, is the teacher's leftover mass outside K as measured from its full distribution (a teacher
+    /// logit cache); otherwise it is 1 − Σ_K p from the logprobs.
+    public func loss(student: UnsafePointer<Float>, V: Int, ids: [Int], logprobs: [Float], tail: Double? = nil, temperature: Double = 1,
                      gradient: UnsafeMutablePointer<Float>? = nil, scale: Double = 1) -> Double {
         var logQ = [Double](repeating: 0, count: V)
         Divergence.logSoftmax(student, V: V, temperature: temperature, into: &logQ)
         let k = ids.count
         // Teacher over K (and its tail), tempered.
         var lp = logprobs.map { Double($0) }
-        var teacherTail = max(0, 1 - lp.reduce(0) { $0 + exp($1) })
+        var teacherTail = tail.map { max(0, $0) } ?? max(0, 1 - lp.reduce(0) { $0 + exp($1) })
         if temperature != 1 {
             var w = lp.map { exp($0 / temperature) }
             var tailW = teacherTail > 0 ? pow(teacherTail, 1 / temperature) : 0
@@ -93,9 +95,13 @@ public enum TopKDistillation: String, Sendable, CaseIterable {
 public struct TeacherTopK: Sendable, Equatable {
     public var ids: [Int32]
     public var logprobs: [Float]
+    /// The teacher's mass outside `ids`, measured on its full distribution (teacher logit cache); nil for API
+    /// logprobs, where it is taken as 1 − Σ exp(logprobs).
+    public var tail: Float?
 
-    public init(ids: [Int32], logprobs: [Float]) {
+    public init(ids: [Int32], logprobs: [Float], tail: Float? = nil) {
         self.ids = ids
         self.logprobs = logprobs
+        self.tail = tail
     }
 }
