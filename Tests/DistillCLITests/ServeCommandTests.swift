@@ -18,8 +18,10 @@ import Testing
         #expect(s.models.map(\.path) == ["/x/s.gguf", "/y/base.gguf"])
         #expect(s.slots == 4 && s.options.host == "127.0.0.1" && s.options.port == 8080)
         #expect(try Self.parse(["serve"])?.models.first?.name == "smollm2-135m")
-        for bad in [["serve", "--model", "a=x", "--model", "a=y"], ["serve", "--adapter", "tutor=out/lora"],
-                    ["serve", "--port", "70000"], ["serve", "--slots", "0"]] {
+        let a = try #require(try Self.parse(["serve", "--model", "base=/y/base.gguf", "--adapter", "tutor=out/lora", "--adapter", "critic=out/b"]))
+        #expect(a.adapters.map(\.name) == ["tutor", "critic"] && a.adapters.map(\.directory) == ["out/lora", "out/b"])
+        for bad in [["serve", "--model", "a=x", "--model", "a=y"], ["serve", "--adapter", "tutor"], ["serve", "--adapter", "=out/lora"],
+                    ["serve", "--model", "base=x", "--adapter", "base=out/lora"], ["serve", "--port", "70000"], ["serve", "--slots", "0"]] {
             #expect(throws: UsageError.self, "\(bad)") { _ = try Self.parse(bad) }
         }
     }
