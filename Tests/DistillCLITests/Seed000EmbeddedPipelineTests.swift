@@ -18,8 +18,12 @@ import Testing
         p.waitUntilExit()
         let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         #expect(p.terminationStatus == 0, "\(text)")
-        let stages = text.split(separator: "\n").filter { $0.hasSuffix("would run") }
-            .compactMap { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.map(String.init) }
+        // "run: [4/24] train-ce: new" — the stage's name between the position and the colon.
+        let stages = text.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("run: ["), let close = line.firstIndex(of: "]") else { return nil }
+            let rest = line[line.index(after: close)...].drop { $0 == " " }
+            return rest.firstIndex(of: ":").map { String(rest[..<$0]) }
+        }
         #expect(stages == ["harvest-train", "harvest-test", "student", "train-ce", "train-seqkd", "train-fkl", "train-rkl", "train-js",
                            "score-teacher", "score-before", "score-ce", "score-seqkd", "score-fkl", "score-rkl", "score-js", "compare",
                            "gen-teacher", "gen-ce", "gen-seqkd", "gen-fkl", "gen-rkl", "gen-js", "judge", "report"], "\(text)")

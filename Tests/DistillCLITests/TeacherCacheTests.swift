@@ -49,7 +49,12 @@ import Testing
         #expect(a.count == 6 && b.count == 6 && a.allSatisfy { $0.kd.isFinite } && b.allSatisfy { $0.kd.isFinite })
         // The same first batch of a fresh student (seed decides the order): same loss as the first run.
         #expect(await train("a2", ["--teacher-cache", cache, "--teacher-topk", "16"]) == 0)
-        #expect(try steps("a2").map(\.loss) == a.map(\.loss), "same cache, same seed: the same run")
+        // Same cache, same seed: the same run. Within 1e-5, not bit for bit: other suites training in this process
+        // at the same time may change the process-wide kernel and BLAS thread count, and so the summation order
+        // (bitwise reproducibility is checked across real processes by TrainCrashTests).
+        let a2 = try steps("a2").map(\.loss)
+        #expect(a2.count == a.count && zip(a2, a.map(\.loss)).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) },
+                "same cache, same seed: the same run")
 
         // Made for other inputs: refused (exit 1), naming what differs.
         #expect(await train("c", ["--teacher-model", dir + "/other-teacher.gguf", "--teacher-cache", cache, "--teacher-topk", "16"]) == 1)
