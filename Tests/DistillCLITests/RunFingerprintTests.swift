@@ -87,6 +87,27 @@ struct RunFingerprintTests {
         #expect(manifest.contains("\"model_sha256\"") && manifest.contains("\"temperature\" : \"0.0\""))
     }
 
+    @Test func anotherAdapterIsRefusedAndTheSameOneResumes() async throws {
+        try TinyAdapter.write(to: dir + "/lora-a", seed: 1)
+        try TinyAdapter.write(to: dir + "/lora-b", seed: 2)
+        let out = dir + "/gen-adapter.jsonl"
+        #expect(await generate(out, ["--adapter", dir + "/lora-a"]) == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: out))
+        #expect(await generate(out, ["--adapter", dir + "/lora-b"]) == 1)
+        #expect(await generate(out) == 1, "the base alone is another model")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == before)
+        #expect(await generate(out, ["--adapter", dir + "/lora-a"]) == 0)
+        let manifest = try String(contentsOfFile: dir + "/gen-adapter.manifest.json", encoding: .utf8)
+        #expect(manifest.contains("\"adapter_sha256\""))
+        // Without an adapter the manifest has no adapter field and its fingerprint is what it was.
+        let plain = dir + "/gen-plain.jsonl"
+        #expect(await generate(plain) == 0)
+        #expect(try !String(contentsOfFile: dir + "/gen-plain.manifest.json", encoding: .utf8).contains("adapter"))
+        let a = GenerateManifest(model: "m", modelSHA256: "aa", adapter: "x", adapterSHA256: "bb", precision: "int8", sampling: [:], chatTemplate: "t")
+        let b = GenerateManifest(model: "m", modelSHA256: "aa", adapter: "y", adapterSHA256: "cc", precision: "int8", sampling: [:], chatTemplate: "t")
+        #expect(a.differences(from: b) == ["adapter: x (sha256 bb…) → y (sha256 cc…)"])
+    }
+
     @Test func theRefusalNamesWhatChanged() throws {
         let a = GenerateManifest(model: "a.gguf", modelSHA256: "aa", precision: "int8", sampling: ["temperature": "0.0"], chatTemplate: "the model's own")
         let b = GenerateManifest(model: "b.gguf", modelSHA256: "bb", precision: "exact", sampling: ["temperature": "0.7"], chatTemplate: "gemma")

@@ -131,7 +131,9 @@ struct GenerateCommand: DistillCommand {
             return String(decoding: data, as: UTF8.self)
         }
         let format = usePromptFormat ? try PromptFormat.find(model: modelPath, adapter: adapter) : nil
-        let manifest = GenerateManifest(model: modelPath, modelSHA256: modelHash, precision: precision.rawValue, sampling: [
+        let adapterHash = try adapter.map { try GenerateManifest.hash(model: $0) }
+        let manifest = GenerateManifest(model: modelPath, modelSHA256: modelHash, adapter: adapter, adapterSHA256: adapterHash,
+                                        precision: precision.rawValue, sampling: [
             "temperature": "\(sampling.temperature)", "top_k": "\(sampling.topK)", "top_p": "\(sampling.topP)", "min_p": "\(sampling.minP)",
             "seed": "\(sampling.seed)", "max_tokens": "\(maxTokens)", "stop": stop.map { "\"\($0)\"" }.joined(separator: ", "),
         ], chatTemplate: (templateText.map { "file sha256:\(SHA256.hex($0).prefix(16))" } ?? chatTemplate?.lowercased() ?? "the model's own")

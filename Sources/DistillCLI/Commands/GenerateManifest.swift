@@ -11,6 +11,9 @@ struct GenerateManifest: RunManifest {
     /// Where the model was (for messages only).
     var model: String
     var modelSHA256: String
+    /// The `--adapter` folder (for messages only) and its content hash; absent without one.
+    var adapter: String? = nil
+    var adapterSHA256: String? = nil
     var precision: String
     /// temperature, top_k, top_p, min_p, seed, max_tokens, stop.
     var sampling: [String: String]
@@ -21,24 +24,35 @@ struct GenerateManifest: RunManifest {
         case fingerprint, model, precision, sampling
         case createdAt = "created_at"
         case modelSHA256 = "model_sha256"
+        case adapter
+        case adapterSHA256 = "adapter_sha256"
         case chatTemplate = "chat_template"
     }
 
     private struct Fingerprinted: Encodable {
         var modelSHA256: String
+        /// Left out of the hash when nil, so runs without an adapter keep the fingerprints they had.
+        var adapterSHA256: String?
         var precision: String
         var sampling: [String: String]
         var chatTemplate: String
     }
 
     func computeFingerprint() -> String {
-        Self.canonicalHash(Fingerprinted(modelSHA256: modelSHA256, precision: precision, sampling: sampling, chatTemplate: chatTemplate))
+        Self.canonicalHash(Fingerprinted(modelSHA256: modelSHA256, adapterSHA256: adapterSHA256, precision: precision, sampling: sampling, chatTemplate: chatTemplate))
     }
 
     func differences(from new: GenerateManifest) -> [String] {
         var out: [String] = []
         if modelSHA256 != new.modelSHA256 {
             out.append("model: \(model) (sha256 \(modelSHA256.prefix(12))…) → \(new.model) (sha256 \(new.modelSHA256.prefix(12))…)")
+        }
+        if adapterSHA256 != new.adapterSHA256 {
+            func named(_ path: String?, _ hash: String?) -> String {
+                guard let path, let hash else { return "none" }
+                return "\(path) (sha256 \(hash.prefix(12))…)"
+            }
+            out.append("adapter: \(named(adapter, adapterSHA256)) → \(named(new.adapter, new.adapterSHA256))")
         }
         out += RunDifferences.value("precision", precision, new.precision)
         out += RunDifferences.values(sampling, new.sampling, label: "sampling")
