@@ -79,7 +79,11 @@ public final class RunLock: @unchecked Sendable {
             Self.held[key] = (entry.fd, entry.count - 1)
         } else {
             Self.held[key] = nil
-            close(entry.fd)  // closing the last descriptor drops the flock
+            // Unlock before closing: a child that another thread is spawning at this instant holds a copy of the
+            // descriptor until its exec closes it (O_CLOEXEC), and a flock lives while any copy of the open file
+            // lives. LOCK_UN drops the lock for every copy at once, so the next holder never sees it "in use".
+            _ = flock(entry.fd, LOCK_UN)
+            close(entry.fd)
         }
     }
 
