@@ -7,10 +7,12 @@ public struct UsageError: Error, CustomStringConvertible, Equatable {
     public var description: String { message }
 }
 
-/// One option a command accepts. Defaults are strings so `--help` can print them exactly as a user would type them.
+/// One option a command accepts, type-erased: what the parser and `--help` need. Commands declare options as typed
+/// `Option<Value>` handles and read them back through those; this is the form they are listed and parsed in.
+/// Defaults are strings so `--help` can print them exactly as a user would type them.
 public struct OptionSpec: Sendable {
     public enum Kind: Sendable {
-        /// `--name` alone; no value.
+        /// `--name` alone, or `--name=true|false`; no value.
         case flag
         /// `--name VALUE` or `--name=VALUE`; the last one given wins.
         case value
@@ -23,29 +25,143 @@ public struct OptionSpec: Sendable {
     public var valueName: String
     public var defaultValue: String?
     public var help: String
+    /// Turns one value as typed into the option's value type (an element, for a list); the error names the option.
+    let parse: @Sendable (String) throws(UsageError) -> any Sendable
+    /// The type `parse` returns, so a handle of another type reading this option is caught.
+    let valueType: ObjectIdentifier
 
-    public static func flag(_ name: String, help: String) -> OptionSpec {
-        OptionSpec(name: name, kind: .flag, valueName: "", defaultValue: nil, help: help)
-    }
-
-    public static func value(_ name: String, _ valueName: String, default defaultValue: String? = nil, help: String) -> OptionSpec {
-        OptionSpec(name: name, kind: .value, valueName: valueName, defaultValue: defaultValue, help: help)
-    }
-
-    public static func list(_ name: String, _ valueName: String, help: String) -> OptionSpec {
-        OptionSpec(name: name, kind: .list, valueName: valueName, defaultValue: nil, help: help)
+    init<T: OptionValue>(name: String, kind: Kind, valueName: String, defaultValue: String?, help: String, _: T.Type) {
+        self.name = name
+        self.kind = kind
+        self.valueName = valueName
+        self.defaultValue = defaultValue
+        self.help = help
+        self.valueType = ObjectIdentifier(T.self)
+        self.parse = { (text: String) throws(UsageError) -> any Sendable in
+            guard let v = T(optionText: text) else { throw UsageError("option '--\(name)' wants \(T.expected), got '\(text)'") }
+            return v
+        }
     }
 }
 
-/// The result of parsing: option values by name (without the dashes) and positional arguments.
-/// Accessors apply the defaults declared in the command's `OptionSpec`s.
+/// Anything a command lists as an option: a typed handle or its type-erased spec.
+public protocol CommandOption: Sendable {
+    var spec: OptionSpec { get }
+}
+
+extension OptionSpec: CommandOption {
+    public var spec: OptionSpec { self }
+}
+
+extension CommandOption {
+    /// The option's name, without the dashes.
+    public var name: String { spec.name }
+}
+
+/// A value an option can hold: parsed from the text typed on the command line, shown in `--help` as a default.
+public protocol OptionValue: Sendable {
+    /// nil when `optionText` is not a value of this type; the parser then says the option wants `expected`.
+    init?(optionText: String)
+    /// What a valid value is, for the error message: "an integer", "one of a, b".
+    static var expected: String { get }
+    /// The value as a user would type it (for `--help` defaults).
+    var optionText: String { get }
+}
+
+extension String: OptionValue {
+    public init?(optionText: String) { self = optionText }
+    public static var expected: String { "a value" }
+    public var optionText: String { self }
+}
+
+extension Int: OptionValue {
+    /// Digits may be grouped with `_` (`--steps 10_000`).
+    public init?(optionText: String) { self.init(optionText.replacingOccurrences(of: "_", with: "")) }
+    public static var expected: String { "an integer" }
+    public var optionText: String { String(self) }
+}
+
+extension Double: OptionValue {
+    public init?(optionText: String) { self.init(optionText) }
+    public static var expected: String { "a number" }
+    /// Whole numbers without the `.0` (`1`, not `1.0`).
+    public var optionText: String {
+        rounded() == self && abs(self) < 1e15 ? String(Int(self)) : String(self)
+    }
+}
+
+extension Bool: OptionValue {
+    public init?(optionText: String) {
+        switch optionText.lowercased() {
+        case "true", "1", "yes": self = true
+        case "false", "0", "no": self = false
+        default: return nil
+        }
+    }
+    public static var expected: String { "true or false" }
+    public var optionText: String { self ? "true" : "false" }
+}
+
+/// A closed set of words (`--icl-mode same-task|mixed`): conform a `String`-backed `CaseIterable` enum.
+extension OptionValue where Self: RawRepresentable & CaseIterable, RawValue == String {
+    public init?(optionText: String) { self.init(rawValue: optionText) }
+    public static var expected: String { "one of " + allCases.map(\.rawValue).joined(separator: ", ") }
+    public var optionText: String { rawValue }
+}
+
+/// A typed option: declared once (name, value name, default, help, type) and read back as `Value`, so a misspelt
+/// option cannot compile. `Value` is what reading gives: `Bool` for a flag, `T` for a value with a default, `T?` for
+/// one without, `[T]` for a list. Values are parsed when the command line is, so a bad one is a usage error (exit 64)
+/// before the command starts.
+public struct Option<Value: Sendable>: CommandOption {
+    public let spec: OptionSpec
+    /// What reading gives when the option is not on the command line.
+    let absent: Value
+    /// The value from the parsed values given (at least one; a value option reads the last).
+    let read: @Sendable ([any Sendable]) -> Value?
+}
+
+extension Option where Value == Bool {
+    /// `--name` (or `--name=true|false`, the last one winning); false when absent.
+    public static func flag(_ name: String, help: String) -> Option<Bool> {
+        Option(spec: OptionSpec(name: name, kind: .flag, valueName: "", defaultValue: nil, help: help, Bool.self),
+               absent: false, read: { $0.last as? Bool })
+    }
+}
+
+extension Option where Value: OptionValue {
+    /// `--name VALUE` with a default; `shown` is the default as `--help` prints it, when not `default.optionText`.
+    public static func value(_ name: String, _ valueName: String, default value: Value, shown: String? = nil,
+                             help: String) -> Option<Value> {
+        Option(spec: OptionSpec(name: name, kind: .value, valueName: valueName, defaultValue: shown ?? value.optionText,
+                                help: help, Value.self),
+               absent: value, read: { $0.last as? Value })
+    }
+}
+
+extension Option {
+    /// `--name VALUE` with no default: nil when absent.
+    public static func value<T: OptionValue>(_ name: String, _ valueName: String, help: String) -> Option<T?> where Value == T? {
+        Option<T?>(spec: OptionSpec(name: name, kind: .value, valueName: valueName, defaultValue: nil, help: help, T.self),
+                   absent: nil, read: { values in (values.last as? T).map { .some($0) } })
+    }
+
+    /// `--name A B …` or repeated `--name A --name B`: every value, in order; empty when absent.
+    public static func list<T: OptionValue>(_ name: String, _ valueName: String, help: String) -> Option<[T]> where Value == [T] {
+        Option<[T]>(spec: OptionSpec(name: name, kind: .list, valueName: valueName, defaultValue: nil, help: help, T.self),
+                    absent: [], read: { values in values.compactMap { $0 as? T } })
+    }
+}
+
+/// The result of parsing: option values (parsed to their types) and positional arguments.
+/// Read an option through its handle: `args[Self.temperature]`.
 public struct ParsedArguments: Sendable {
     public let specs: [OptionSpec]
-    public private(set) var values: [String: [String]] = [:]
-    public private(set) var flags: Set<String> = []
+    /// Each option given, by name (without the dashes): the values as typed, and parsed.
+    private var given: [String: (text: [String], parsed: [any Sendable])] = [:]
     public private(set) var positionals: [String] = []
 
-    /// Parses `args` against `specs`. `--` ends options; unknown options are rejected.
+    /// Parses `args` against `specs`. `--` ends options; unknown options and values of the wrong type are rejected.
     public init(_ args: [String], specs: [OptionSpec]) throws(UsageError) {
         self.specs = specs
         let byName = Dictionary(specs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -71,25 +187,26 @@ public struct ParsedArguments: Sendable {
             }
             switch spec.kind {
             case .flag:
+                var on = true
                 if let inline {
-                    switch inline.lowercased() {
-                    case "true", "1", "yes": flags.insert(name)
-                    case "false", "0", "no": flags.remove(name)
-                    default: throw UsageError("option '--\(name)' is a flag; '\(inline)' is not true or false")
+                    guard let b = Bool(optionText: inline) else {
+                        throw UsageError("option '--\(name)' is a flag; '\(inline)' is not true or false")
                     }
-                } else {
-                    flags.insert(name)
+                    on = b
                 }
+                given[name] = (text: [on.optionText], parsed: [on])
             case .value:
+                let text: String
                 if let inline {
-                    values[name] = [inline]
+                    text = inline
                 } else {
                     guard i < args.count, !isOption(args[i]) else {
                         throw UsageError("option '--\(name)' needs a value (\(spec.valueName))")
                     }
-                    values[name] = [args[i]]
+                    text = args[i]
                     i += 1
                 }
+                given[name] = (text: [text], parsed: [try spec.parse(text)])
             case .list:
                 var got: [String] = []
                 if let inline { got.append(inline) }
@@ -98,57 +215,41 @@ public struct ParsedArguments: Sendable {
                     i += 1
                 }
                 guard !got.isEmpty else { throw UsageError("option '--\(name)' needs at least one \(spec.valueName)") }
-                values[name, default: []].append(contentsOf: got)
+                var parsed: [any Sendable] = []
+                for text in got { parsed.append(try spec.parse(text)) }
+                given[name, default: (text: [], parsed: [])].text += got
+                given[name, default: (text: [], parsed: [])].parsed += parsed
             }
         }
     }
 
     private func isOption(_ s: String) -> Bool { s.hasPrefix("--") && s.count > 2 }
 
-    /// The declared option `name`. Reading a name the command never declared is a bug in the command (a misspelt
-    /// name would otherwise run silently with no value): debug builds (the test suite) stop at once, release builds
-    /// say so on stderr.
-    private func spec(_ name: String) -> OptionSpec? {
-        if let s = specs.first(where: { $0.name == name }) { return s }
-        Self.undeclared(name)
-        return nil
+    /// The value given, else the option's default (nil, false or empty when it has none).
+    public subscript<Value>(option: Option<Value>) -> Value {
+        guard declared(option.spec), let values = given[option.name]?.parsed, !values.isEmpty else { return option.absent }
+        return option.read(values) ?? option.absent
     }
 
-    private static func undeclared(_ name: String) {
-        let message = "internal error: option '--\(name)' is read but this command does not declare it"
-        assertionFailure(message)
-        FileHandle.standardError.write(Data(("distill: " + message + "\n").utf8))
-    }
-
-    /// The value given, else the declared default, else nil.
-    public func string(_ name: String) -> String? {
-        values[name]?.last ?? spec(name)?.defaultValue
-    }
+    /// The same as `args[option]`.
+    public func value<Value>(_ option: Option<Value>) -> Value { self[option] }
 
     /// The value given or defaulted; a usage error if neither.
-    public func required(_ name: String) throws(UsageError) -> String {
-        guard let v = string(name) else { throw UsageError("missing required option '--\(name)'") }
+    public func required<T>(_ option: Option<T?>) throws(UsageError) -> T {
+        guard let v = self[option] else { throw UsageError("missing required option '--\(option.name)'") }
         return v
     }
 
-    public func isSet(_ name: String) -> Bool { _ = spec(name); return flags.contains(name) || values[name] != nil }
-
-    public func flag(_ name: String) -> Bool { _ = spec(name); return flags.contains(name) }
-
-    public func list(_ name: String) -> [String] { _ = spec(name); return values[name] ?? [] }
-
-    public func int(_ name: String) throws(UsageError) -> Int? {
-        guard let s = string(name) else { return nil }
-        guard let v = Int(s.replacingOccurrences(of: "_", with: "")) else {
-            throw UsageError("option '--\(name)' wants an integer, got '\(s)'")
-        }
-        return v
+    /// Whether the option is on the command line (a flag given as `--name=false` counts).
+    public func isSet(_ option: any CommandOption) -> Bool {
+        declared(option.spec) && given[option.name] != nil
     }
 
-    public func double(_ name: String) throws(UsageError) -> Double? {
-        guard let s = string(name) else { return nil }
-        guard let v = Double(s) else { throw UsageError("option '--\(name)' wants a number, got '\(s)'") }
-        return v
+    /// The value as typed on the command line, else the default as `--help` shows it: what run fingerprints record,
+    /// so `--temperature 0.70` stays what the user wrote. A list joins nothing: use it for value options.
+    public func text(_ option: any CommandOption) -> String? {
+        guard declared(option.spec) else { return nil }
+        return given[option.name]?.text.last ?? option.spec.defaultValue
     }
 
     /// Rejects positional arguments beyond `max`.
@@ -157,5 +258,68 @@ public struct ParsedArguments: Sendable {
             throw UsageError("unexpected argument '\(positionals[max])'")
         }
         return positionals
+    }
+
+    /// Reading an option the command never declared (or declared with another type) is a bug in the command: it
+    /// would run silently with the default. Debug builds (the test suite) stop at once; release builds say so on stderr.
+    private func declared(_ spec: OptionSpec) -> Bool {
+        if specs.contains(where: { $0.name == spec.name && $0.valueType == spec.valueType && $0.kind == spec.kind }) { return true }
+        let message = "internal error: option '--\(spec.name)' is read but this command does not declare it"
+            + (specs.contains { $0.name == spec.name } ? " with that type" : "")
+        assertionFailure(message)
+        FileHandle.standardError.write(Data(("distill: " + message + "\n").utf8))
+        return false
+    }
+}
+
+// MARK: - Transitional: string-keyed declarations and reads, for the commands not yet converted to typed handles.
+// Removed once every command declares and reads its options through `Option` handles.
+
+extension OptionSpec {
+    public static func flag(_ name: String, help: String) -> OptionSpec { Option<Bool>.flag(name, help: help).spec }
+
+    public static func value(_ name: String, _ valueName: String, default defaultValue: String? = nil, help: String) -> OptionSpec {
+        OptionSpec(name: name, kind: .value, valueName: valueName, defaultValue: defaultValue, help: help, String.self)
+    }
+
+    public static func list(_ name: String, _ valueName: String, help: String) -> OptionSpec {
+        OptionSpec(name: name, kind: .list, valueName: valueName, defaultValue: nil, help: help, String.self)
+    }
+}
+
+extension CommandSpec {
+    public init(name: String, abstract: String, usage: String = "[options]", discussion: String = "",
+                options: [OptionSpec], subcommands: [any DistillCommand.Type] = [], examples: String = "") {
+        self.init(name: name, abstract: abstract, usage: usage, discussion: discussion,
+                  options: options as [any CommandOption], subcommands: subcommands, examples: examples)
+    }
+}
+
+extension ParsedArguments {
+    public func string(_ name: String) -> String? {
+        given[name]?.text.last ?? specs.first { $0.name == name }?.defaultValue
+    }
+
+    public func required(_ name: String) throws(UsageError) -> String {
+        guard let v = string(name) else { throw UsageError("missing required option '--\(name)'") }
+        return v
+    }
+
+    public func isSet(_ name: String) -> Bool { given[name] != nil }
+
+    public func flag(_ name: String) -> Bool { given[name]?.parsed.last as? Bool ?? false }
+
+    public func list(_ name: String) -> [String] { given[name]?.text ?? [] }
+
+    public func int(_ name: String) throws(UsageError) -> Int? {
+        guard let s = string(name) else { return nil }
+        guard let v = Int(optionText: s) else { throw UsageError("option '--\(name)' wants an integer, got '\(s)'") }
+        return v
+    }
+
+    public func double(_ name: String) throws(UsageError) -> Double? {
+        guard let s = string(name) else { return nil }
+        guard let v = Double(s) else { throw UsageError("option '--\(name)' wants a number, got '\(s)'") }
+        return v
     }
 }

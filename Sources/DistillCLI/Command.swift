@@ -13,13 +13,13 @@ public struct CommandSpec: Sendable {
     public var examples: String
 
     public init(name: String, abstract: String, usage: String = "[options]", discussion: String = "",
-                options: [OptionSpec] = [], subcommands: [any DistillCommand.Type] = [], examples: String = "") {
+                options: [any CommandOption] = [], subcommands: [any DistillCommand.Type] = [], examples: String = "") {
         self.name = name
         self.examples = examples
         self.abstract = abstract
         self.usage = usage
         self.discussion = discussion
-        self.options = options
+        self.options = options.map(\.spec)
         self.subcommands = subcommands
     }
 }

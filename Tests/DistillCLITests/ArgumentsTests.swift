@@ -3,26 +3,25 @@ import Testing
 @testable import DistillCLI
 
 @Suite struct ArgumentsTests {
-    let specs: [OptionSpec] = [
-        .value("model", "NAME", default: "smollm2", help: "model"),
-        .value("temperature", "T", default: "0.7", help: "temperature"),
-        .flag("dry-run", help: "count only"),
-        .list("inputs", "FILE", help: "inputs"),
-    ]
+    static let model: Option<String> = .value("model", "NAME", default: "smollm2", help: "model")
+    static let temperature: Option<Double> = .value("temperature", "T", default: 0.7, help: "temperature")
+    static let dryRun: Option<Bool> = .flag("dry-run", help: "count only")
+    static let inputs: Option<[String]> = .list("inputs", "FILE", help: "inputs")
+    let specs: [OptionSpec] = [Self.model.spec, Self.temperature.spec, Self.dryRun.spec, Self.inputs.spec]
 
     @Test func valuesInBothSpellingsAndDefaults() throws {
         let p = try ParsedArguments(["--model", "qwen", "--temperature=0.2"], specs: specs)
-        #expect(p.string("model") == "qwen")
-        #expect(try p.double("temperature") == 0.2)
+        #expect(p[Self.model] == "qwen")
+        #expect(p[Self.temperature] == 0.2)
         let d = try ParsedArguments([], specs: specs)
-        #expect(d.string("model") == "smollm2")
-        #expect(d.flag("dry-run") == false)
+        #expect(d[Self.model] == "smollm2")
+        #expect(d[Self.dryRun] == false)
     }
 
     @Test func listsTakeValuesUntilNextOptionAndRepeat() throws {
         let p = try ParsedArguments(["--inputs", "a.jsonl", "b.jsonl", "--dry-run", "--inputs", "c.jsonl"], specs: specs)
-        #expect(p.list("inputs") == ["a.jsonl", "b.jsonl", "c.jsonl"])
-        #expect(p.flag("dry-run"))
+        #expect(p[Self.inputs] == ["a.jsonl", "b.jsonl", "c.jsonl"])
+        #expect(p[Self.dryRun])
     }
 
     @Test func doubleDashEndsOptions() throws {
@@ -34,7 +33,7 @@ import Testing
         #expect(throws: UsageError.self) { try ParsedArguments(["--modle", "x"], specs: specs) }
         #expect(throws: UsageError.self) { try ParsedArguments(["--model"], specs: specs) }
         #expect(throws: UsageError.self) { try ParsedArguments(["--model", "--dry-run"], specs: specs) }
-        #expect(throws: UsageError.self) { try ParsedArguments(["--temperature", "hot"], specs: specs).double("temperature") }
+        #expect(throws: UsageError.self) { try ParsedArguments(["--temperature", "hot"], specs: specs) }
     }
 
     @Test func exitCodes() async {
