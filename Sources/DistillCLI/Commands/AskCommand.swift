@@ -6,6 +6,15 @@ import Foundation
 
 /// `distill ask`: one chat request from the shell, to check that an endpoint, model and key work.
 struct AskCommand: DistillCommand {
+    static let system: Option<String?> = .value("system", "S", help: "system message")
+    static let temperature: Option<Double?> = .value("temperature", "T", help: "sampling temperature (server default if unset)")
+    static let maxTokens: Option<Int?> = .value("max-tokens", "N", help: "most tokens to generate (server default if unset)")
+    static let timeout: Option<Double> = .value("timeout", "SECONDS", default: 120, help: "give up on one attempt after this long")
+    static let attempts: Option<Int> = .value("attempts", "N", default: 3, help: "attempts in all, for retryable failures")
+    static let json: Option<Bool> = .flag("json", help: "print the whole response as one JSON object")
+    static let insecure: Option<Bool> = .flag("insecure", help: "skip TLS certificate verification (testing only)")
+    static let caBundle: Option<String?> = .value("ca-bundle", "FILE", help: "PEM file of CA certificates to verify TLS against")
+
     static let spec = CommandSpec(
         name: "ask",
         abstract: "send one chat request to a teacher endpoint (checks the URL, model and key)",
@@ -17,18 +26,23 @@ struct AskCommand: DistillCommand {
         The answer goes to stdout; model, finish reason, token usage and latency to stderr.
         """,
         options: [
-            .value("teacher", "URL", help: "base URL of an OpenAI-compatible API, or a preset name"),
-            .value("model", "M", help: "model name (a preset has a default)"),
-            .value("key-env", "NAME", help: "environment variable holding the API key (none for local servers)"),
-            .value("system", "S", help: "system message"),
-            .value("temperature", "T", help: "sampling temperature (server default if unset)"),
-            .value("max-tokens", "N", help: "most tokens to generate (server default if unset)"),
-            .value("timeout", "SECONDS", default: "120", help: "give up on one attempt after this long"),
-            .value("attempts", "N", default: "3", help: "attempts in all, for retryable failures"),
-            .flag("json", help: "print the whole response as one JSON object"),
-            .flag("insecure", help: "skip TLS certificate verification (testing only)"),
-            .value("ca-bundle", "FILE", help: "PEM file of CA certificates to verify TLS against"),
-        ])
+            TeacherEndpointArguments.teacher,
+            TeacherEndpointArguments.model,
+            TeacherEndpointArguments.keyEnv,
+            system,
+            temperature,
+            maxTokens,
+            timeout,
+            attempts,
+            json,
+            insecure,
+            caBundle,
+        ],
+        examples: """
+              distill ask --teacher deepseek "用一句话解释知识蒸馏。"
+              distill ask --teacher http://127.0.0.1:8080/v1 --model local "Hello"   # llama.cpp, vLLM, Ollama, distill serve
+              distill ask --teacher openai --model gpt-4o-mini --max-tokens 64 --json "Name three prime numbers."
+            """)
 
     let endpoint: Endpoint
     let request: ChatRequest
@@ -47,18 +61,18 @@ struct AskCommand: DistillCommand {
             prompt = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         }
         var messages: [ChatMessage] = []
-        if let system = args.string("system") { messages.append(.system(system)) }
+        if let system = args[Self.system] { messages.append(.system(system)) }
         messages.append(.user(prompt))
-        request = ChatRequest(model: endpoint.model, messages: messages, temperature: try args.double("temperature"),
-                              maxTokens: try args.int("max-tokens"))
-        json = args.flag("json")
-        let seconds = try args.double("timeout") ?? 120
+        request = ChatRequest(model: endpoint.model, messages: messages, temperature: args[Self.temperature],
+                              maxTokens: args[Self.maxTokens])
+        json = args[Self.json]
+        let seconds = args[Self.timeout]
         guard seconds > 0 else { throw UsageError("--timeout must be positive") }
         timeout = .milliseconds(Int64(seconds * 1000))
-        attempts = try args.int("attempts") ?? 3
+        attempts = args[Self.attempts]
         guard attempts >= 1 else { throw UsageError("--attempts must be at least 1") }
-        insecure = args.flag("insecure")
-        caBundle = args.string("ca-bundle")
+        insecure = args[Self.insecure]
+        caBundle = args[Self.caBundle]
     }
 
     func run() async throws {

@@ -9,6 +9,52 @@ import Foundation
 struct HarvestCommand: DistillCommand {
     static let recipes = ["answer", "cot", "critique-revise", "counterfactual", "self-instruct", "icl", "generate-data"]
 
+    static let recipe: Option<String?> = .value("recipe", "R", help: "answer | cot | critique-revise | counterfactual | self-instruct | icl | generate-data")
+    static let data: Option<String?> = .value("data", "FILE", help: "input items (JSONL or a JSON array); for self-instruct the seed tasks")
+    static let pool: Option<String?> = .value("pool", "FILE", help: "icl: worked examples to draw demonstrations from (default: --data)")
+    static let task: Option<String?> = .value("task", "TEXT", help: "generate-data: the task description")
+    static let taskFile: Option<String?> = .value("task-file", "FILE", help: "generate-data: read the task description from a file")
+    static let out: Option<String?> = .value("out", "RUN", help: "run directory (default: runs/harvest-RECIPE)")
+    static let prompts: Option<String?> = .value("prompts", "DIR", help: "prompt templates folder (default: $DISTILL_PROMPT_DIR, then prompts/)")
+    static let system: Option<String?> = .value("system", "TEXT", help: "system message (default: prompts/system.txt; '' for none)")
+    static let temperature: Option<Double> = .value("temperature", "T", default: 0.7, help: "sampling temperature")
+    static let topP: Option<Double?> = .value("top-p", "P", help: "nucleus sampling (server default if unset)")
+    static let maxTokens: Option<Int> = .value("max-tokens", "N", default: 512, help: "most tokens per reply")
+    static let seed: Option<Int?> = .value("seed", "N", help: "base seed; sample i is sent with seed+i (unset: no seed)")
+    static let samples: Option<Int> = .value("samples", "N", default: 1, help: "answer: replies per instruction")
+    static let topLogprobs: Option<Int?> = .value("top-logprobs", "K", help: "answer: keep per-token logprobs with the top K alternatives")
+    static let paths: Option<Int> = .value("paths", "N", default: 4, help: "cot: reasoning paths sampled per question")
+    static let minCorrect: Option<Int> = .value("min-correct", "K", default: 1, help: "cot: keep sampling until K paths are correct …")
+    static let maxPaths: Option<Int> = .value("max-paths", "M", default: 8, help: "cot: … or M paths were tried")
+    static let shots: Option<Int?> = .value("shots", "K", help: "icl / self-instruct: demonstrations per prompt (default 4 / 3)")
+    static let iclMode: Option<ICLRecipe.Mode> = .value("icl-mode", "MODE", default: .sameTask, help: "icl: same-task | mixed (meta-ICL / multitask-ICL)")
+    static let numInstructions: Option<Int> = .value("num-instructions", "N", default: 100, help: "self-instruct: instructions to keep")
+    static let numSamples: Option<Int> = .value("num-samples", "N", default: 100, help: "generate-data: samples to keep")
+    static let perRequest: Option<Int?> = .value("per-request", "N", help: "self-instruct / generate-data: items asked for per request (default 8 / 5)")
+    static let rougeThreshold: Option<Double> = .value("rouge-threshold", "F", default: 0.7, help: "self-instruct: drop instructions with ROUGE-L above this")
+    static let maxRounds: Option<Int?> = .value("max-rounds", "N", help: "self-instruct / generate-data: give up after N requests (default 3× needed)")
+    static let concurrency: Option<Int> = .value("concurrency", "N", default: 16, help: "requests in flight")
+    static let rpm: Option<Int?> = .value("rpm", "N", help: "requests per minute allowed (else learnt from x-ratelimit headers)")
+    static let tpm: Option<Int?> = .value("tpm", "N", help: "tokens per minute allowed")
+    static let attempts: Option<Int> = .value("attempts", "N", default: 8, help: "attempts per request for retryable failures (429s are paced by the limiter, not counted)")
+    static let giveUpAfter: Option<Double> = .value("give-up-after", "SECONDS", default: 900, help: "stop retrying a request this long after its first attempt")
+    static let retryBase: Option<Double> = .value("retry-base", "SECONDS", default: 1, help: "backoff base (full jitter, capped at 60 s)")
+    static let timeout: Option<Double> = .value("timeout", "SECONDS", default: 300, help: "give up on one attempt after this long")
+    static let fsync: Option<Bool> = .flag("fsync", help: "fsync the journal after every line (survives power loss; slower)")
+    static let retryFailed: Option<Bool> = .flag("retry-failed", help: "send again the requests in failures.jsonl")
+    static let new: Option<Bool> = .flag("new", help: "start over when the run directory was made with a different configuration")
+    static let dryRun: Option<Bool> = .flag("dry-run", help: "send nothing: print requests, estimated tokens and cost")
+    static let offline: Option<Bool> = .flag("offline", help: "send nothing: write outputs from the journal only (e.g. after 'harvest merge')")
+    static let budget: Option<Double?> = .value("budget", "USD", help: "cap on the run's total spend across invocations: refuse to start above it, stop before passing it")
+    static let priceIn: Option<Double?> = .value("price-in", "USD", help: "price per 1M prompt tokens (default: built-in table; required with --budget for other models)")
+    static let priceOut: Option<Double?> = .value("price-out", "USD", help: "price per 1M completion tokens")
+    static let expectedOutputTokens: Option<Int?> = .value("expected-output-tokens", "N", help: "completion tokens to assume per request in estimates (default: max-tokens)")
+    static let tokenizer: Option<String?> = .value("tokenizer", "FILE", help: "GGUF or tokenizer.json to count prompt tokens for estimates (default: heuristic)")
+    static let batch: Option<Bool> = .flag("batch", help: "send through the OpenAI Batch API (half price, results within 24 h; resumable)")
+    static let batchPoll: Option<Double> = .value("batch-poll", "SECONDS", default: 60, help: "batch status polling interval")
+    static let shard: Option<String?> = .value("shard", "I/N", help: "work only on shard I of N (1-based, by item id), or auto (Slurm array / Kubernetes Indexed Job); merge with 'harvest merge'")
+    static let progressEvery: Option<Double> = .value("progress-every", "SECONDS", default: 10, help: "progress line interval when stderr is not a terminal")
+
     static let spec = CommandSpec(
         name: "harvest",
         abstract: "harvest training data from a teacher (recipes: answer, cot, critique-revise, counterfactual, self-instruct, icl, generate-data)",
@@ -26,56 +72,61 @@ struct HarvestCommand: DistillCommand {
         Subcommand: 'distill harvest merge' joins the journals of --shard runs.
         """,
         options: [
-            .value("recipe", "R", help: "answer | cot | critique-revise | counterfactual | self-instruct | icl | generate-data"),
-            .value("data", "FILE", help: "input items (JSONL or a JSON array); for self-instruct the seed tasks"),
-            .value("pool", "FILE", help: "icl: worked examples to draw demonstrations from (default: --data)"),
-            .value("task", "TEXT", help: "generate-data: the task description"),
-            .value("task-file", "FILE", help: "generate-data: read the task description from a file"),
-            .value("out", "RUN", help: "run directory (default: runs/harvest-RECIPE)"),
-            .value("teacher", "URL", help: "base URL of an OpenAI-compatible API, or a preset name"),
-            .value("model", "M", help: "teacher model name (a preset has a default)"),
-            .value("key-env", "NAME", help: "environment variable holding the API key (none for local servers)"),
-            .value("prompts", "DIR", help: "prompt templates folder (default: $DISTILL_PROMPT_DIR, then prompts/)"),
-            .value("system", "TEXT", help: "system message (default: prompts/system.txt; '' for none)"),
-            .value("temperature", "T", default: "0.7", help: "sampling temperature"),
-            .value("top-p", "P", help: "nucleus sampling (server default if unset)"),
-            .value("max-tokens", "N", default: "512", help: "most tokens per reply"),
-            .value("seed", "N", help: "base seed; sample i is sent with seed+i (unset: no seed)"),
-            .value("samples", "N", default: "1", help: "answer: replies per instruction"),
-            .value("top-logprobs", "K", help: "answer: keep per-token logprobs with the top K alternatives"),
-            .value("paths", "N", default: "4", help: "cot: reasoning paths sampled per question"),
-            .value("min-correct", "K", default: "1", help: "cot: keep sampling until K paths are correct …"),
-            .value("max-paths", "M", default: "8", help: "cot: … or M paths were tried"),
-            .value("shots", "K", help: "icl / self-instruct: demonstrations per prompt (default 4 / 3)"),
-            .value("icl-mode", "MODE", default: "same-task", help: "icl: same-task | mixed (meta-ICL / multitask-ICL)"),
-            .value("num-instructions", "N", default: "100", help: "self-instruct: instructions to keep"),
-            .value("num-samples", "N", default: "100", help: "generate-data: samples to keep"),
-            .value("per-request", "N", help: "self-instruct / generate-data: items asked for per request (default 8 / 5)"),
-            .value("rouge-threshold", "F", default: "0.7", help: "self-instruct: drop instructions with ROUGE-L above this"),
-            .value("max-rounds", "N", help: "self-instruct / generate-data: give up after N requests (default 3× needed)"),
-            .value("concurrency", "N", default: "16", help: "requests in flight"),
-            .value("rpm", "N", help: "requests per minute allowed (else learnt from x-ratelimit headers)"),
-            .value("tpm", "N", help: "tokens per minute allowed"),
-            .value("attempts", "N", default: "8", help: "attempts per request for retryable failures (429s are paced by the limiter, not counted)"),
-            .value("give-up-after", "SECONDS", default: "900", help: "stop retrying a request this long after its first attempt"),
-            .value("retry-base", "SECONDS", default: "1", help: "backoff base (full jitter, capped at 60 s)"),
-            .value("timeout", "SECONDS", default: "300", help: "give up on one attempt after this long"),
-            .flag("fsync", help: "fsync the journal after every line (survives power loss; slower)"),
-            .flag("retry-failed", help: "send again the requests in failures.jsonl"),
-            .flag("new", help: "start over when the run directory was made with a different configuration"),
-            .flag("dry-run", help: "send nothing: print requests, estimated tokens and cost"),
-            .flag("offline", help: "send nothing: write outputs from the journal only (e.g. after 'harvest merge')"),
-            .value("budget", "USD", help: "cap on the run's total spend across invocations: refuse to start above it, stop before passing it"),
-            .value("price-in", "USD", help: "price per 1M prompt tokens (default: built-in table; required with --budget for other models)"),
-            .value("price-out", "USD", help: "price per 1M completion tokens"),
-            .value("expected-output-tokens", "N", help: "completion tokens to assume per request in estimates (default: max-tokens)"),
-            .value("tokenizer", "FILE", help: "GGUF or tokenizer.json to count prompt tokens for estimates (default: heuristic)"),
-            .flag("batch", help: "send through the OpenAI Batch API (half price, results within 24 h; resumable)"),
-            .value("batch-poll", "SECONDS", default: "60", help: "batch status polling interval"),
-            .value("shard", "I/N", help: "work only on shard I of N (1-based, by item id), or auto (Slurm array / Kubernetes Indexed Job); merge with 'harvest merge'"),
-            .value("progress-every", "SECONDS", default: "10", help: "progress line interval when stderr is not a terminal"),
+            recipe,
+            data,
+            pool,
+            task,
+            taskFile,
+            out,
+            TeacherEndpointArguments.teacher,
+            TeacherEndpointArguments.model,
+            TeacherEndpointArguments.keyEnv,
+            prompts,
+            system,
+            temperature,
+            topP,
+            maxTokens,
+            seed,
+            samples,
+            topLogprobs,
+            paths,
+            minCorrect,
+            maxPaths,
+            shots,
+            iclMode,
+            numInstructions,
+            numSamples,
+            perRequest,
+            rougeThreshold,
+            maxRounds,
+            concurrency,
+            rpm,
+            tpm,
+            attempts,
+            giveUpAfter,
+            retryBase,
+            timeout,
+            fsync,
+            retryFailed,
+            new,
+            dryRun,
+            offline,
+            budget,
+            priceIn,
+            priceOut,
+            expectedOutputTokens,
+            tokenizer,
+            batch,
+            batchPoll,
+            shard,
+            progressEvery,
         ],
-        subcommands: [HarvestMergeCommand.self])
+        subcommands: [HarvestMergeCommand.self],
+        examples: """
+              distill harvest --recipe answer --data datasets/instructions.jsonl --teacher deepseek --out runs/seqkd
+              distill harvest --recipe cot --data datasets/reasoning.jsonl --paths 4 --min-correct 2 --teacher deepseek --out runs/cot
+              distill harvest --recipe answer --data datasets/instructions.jsonl --teacher deepseek --dry-run   # tokens and cost; sends nothing
+            """)
 
     let arguments: ParsedArguments
     let recipe: String
@@ -87,20 +138,20 @@ struct HarvestCommand: DistillCommand {
     init(_ args: ParsedArguments) throws {
         _ = try args.positionals(max: 0)
         arguments = args
-        recipe = try args.required("recipe")
+        recipe = try args.required(Self.recipe)
         guard Self.recipes.contains(recipe) else {
             throw UsageError("unknown recipe '\(recipe)'; one of: \(Self.recipes.joined(separator: ", "))")
         }
         endpoint = try TeacherEndpointArguments.endpoint(args)
-        out = args.string("out") ?? "runs/harvest-\(recipe)"
+        out = args[Self.out] ?? "runs/harvest-\(recipe)"
         if recipe == "generate-data" {
-            guard args.isSet("task") || args.isSet("task-file") else {
+            guard args.isSet(Self.task) || args.isSet(Self.taskFile) else {
                 throw UsageError("generate-data needs --task TEXT or --task-file FILE")
             }
-        } else if args.string("data") == nil {
+        } else if args[Self.data] == nil {
             throw UsageError("recipe \(recipe) needs --data FILE")
         }
-        if let given = args.string("shard") {
+        if let given = args[Self.shard] {
             if given == "auto" {
                 switch HarvestShard.fromEnvironment(ProcessInfo.processInfo.environment) {
                 case .success(let s): shard = s
@@ -114,59 +165,51 @@ struct HarvestCommand: DistillCommand {
                 throw UsageError("--shard splits input items; \(recipe) generates its items, so it cannot be sharded")
             }
         }
-        for name in ["concurrency", "attempts", "samples", "paths", "max-tokens"] {
-            if let v = try args.int(name), v < 1 { throw UsageError("--\(name) must be at least 1") }
+        for option in [Self.concurrency, Self.attempts, Self.samples, Self.paths, Self.maxTokens] where args[option] < 1 {
+            throw UsageError("--\(option.name) must be at least 1")
         }
-        if let t = try args.double("temperature"), t < 0 { throw UsageError("--temperature must not be negative") }
-        if recipe == "cot", (try args.double("temperature") ?? 0.7) == 0, (try args.int("paths") ?? 4) > 1 {
+        if args[Self.temperature] < 0 { throw UsageError("--temperature must not be negative") }
+        if recipe == "cot", args[Self.temperature] == 0, args[Self.paths] > 1 {
             throw UsageError("cot samples several paths: give --temperature above 0 (or --paths 1)")
         }
-        if args.flag("batch"), ["self-instruct", "generate-data"].contains(recipe) {
+        if args[Self.batch], ["self-instruct", "generate-data"].contains(recipe) {
             throw UsageError("--batch runs fixed requests; \(recipe) decides each round from the last, so run it online")
         }
-        _ = try args.double("batch-poll")
-        if let mode = args.string("icl-mode"), ICLRecipe.Mode(rawValue: mode) == nil {
-            throw UsageError("--icl-mode is same-task or mixed, got '\(mode)'")
-        }
-        if let budget = try args.double("budget") {
+        if let budget = args[Self.budget] {
             guard budget >= 0 else { throw UsageError("--budget must not be negative") }
             // An unknown price estimates $0, and a $0 estimate never reaches any budget: refuse rather than protect nothing.
-            if TeacherPrice.lookup(endpoint.model) == nil, !(args.isSet("price-in") && args.isSet("price-out")) {
+            if TeacherPrice.lookup(endpoint.model) == nil, !(args.isSet(Self.priceIn) && args.isSet(Self.priceOut)) {
                 throw UsageError("--budget needs a price, and model '\(endpoint.model)' is not in the price table "
                     + "(dated \(TeacherPrice.tableDate)): give --price-in and --price-out in USD per 1M tokens "
                     + "(0 and 0 for a local server)")
             }
         }
-        for name in ["price-in", "price-out"] {
-            if let v = try args.double(name), v < 0 { throw UsageError("--\(name) must not be negative") }
+        for option in [Self.priceIn, Self.priceOut] {
+            if let v = args[option], v < 0 { throw UsageError("--\(option.name) must not be negative") }
         }
-        _ = try args.int("seed")
-        _ = try args.int("top-logprobs")
-        _ = try args.double("timeout")
-        _ = try args.double("retry-base")
-        if let g = try args.double("give-up-after"), g <= 0 { throw UsageError("--give-up-after must be positive") }
+        if args[Self.giveUpAfter] <= 0 { throw UsageError("--give-up-after must be positive") }
     }
 
     func run() async throws {
         let args = arguments
         // Against `distill serve`, generate-data and self-instruct replies are constrained to a JSON schema.
         var structured = false
-        if ["generate-data", "self-instruct"].contains(recipe), !args.flag("dry-run"), !args.flag("offline"), !args.flag("batch") {
+        if ["generate-data", "self-instruct"].contains(recipe), !args[Self.dryRun], !args[Self.offline], !args[Self.batch] {
             structured = await OpenAIClient(endpoint: endpoint, http: try HTTPClient(configuration: .init(
                 timeouts: HTTPTimeouts(connect: .seconds(5), total: .seconds(10), idle: .seconds(10))))).servesJSONSchema()
             if structured { DistillCLI.printError("harvest: the endpoint is distill serve; replies constrained to a JSON schema") }
         }
         let plan = try HarvestPlan(arguments, recipe: recipe, endpoint: endpoint, structured: structured)
         var options = HarvestSession.Options()
-        options.concurrency = try args.int("concurrency") ?? 16
-        options.retryFailed = args.flag("retry-failed")
-        options.dryRun = args.flag("dry-run")
-        options.offline = args.flag("offline")
-        options.budget = try args.double("budget")
-        options.expectedOutputTokens = try args.int("expected-output-tokens")
+        options.concurrency = args[Self.concurrency]
+        options.retryFailed = args[Self.retryFailed]
+        options.dryRun = args[Self.dryRun]
+        options.offline = args[Self.offline]
+        options.budget = args[Self.budget]
+        options.expectedOutputTokens = args[Self.expectedOutputTokens]
         options.shard = shard
         options.price = try Self.price(args, model: endpoint.model)
-        if args.flag("batch") {
+        if args[Self.batch] {
             // The Batch API bills half the online price.
             options.price = TeacherPrice(inputPerMillion: options.price.inputPerMillion / 2,
                                          outputPerMillion: options.price.outputPerMillion / 2)
@@ -180,20 +223,20 @@ struct HarvestCommand: DistillCommand {
         }
         var manifest = plan.manifest
         manifest.shard = options.shard?.description
-        let directory = try HarvestRunDirectory.open(out, manifest: manifest, startNew: args.flag("new"))
+        let directory = try HarvestRunDirectory.open(out, manifest: manifest, startNew: args[Self.new])
         if let aside = directory.movedAside { DistillCLI.printError("the earlier run in \(out) was moved to \(aside)") }
-        if args.flag("batch") {
+        if args[Self.batch] {
             try await runBatch(plan, directory: directory, options: options)
             return
         }
         let stats = HarvestStats()
         let client = try makeClient(stats: stats, concurrency: options.concurrency)
-        let reporter = ProgressReporter(interval: try args.double("progress-every") ?? 10)
-        let rpm = try args.int("rpm"), tpm = try args.int("tpm")
+        let reporter = ProgressReporter(interval: args[Self.progressEvery])
+        let rpm = args[Self.rpm], tpm = args[Self.tpm]
         let signals = StopSignals()
         defer { signals.remove() }
         let summary = try await HarvestRunner.run(
-            plan.recipe, in: directory, client: client, options: options, sync: args.flag("fsync") ? .fsync : .flush,
+            plan.recipe, in: directory, client: client, options: options, sync: args[Self.fsync] ? .fsync : .flush,
             stats: stats, rpmLimit: rpm, tpmLimit: tpm, onStart: { session in
                 signals.install { sig in
                     FileHandle.standardError.write(Data(("\ndistill: \(StopSignals.name(sig)): finishing the requests in "
@@ -268,10 +311,10 @@ struct HarvestCommand: DistillCommand {
                     + "$%.4f (the run has spent $%.4f); nothing was sent", e.cost, max(0, budget - prior), budget, prior))
             }
         }
-        let poll = try arguments.double("batch-poll") ?? 60
+        let poll = arguments[Self.batchPoll]
         let runner = try HarvestBatchRunner(endpoint: endpoint, http: try HTTPClient(), directory: directory,
                                             pollInterval: .milliseconds(Int64(poll * 1000)), log: { DistillCLI.printError($0) })
-        let rows = try await runner.run(plan.recipe, options: options, sync: arguments.flag("fsync") ? .fsync : .flush)
+        let rows = try await runner.run(plan.recipe, options: options, sync: arguments[Self.fsync] ? .fsync : .flush)
         for (file, count) in rows.sorted(by: { $0.key < $1.key }) { DistillCLI.printError("  \(out)/\(file): \(count) rows") }
     }
 
@@ -294,13 +337,13 @@ struct HarvestCommand: DistillCommand {
 
     private func makeClient(stats: HarvestStats, concurrency: Int) throws -> any ChatCompleting {
         let args = arguments
-        let seconds = try args.double("timeout") ?? 300
+        let seconds = args[Self.timeout]
         let http = try HTTPClient(configuration: .init(
             timeouts: HTTPTimeouts(connect: .seconds(10), total: .milliseconds(Int64(seconds * 1000)), idle: .seconds(120))))
-        var retry = RetryPolicy(maxAttempts: try args.int("attempts") ?? 8,
-                                base: .milliseconds(Int64((try args.double("retry-base") ?? 1) * 1000)))
-        retry.maxElapsed = .milliseconds(Int64((try args.double("give-up-after") ?? 900) * 1000))
-        let limits = RateLimiter<ContinuousClock>.Limits(requestsPerMinute: try args.int("rpm"), tokensPerMinute: try args.int("tpm"))
+        var retry = RetryPolicy(maxAttempts: args[Self.attempts],
+                                base: .milliseconds(Int64((args[Self.retryBase]) * 1000)))
+        retry.maxElapsed = .milliseconds(Int64((args[Self.giveUpAfter]) * 1000))
+        let limits = RateLimiter<ContinuousClock>.Limits(requestsPerMinute: args[Self.rpm], tokensPerMinute: args[Self.tpm])
         return TeacherClient(openAI: OpenAIClient(endpoint: endpoint, http: http),
                              options: .init(retry: retry, limits: limits, maxConcurrent: concurrency),
                              clock: ContinuousClock()) { event in
@@ -324,12 +367,12 @@ struct HarvestCommand: DistillCommand {
 
     static func price(_ args: ParsedArguments, model: String) throws -> TeacherPrice {
         let table = TeacherPrice.lookup(model) ?? .free
-        return TeacherPrice(inputPerMillion: try args.double("price-in") ?? table.inputPerMillion,
-                            outputPerMillion: try args.double("price-out") ?? table.outputPerMillion)
+        return TeacherPrice(inputPerMillion: args[Self.priceIn] ?? table.inputPerMillion,
+                            outputPerMillion: args[Self.priceOut] ?? table.outputPerMillion)
     }
 
     static func estimator(_ args: ParsedArguments) throws -> TokenEstimator {
-        guard let path = args.string("tokenizer") else { return .heuristic }
+        guard let path = args[Self.tokenizer] else { return .heuristic }
         let tokenizer: Tokenizer
         do {
             tokenizer = path.hasSuffix(".json") ? try Tokenizer(tokenizerJSONAt: path) : try Tokenizer(ggufAt: path)
@@ -341,3 +384,6 @@ struct HarvestCommand: DistillCommand {
                               countPrompt: { tokenizer.encodeChat($0.map { (role: $0.role, content: $0.content) }).count })
     }
 }
+
+/// `--icl-mode same-task|mixed`.
+extension ICLRecipe.Mode: OptionValue {}

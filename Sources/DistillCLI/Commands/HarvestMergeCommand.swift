@@ -5,6 +5,9 @@ import Foundation
 
 /// `distill harvest merge`: joins the run directories of `--shard i/n` runs into one, by content key.
 struct HarvestMergeCommand: DistillCommand {
+    static let out: Option<String?> = .value("out", "RUN", help: "the merged run directory (created; must not hold another run)")
+    static let partial: Option<Bool> = .flag("partial", help: "merge even when shards are missing (their items stay unharvested)")
+
     static let spec = CommandSpec(
         name: "merge",
         abstract: "join the journals of sharded harvest runs into one run directory",
@@ -15,18 +18,23 @@ struct HarvestMergeCommand: DistillCommand {
         original harvest command with --out RUN --offline to write the outputs from the merged journal (nothing is sent).
         """,
         options: [
-            .value("out", "RUN", help: "the merged run directory (created; must not hold another run)"),
-            .flag("partial", help: "merge even when shards are missing (their items stay unharvested)"),
-        ])
+            out,
+            partial,
+        ],
+        examples: """
+              # two machines ran the same harvest with --shard 1/2 and --shard 2/2 into runs/seqkd-1 and runs/seqkd-2
+              distill harvest merge --out runs/seqkd runs/seqkd-1 runs/seqkd-2
+              distill harvest --recipe answer --data datasets/instructions.jsonl --teacher deepseek --out runs/seqkd --offline
+            """)
 
     let out: String
     let shards: [String]
     let partial: Bool
 
     init(_ args: ParsedArguments) throws {
-        out = try args.required("out")
+        out = try args.required(Self.out)
         shards = args.positionals
-        partial = args.flag("partial")
+        partial = args[Self.partial]
         guard !shards.isEmpty else { throw UsageError("give the shard run directories to merge") }
     }
 

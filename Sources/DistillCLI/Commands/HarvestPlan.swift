@@ -12,39 +12,41 @@ struct HarvestPlan {
 
     /// `structured`: the endpoint is `distill serve`, so JSON-reply recipes ask for `response_format: json_schema`.
     init(_ args: ParsedArguments, recipe name: String, endpoint: Endpoint, structured: Bool = false) throws {
-        let library = try PromptLibrary(directory: args.string("prompts"))
-        let system = try args.string("system") ?? library.template("system").text.trimmingCharacters(in: .whitespacesAndNewlines)
-        var generation = HarvestGeneration(model: endpoint.model, system: system, temperature: try args.double("temperature"),
-                                           topP: try args.double("top-p"), maxTokens: try args.int("max-tokens"),
-                                           seed: try args.int("seed"))
+        let library = try PromptLibrary(directory: args[HarvestCommand.prompts])
+        let system = try args[HarvestCommand.system] ?? library.template("system").text.trimmingCharacters(in: .whitespacesAndNewlines)
+        var generation = HarvestGeneration(model: endpoint.model, system: system, temperature: args[HarvestCommand.temperature],
+                                           topP: args[HarvestCommand.topP], maxTokens: args[HarvestCommand.maxTokens],
+                                           seed: args[HarvestCommand.seed])
         generation.structured = structured
         self.generation = generation
         // Fingerprinted parameters: what changes the requests. Quantities (samples, paths, targets) are left out: a
         // resumed run may ask for more, and the journal's per-request keys keep what was already paid for.
         var parameters: [String: String] = [:]
-        for key in ["temperature", "top-p", "max-tokens", "seed", "top-logprobs", "shots", "icl-mode", "per-request",
-                    "rouge-threshold", "task"] {
-            if let v = args.string(key) { parameters[key] = v }
+        let fingerprinted: [any CommandOption] = [HarvestCommand.temperature, HarvestCommand.topP, HarvestCommand.maxTokens,
+            HarvestCommand.seed, HarvestCommand.topLogprobs, HarvestCommand.shots, HarvestCommand.iclMode,
+            HarvestCommand.perRequest, HarvestCommand.rougeThreshold, HarvestCommand.task]
+        for option in fingerprinted {
+            if let v = args.text(option) { parameters[option.name] = v }
         }
         var inputs: [HarvestManifest.Input] = []
         func input(_ role: String, _ path: String) throws -> String {
             inputs.append(try HarvestManifest.Input(role: role, path: path))
             return path
         }
-        let data = try args.string("data").map { try input("data", $0) }
+        let data = try args[HarvestCommand.data].map { try input("data", $0) }
         let recipe: any HarvestRecipe
         var templates: [String]
         switch name {
         case "answer":
             templates = AnswerRecipe.templateNames
             recipe = AnswerRecipe(items: try HarvestInput.instructions(data ?? ""), prompts: try .load(templates, from: library),
-                                  generation: generation, samples: try args.int("samples") ?? 1,
-                                  topLogprobs: try args.int("top-logprobs"))
+                                  generation: generation, samples: args[HarvestCommand.samples],
+                                  topLogprobs: args[HarvestCommand.topLogprobs])
         case "cot":
             templates = CoTRecipe.templateNames
             recipe = CoTRecipe(items: try HarvestInput.questions(data ?? ""), prompts: try .load(templates, from: library),
-                               generation: generation, paths: try args.int("paths") ?? 4,
-                               minCorrect: try args.int("min-correct") ?? 1, maxPaths: try args.int("max-paths") ?? 8)
+                               generation: generation, paths: args[HarvestCommand.paths],
+                               minCorrect: args[HarvestCommand.minCorrect], maxPaths: args[HarvestCommand.maxPaths])
         case "critique-revise":
             templates = CritiqueReviseRecipe.templateNames
             recipe = CritiqueReviseRecipe(items: try HarvestInput.questions(data ?? ""),
@@ -56,22 +58,22 @@ struct HarvestPlan {
         case "icl":
             templates = ICLRecipe.templateNames
             let queries = try HarvestInput.instructions(data ?? "")
-            let pool = try args.string("pool").map { try HarvestInput.instructions(try input("pool", $0)) } ?? queries
+            let pool = try args[HarvestCommand.pool].map { try HarvestInput.instructions(try input("pool", $0)) } ?? queries
             recipe = ICLRecipe(queries: queries, pool: pool, prompts: try .load(templates, from: library), generation: generation,
-                               shots: try args.int("shots") ?? 4,
-                               mode: ICLRecipe.Mode(rawValue: args.string("icl-mode") ?? "same-task") ?? .sameTask,
-                               seed: try args.int("seed") ?? 0)
+                               shots: args[HarvestCommand.shots] ?? 4,
+                               mode: args[HarvestCommand.iclMode],
+                               seed: args[HarvestCommand.seed] ?? 0)
         case "self-instruct":
             templates = SelfInstructRecipe.templateNames
             recipe = SelfInstructRecipe(seeds: try HarvestInput.instructions(data ?? ""), prompts: try .load(templates, from: library),
-                                        generation: generation, target: try args.int("num-instructions") ?? 100,
-                                        shots: try args.int("shots") ?? 3, perRequest: try args.int("per-request") ?? 8,
-                                        threshold: try args.double("rouge-threshold") ?? 0.7,
-                                        maxRounds: try args.int("max-rounds"), seed: try args.int("seed") ?? 0)
+                                        generation: generation, target: args[HarvestCommand.numInstructions],
+                                        shots: args[HarvestCommand.shots] ?? 3, perRequest: args[HarvestCommand.perRequest] ?? 8,
+                                        threshold: args[HarvestCommand.rougeThreshold],
+                                        maxRounds: args[HarvestCommand.maxRounds], seed: args[HarvestCommand.seed] ?? 0)
         case "generate-data":
             templates = GenerateDataRecipe.templateNames
-            var task = args.string("task") ?? ""
-            if let file = args.string("task-file") {
+            var task = args[HarvestCommand.task] ?? ""
+            if let file = args[HarvestCommand.taskFile] {
                 guard let text = try? String(contentsOfFile: try input("task", file), encoding: .utf8) else {
                     throw DataError(file: file, "cannot read the task description (UTF-8 text expected)")
                 }
@@ -79,8 +81,8 @@ struct HarvestPlan {
             }
             let examples = try data.map { try HarvestInput.instructions($0) } ?? []
             recipe = GenerateDataRecipe(task: task, examples: examples, prompts: try .load(templates, from: library),
-                                        generation: generation, target: try args.int("num-samples") ?? 100,
-                                        perRequest: try args.int("per-request") ?? 5, maxRounds: try args.int("max-rounds"),
+                                        generation: generation, target: args[HarvestCommand.numSamples],
+                                        perRequest: args[HarvestCommand.perRequest] ?? 5, maxRounds: args[HarvestCommand.maxRounds],
                                         report: { DistillCLI.printError($0) })
         default:
             throw UsageError("unknown recipe '\(name)'")
