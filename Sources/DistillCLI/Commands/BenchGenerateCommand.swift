@@ -2,6 +2,14 @@ import DistillML
 import Foundation
 
 struct BenchGenerateCommand: DistillCommand {
+    static let batches: Option<String> = .value("batches", "LIST", default: "1,16,64", help: "comma-separated batch sizes")
+    static let tokens: Option<Int> = .value("tokens", "N", default: 128, help: "new tokens per sequence")
+    static let exact: Option<Bool> = .flag("exact", help: "also time the exact fp32 path at every batch")
+    static let noSharedPrefixes: Option<Bool> = .flag("no-shared-prefixes", help: "prefill every copy of the prompt (the anchors do); by default copies share one prefill")
+    static let vs: Option<String?> = .value("vs", "PYTHON", help: "python with torch+transformers (torch_bench.py) and, unless --vs-llama, llama-cpp-python")
+    static let vsLlama: Option<String?> = .value("vs-llama", "PYTHON", help: "python with llama-cpp-python for llamacpp_gen_bench.py")
+    static let anchors: Option<String> = .value("anchors", "DIR", default: "../shared/anchors", help: "folder holding llamacpp_gen_bench.py and torch_bench.py")
+
     static let spec = CommandSpec(
         name: "generate",
         abstract: "decode tokens/s at batch 1, 16, 64 vs llama.cpp and PyTorch",
@@ -12,17 +20,22 @@ struct BenchGenerateCommand: DistillCommand {
             llamacpp_gen_bench.py (llama.cpp, batch 1) and torch_bench.py gen (transformers, batch 1 and 16).
             """,
         options: [
-            .value("model", "M", default: ModelStore.defaultName, help: "GGUF file, HF directory, or known model name"),
-            .value("batches", "LIST", default: "1,16,64", help: "comma-separated batch sizes"),
-            .value("tokens", "N", default: "128", help: "new tokens per sequence"),
-            .value("threads", "N", default: "\(ProcessInfo.processInfo.activeProcessorCount)", help: "threads for kernels and BLAS"),
-            .value("precision", "P", default: LanguageModel.Precision.fastest.rawValue, help: "int8, weights or exact (see distill generate --help)"),
-            .flag("exact", help: "also time the exact fp32 path at every batch"),
-            .flag("no-shared-prefixes", help: "prefill every copy of the prompt (the anchors do); by default copies share one prefill"),
-            .value("vs", "PYTHON", help: "python with torch+transformers (torch_bench.py) and, unless --vs-llama, llama-cpp-python"),
-            .value("vs-llama", "PYTHON", help: "python with llama-cpp-python for llamacpp_gen_bench.py"),
-            .value("anchors", "DIR", default: "../shared/anchors", help: "folder holding llamacpp_gen_bench.py and torch_bench.py"),
-        ])
+            ModelOptions.model,
+            batches,
+            tokens,
+            ModelOptions.threads,
+            ModelOptions.precision,
+            exact,
+            noSharedPrefixes,
+            vs,
+            vsLlama,
+            anchors,
+        ],
+        examples: """
+              distill bench generate
+              distill bench generate --batches 1,16 --tokens 64 --precision exact
+              distill bench generate --vs /path/to/venv/bin/python   # tokens/s vs llama.cpp and PyTorch, same run
+            """)
 
     var model: String
     var batches: [Int]
@@ -36,22 +49,22 @@ struct BenchGenerateCommand: DistillCommand {
     var anchors: String
 
     init(_ args: ParsedArguments) throws {
-        model = args.string("model") ?? ModelStore.defaultName
-        batches = try (args.string("batches") ?? "1,16,64").split(separator: ",").map { s in
+        model = args[ModelOptions.model]
+        batches = try args[Self.batches].split(separator: ",").map { s in
             guard let b = Int(s.trimmingCharacters(in: .whitespaces)), b > 0, b <= 512 else {
                 throw UsageError("--batches: '\(s)' is not a batch size from 1 to 512")
             }
             return b
         }
-        tokens = try args.int("tokens") ?? 128
-        threads = try args.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
+        tokens = args[Self.tokens]
+        threads = args[ModelOptions.threads]
         guard tokens > 0, threads > 0 else { throw UsageError("--tokens and --threads must be positive") }
-        exact = args.flag("exact")
-        precision = try LanguageModel.Precision(option: args)
-        sharesPrefixes = !args.flag("no-shared-prefixes")
-        torchPython = args.string("vs")
-        llamaPython = args.string("vs-llama") ?? torchPython
-        anchors = args.string("anchors") ?? "../shared/anchors"
+        exact = args[Self.exact]
+        precision = args[ModelOptions.precision]
+        sharesPrefixes = !args[Self.noSharedPrefixes]
+        torchPython = args[Self.vs]
+        llamaPython = args[Self.vsLlama] ?? torchPython
+        anchors = args[Self.anchors]
     }
 
     func run() async throws {

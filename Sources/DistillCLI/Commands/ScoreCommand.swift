@@ -4,6 +4,13 @@ import Foundation
 
 /// `distill score`: how likely a model finds given answers (the teacher's, held out) — per item, in nats per token.
 struct ScoreCommand: DistillCommand {
+    static let data: Option<String?> = .value("data", "FILE", help: "items with an instruction, optional input and the answer to score")
+    static let field: Option<String?> = .value("field", "NAME", help: "the answer's field (default: output, else reference_output)")
+    static let out: Option<String?> = .value("out", "FILE", help: "per-item scores (JSONL, written atomically)")
+    static let batch: Option<Int> = .value("batch", "N", default: 8, help: "items per forward pass")
+    static let threads: Option<Int?> = .value("threads", "N", help: "CPU threads (default: all cores)")
+    static let exact: Option<Bool> = .flag("exact", help: "fp32 arithmetic (default: the model's fastest precision)")
+
     static let spec = CommandSpec(
         name: "score",
         abstract: "log-likelihood of reference answers under a model (nats per token; lower = closer to them)",
@@ -21,15 +28,20 @@ struct ScoreCommand: DistillCommand {
           distill score compare teacher.jsonl before.jsonl after.jsonl --labels teacher before after --out compare.md
         """,
         options: [
-            .value("model", "M", default: ModelStore.defaultName, help: "GGUF file, HF directory, or known model name"),
-            .value("data", "FILE", help: "items with an instruction, optional input and the answer to score"),
-            .value("field", "NAME", help: "the answer's field (default: output, else reference_output)"),
-            .value("out", "FILE", help: "per-item scores (JSONL, written atomically)"),
-            .value("batch", "N", default: "8", help: "items per forward pass"),
-            .value("threads", "N", help: "CPU threads (default: all cores)"),
-            .flag("exact", help: "fp32 arithmetic (default: the model's fastest precision)"),
+            ModelOptions.model,
+            data,
+            field,
+            out,
+            batch,
+            threads,
+            exact,
         ],
-        subcommands: [ScoreCompareCommand.self])
+        subcommands: [ScoreCompareCommand.self],
+        examples: """
+              distill score --model smollm2-135m --data datasets/demo-test.jsonl --out runs/score/base.jsonl
+              distill score --model runs/demo/student.gguf --data runs/demo/harvest-test/answer.jsonl --out runs/score/after.jsonl
+              distill score compare runs/score/base.jsonl runs/score/after.jsonl --labels base after --baseline base
+            """)
 
     let model: String
     let data: String
@@ -40,13 +52,13 @@ struct ScoreCommand: DistillCommand {
     let exact: Bool
 
     init(_ args: ParsedArguments) throws {
-        model = args.string("model") ?? ModelStore.defaultName
-        data = try args.required("data")
-        out = try args.required("out")
-        field = args.string("field")
-        batch = try args.int("batch") ?? 8
-        threads = try args.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
-        exact = args.flag("exact")
+        model = args[ModelOptions.model]
+        data = try args.required(Self.data)
+        out = try args.required(Self.out)
+        field = args[Self.field]
+        batch = args[Self.batch]
+        threads = args[Self.threads] ?? ProcessInfo.processInfo.activeProcessorCount
+        exact = args[Self.exact]
         guard (1...256).contains(batch), threads > 0 else { throw UsageError("--batch must be 1 to 256 and --threads positive") }
     }
 

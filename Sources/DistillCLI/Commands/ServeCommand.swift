@@ -4,6 +4,20 @@ import Foundation
 
 /// `distill serve`: local models behind the OpenAI protocol, continuous batching, JSON-schema-constrained output.
 struct ServeCommand: DistillCommand {
+    static let model: Option<[String]> = .list("model", "[NAME=]PATH", help: "a GGUF file, HF directory or known model name, served as NAME (repeatable; default \(ModelStore.defaultName))")
+    static let adapter: Option<[String]> = .list("adapter", "NAME=DIR", help: "a PEFT LoRA adapter on the first --model, served unmerged as NAME (repeatable)")
+    static let host: Option<String> = .value("host", "ADDR", default: "127.0.0.1", help: "IPv4 address to listen on (loopback by default)")
+    static let port: Option<Int> = .value("port", "N", default: 8080, help: "TCP port (0 picks a free one)")
+    static let slots: Option<Int> = .value("slots", "N", default: 8, help: "sequences decoded together per model")
+    static let queue: Option<Int> = .value("queue", "N", default: 64, help: "requests that may wait for a slot before 503")
+    static let ctx: Option<Int> = .value("ctx", "N", default: 2048, help: "tokens per slot (prompt + answer), at most the model's context")
+    static let maxTokens: Option<Int> = .value("max-tokens", "N", default: 4096, help: "largest max_tokens a request may ask for")
+    static let maxN: Option<Int> = .value("max-n", "N", default: 16, help: "most choices (n) per request")
+    static let maxBody: Option<Int> = .value("max-body", "BYTES", default: 4194304, help: "largest request body (413 above)")
+    static let apiKeyEnv: Option<String?> = .value("api-key-env", "VAR", help: "require Authorization: Bearer $VAR on every route but /health")
+    static let drain: Option<Int> = .value("drain", "SECONDS", default: 10, help: "on SIGTERM, how long requests in flight may finish")
+    static let noPromptFormat: Option<Bool> = .flag("no-prompt-format", help: "ignore the prompt format distill train recorded beside a model (its answer prefix)")
+
     static let spec = CommandSpec(
         name: "serve",
         abstract: "serve local models behind the OpenAI chat-completions protocol",
@@ -25,22 +39,27 @@ struct ServeCommand: DistillCommand {
             adapter shares that base's weights in memory (each adds its A/B factors and its own slots).
             """,
         options: [
-            .list("model", "[NAME=]PATH", help: "a GGUF file, HF directory or known model name, served as NAME (repeatable; default \(ModelStore.defaultName))"),
-            .list("adapter", "NAME=DIR", help: "a PEFT LoRA adapter on the first --model, served unmerged as NAME (repeatable)"),
-            .value("host", "ADDR", default: "127.0.0.1", help: "IPv4 address to listen on (loopback by default)"),
-            .value("port", "N", default: "8080", help: "TCP port (0 picks a free one)"),
-            .value("slots", "N", default: "8", help: "sequences decoded together per model"),
-            .value("queue", "N", default: "64", help: "requests that may wait for a slot before 503"),
-            .value("ctx", "N", default: "2048", help: "tokens per slot (prompt + answer), at most the model's context"),
-            .value("max-tokens", "N", default: "4096", help: "largest max_tokens a request may ask for"),
-            .value("max-n", "N", default: "16", help: "most choices (n) per request"),
-            .value("max-body", "BYTES", default: "4194304", help: "largest request body (413 above)"),
-            .value("api-key-env", "VAR", help: "require Authorization: Bearer $VAR on every route but /health"),
-            .value("drain", "SECONDS", default: "10", help: "on SIGTERM, how long requests in flight may finish"),
-            .value("threads", "N", default: "\(ProcessInfo.processInfo.activeProcessorCount)", help: "threads for kernels and BLAS"),
-            .value("precision", "P", default: LanguageModel.Precision.fastest.rawValue, help: "int8, weights or exact (see distill generate --help)"),
-            .flag("no-prompt-format", help: "ignore the prompt format distill train recorded beside a model (its answer prefix)"),
-        ])
+            model,
+            adapter,
+            host,
+            port,
+            slots,
+            queue,
+            ctx,
+            maxTokens,
+            maxN,
+            maxBody,
+            apiKeyEnv,
+            drain,
+            ModelOptions.threads,
+            ModelOptions.precision,
+            noPromptFormat,
+        ],
+        examples: """
+              distill serve                                 # smollm2-135m at http://127.0.0.1:8080/v1
+              distill serve --model student=runs/student.gguf --model base=smollm2-135m --slots 16 --queue 64
+              distill serve --model base=smollm2-135m --adapter tutor=runs/student/adapter --api-key-env KEY --port 9000
+            """)
 
     var models: [(name: String, path: String)]
     /// LoRA adapters served over the first model's weights.
@@ -56,7 +75,7 @@ struct ServeCommand: DistillCommand {
     var usePromptFormat = true
 
     init(_ args: ParsedArguments) throws {
-        let specs = args.list("model").isEmpty ? [ModelStore.defaultName] : args.list("model")
+        let specs = args[Self.model].isEmpty ? [ModelStore.defaultName] : args[Self.model]
         models = try specs.map { spec in
             if let eq = spec.firstIndex(of: "="), !FileManager.default.fileExists(atPath: spec) {
                 let name = String(spec[..<eq]), path = String(spec[spec.index(after: eq)...])
@@ -68,7 +87,7 @@ struct ServeCommand: DistillCommand {
                 : ((base as NSString).deletingPathExtension.isEmpty ? base : (base as NSString).deletingPathExtension)
             return (name, spec)
         }
-        adapters = try args.list("adapter").map { spec in
+        adapters = try args[Self.adapter].map { spec in
             guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex, spec.index(after: eq) != spec.endIndex else {
                 throw UsageError("--adapter: '\(spec)' must be NAME=DIR (a PEFT adapter folder served over the first --model)")
             }
@@ -76,20 +95,20 @@ struct ServeCommand: DistillCommand {
         }
         let names = models.map(\.name) + adapters.map(\.name)
         guard Set(names).count == names.count else { throw UsageError("--model/--adapter: two models share a name; give each its own NAME") }
-        let host = args.string("host") ?? "127.0.0.1"
+        let host = args[Self.host]
         options.host = host == "localhost" ? "127.0.0.1" : host
-        options.port = try args.int("port") ?? 8080
-        slots = try args.int("slots") ?? 8
-        queue = try args.int("queue") ?? 64
-        context = try args.int("ctx") ?? 2048
-        options.maxTokensLimit = try args.int("max-tokens") ?? 4096
-        options.maxN = try args.int("max-n") ?? 16
-        options.maxBodyBytes = try args.int("max-body") ?? 4 << 20
-        drain = try args.int("drain") ?? 10
-        threads = try args.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
-        precision = try LanguageModel.Precision(option: args)
-        apiKeyEnv = args.string("api-key-env")
-        usePromptFormat = !args.flag("no-prompt-format")
+        options.port = args[Self.port]
+        slots = args[Self.slots]
+        queue = args[Self.queue]
+        context = args[Self.ctx]
+        options.maxTokensLimit = args[Self.maxTokens]
+        options.maxN = args[Self.maxN]
+        options.maxBodyBytes = args[Self.maxBody]
+        drain = args[Self.drain]
+        threads = args[ModelOptions.threads]
+        precision = args[ModelOptions.precision]
+        apiKeyEnv = args[Self.apiKeyEnv]
+        usePromptFormat = !args[Self.noPromptFormat]
         guard (0...65535).contains(options.port) else { throw UsageError("--port must be 0 to 65535") }
         guard (1...256).contains(slots), (0...100_000).contains(queue), context >= 16, threads > 0, drain >= 0 else {
             throw UsageError("--slots 1 to 256, --queue ≥ 0, --ctx ≥ 16, --threads and --drain positive")
