@@ -5,6 +5,12 @@ import Foundation
 /// `distill data export`: the objectives' training samples for trainers beyond one machine — TRL and LLaMA-Factory
 /// datasets of the multitask / counterfactual / icl items, and axolotl-style KD rows of harvested top-k logprobs.
 struct DataExportCommand: DistillCommand {
+    static let data: Option<[String]> = .list("data", "FILE", help: "harvest files")
+    static let to: Option<String?> = .value("to", "FORMAT", help: "trl, llama-factory or axolotl-kd")
+    static let out: Option<String?> = .value("out", "FILE", help: "output JSONL")
+    static let model: Option<String> = .value("model", "M", default: ModelStore.defaultName, help: "axolotl-kd: the student whose tokenizer ids are written")
+    static let maxSeq: Option<Int> = .value("max-seq", "N", default: 2048, help: "axolotl-kd: longest row in tokens")
+
     static let spec = CommandSpec(
         name: "export",
         abstract: "write objective samples as TRL / LLaMA-Factory datasets, top-k logprobs as KD rows",
@@ -22,12 +28,16 @@ struct DataExportCommand: DistillCommand {
         have mask 0). From harvest answer rows with logprobs.
         """,
         options: [
-            .list("data", "FILE", help: "harvest files"),
-            .value("to", "FORMAT", help: "trl, llama-factory or axolotl-kd"),
-            .value("out", "FILE", help: "output JSONL"),
-            .value("model", "M", default: ModelStore.defaultName, help: "axolotl-kd: the student whose tokenizer ids are written"),
-            .value("max-seq", "N", default: "2048", help: "axolotl-kd: longest row in tokens"),
-        ] + TrainObjective.options)
+            data,
+            to,
+            out,
+            model,
+            maxSeq,
+        ] + TrainObjective.options,
+        examples: """
+              distill data export --data runs/cot/cot.jsonl --loss multitask --to trl --out trl.jsonl
+              distill data export --data runs/seqkd/answer.jsonl --to llama-factory --out lf.jsonl
+            """)
 
     let data: [String]
     let to: String
@@ -37,15 +47,15 @@ struct DataExportCommand: DistillCommand {
     let objective: TrainObjective
 
     init(_ args: ParsedArguments) throws {
-        data = args.list("data")
+        data = args[Self.data]
         guard !data.isEmpty else { throw UsageError("missing required option '--data' (harvest files)") }
-        to = try args.required("to")
+        to = try args.required(Self.to)
         guard ["trl", "llama-factory", "axolotl-kd"].contains(to) else {
             throw UsageError("--to: '\(to)' is not trl, llama-factory or axolotl-kd")
         }
-        out = try args.required("out")
-        model = args.string("model") ?? ModelStore.defaultName
-        maxSeq = try args.int("max-seq") ?? 2048
+        out = try args.required(Self.out)
+        model = args[Self.model]
+        maxSeq = args[Self.maxSeq]
         guard maxSeq >= 2 else { throw UsageError("--max-seq must be at least 2") }
         objective = try TrainObjective(args)
         if to != "axolotl-kd" {

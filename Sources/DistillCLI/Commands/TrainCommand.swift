@@ -4,6 +4,37 @@ import Foundation
 
 /// `distill train`: fine-tune a local student (LoRA or full) with cross-entropy on the assistant's tokens.
 struct TrainCommand: DistillCommand {
+    static let model: Option<String> = .value("model", "M", default: ModelStore.defaultName, help: "base model: GGUF file, HF folder or known name")
+    static let data: Option<[String]> = .list("data", "FILE", help: "training files (JSONL or JSON array; several allowed)")
+    static let out: Option<String?> = .value("out", "DIR", help: "output folder (resumed when it holds this run)")
+    static let new: Option<Bool> = .flag("new", help: "DIR holds another run: move it aside and start over")
+    static let lora: Option<Bool> = .flag("lora", help: "train a LoRA adapter (the default)")
+    static let full: Option<Bool> = .flag("full", help: "fine-tune every weight instead")
+    static let loraR: Option<Int> = .value("lora-r", "R", default: 16, help: "LoRA rank")
+    static let loraAlpha: Option<Double> = .value("lora-alpha", "A", default: 32, help: "LoRA alpha (scale alpha/r)")
+    static let loraDropout: Option<Double> = .value("lora-dropout", "P", default: 0.05, help: "dropout on the LoRA input")
+    static let loraTargets: Option<[String]> = .list("lora-targets", "NAME", help: "projections: q k v o gate up down, or all (default: all)")
+    static let lr: Option<Double?> = .value("lr", "X", help: "peak learning rate (default: 2e-4 with LoRA, 2e-5 full)")
+    static let epochs: Option<Int> = .value("epochs", "N", default: 3, help: "passes over the training set")
+    static let batch: Option<Int> = .value("batch", "N", default: 4, help: "items per micro-batch (rows of --max-seq with --pack)")
+    static let gradAccum: Option<Int> = .value("grad-accum", "N", default: 1, help: "micro-batches per optimiser step")
+    static let maxSeq: Option<Int> = .value("max-seq", "N", default: 512, help: "longest item in tokens; longer ones are truncated (or dropped)")
+    static let dropLong: Option<Bool> = .flag("drop-long", help: "drop items longer than --max-seq instead of truncating them")
+    static let pack: Option<Bool> = .flag("pack", help: "pack items into rows of --max-seq (no attention across items)")
+    static let warmup: Option<Int> = .value("warmup", "N", default: 0, help: "warmup steps (linear from 0)")
+    static let schedule: Option<String> = .value("schedule", "S", default: "cosine", help: "after warmup: cosine, linear or constant")
+    static let weightDecay: Option<Double> = .value("weight-decay", "W", default: 0, help: "AdamW decoupled weight decay (matrices only)")
+    static let clip: Option<Double> = .value("clip", "N", default: 1, help: "clip gradients to this global norm (0 = off)")
+    static let valSplit: Option<Double> = .value("val-split", "F", default: 0.05, help: "fraction of items held out for eval loss")
+    static let evalEvery: Option<Int> = .value("eval-every", "N", default: 50, help: "eval loss every N steps (and at the end)")
+    static let saveEvery: Option<Int> = .value("save-every", "N", default: 100, help: "checkpoint every N steps")
+    static let seed: Option<Int> = .value("seed", "N", default: 0, help: "shuffle, split, LoRA init and dropout seed")
+    static let export: Option<[String]> = .list("export", "FMT", help: "peft, gguf-lora, gguf-f32, gguf-f16, gguf-q8_0, gguf-q4_0, gguf-q4_1, hf (default: peft gguf-q8_0 with LoRA, gguf-q8_0 full)")
+    static let convertAdapter: Option<String?> = .value("convert-adapter", "DIR", help: "write the PEFT adapter in DIR as a llama.cpp GGUF LoRA (no training)")
+    static let recomputeAttention: Option<Bool> = .flag("recompute-attention", help: "keep one layer's attention softmax and recompute it in backward (less memory, same bits)")
+    static let basePrecision: Option<String> = .value("base-precision", "P", default: "fp32", help: "LoRA: q keeps the frozen projections in the GGUF's Q4_0/Q4_1/Q8_0 blocks (QLoRA; less memory), fp32 dequantises them")
+    static let exportFrom: Option<String> = .value("export-from", "W", default: "last", help: "export the last weights or the best (lowest eval loss)")
+
     static let spec = CommandSpec(
         name: "train",
         abstract: "fine-tune a student (LoRA or full) on harvested data",
@@ -25,37 +56,37 @@ struct TrainCommand: DistillCommand {
             save_pretrained) into the same file without training: DIR.gguf, or --out FILE.gguf; --model is its base.
             """,
         options: [
-            .value("model", "M", default: ModelStore.defaultName, help: "base model: GGUF file, HF folder or known name"),
-            .list("data", "FILE", help: "training files (JSONL or JSON array; several allowed)"),
-            .value("out", "DIR", help: "output folder (resumed when it holds this run)"),
-            .flag("new", help: "DIR holds another run: move it aside and start over"),
-            .flag("lora", help: "train a LoRA adapter (the default)"),
-            .flag("full", help: "fine-tune every weight instead"),
-            .value("lora-r", "R", default: "16", help: "LoRA rank"),
-            .value("lora-alpha", "A", default: "32", help: "LoRA alpha (scale alpha/r)"),
-            .value("lora-dropout", "P", default: "0.05", help: "dropout on the LoRA input"),
-            .list("lora-targets", "NAME", help: "projections: q k v o gate up down, or all (default: all)"),
-            .value("lr", "X", help: "peak learning rate (default: 2e-4 with LoRA, 2e-5 full)"),
-            .value("epochs", "N", default: "3", help: "passes over the training set"),
-            .value("batch", "N", default: "4", help: "items per micro-batch (rows of --max-seq with --pack)"),
-            .value("grad-accum", "N", default: "1", help: "micro-batches per optimiser step"),
-            .value("max-seq", "N", default: "512", help: "longest item in tokens; longer ones are truncated (or dropped)"),
-            .flag("drop-long", help: "drop items longer than --max-seq instead of truncating them"),
-            .flag("pack", help: "pack items into rows of --max-seq (no attention across items)"),
-            .value("warmup", "N", default: "0", help: "warmup steps (linear from 0)"),
-            .value("schedule", "S", default: "cosine", help: "after warmup: cosine, linear or constant"),
-            .value("weight-decay", "W", default: "0", help: "AdamW decoupled weight decay (matrices only)"),
-            .value("clip", "N", default: "1", help: "clip gradients to this global norm (0 = off)"),
-            .value("val-split", "F", default: "0.05", help: "fraction of items held out for eval loss"),
-            .value("eval-every", "N", default: "50", help: "eval loss every N steps (and at the end)"),
-            .value("save-every", "N", default: "100", help: "checkpoint every N steps"),
-            .value("seed", "N", default: "0", help: "shuffle, split, LoRA init and dropout seed"),
-            .list("export", "FMT", help: "peft, gguf-lora, gguf-f32, gguf-f16, gguf-q8_0, gguf-q4_0, gguf-q4_1, hf (default: peft gguf-q8_0 with LoRA, gguf-q8_0 full)"),
-            .value("convert-adapter", "DIR", help: "write the PEFT adapter in DIR as a llama.cpp GGUF LoRA (no training)"),
-            .flag("recompute-attention", help: "keep one layer's attention softmax and recompute it in backward (less memory, same bits)"),
-            .value("base-precision", "P", default: "fp32", help: "LoRA: q keeps the frozen projections in the GGUF's Q4_0/Q4_1/Q8_0 blocks (QLoRA; less memory), fp32 dequantises them"),
-            .value("export-from", "W", default: "last", help: "export the last weights or the best (lowest eval loss)"),
-            .value("threads", "N", default: "\(ProcessInfo.processInfo.activeProcessorCount)", help: "threads for kernels and BLAS"),
+            model,
+            data,
+            out,
+            new,
+            lora,
+            full,
+            loraR,
+            loraAlpha,
+            loraDropout,
+            loraTargets,
+            lr,
+            epochs,
+            batch,
+            gradAccum,
+            maxSeq,
+            dropLong,
+            pack,
+            warmup,
+            schedule,
+            weightDecay,
+            clip,
+            valSplit,
+            evalEvery,
+            saveEvery,
+            seed,
+            export,
+            convertAdapter,
+            recomputeAttention,
+            basePrecision,
+            exportFrom,
+            ModelOptions.threads,
         ] + TrainObjective.options,
         examples: """
               # seed 003's LoRA recipe
@@ -88,12 +119,12 @@ struct TrainCommand: DistillCommand {
     var work: Work
 
     init(_ args: ParsedArguments) throws {
-        if let dir = args.string("convert-adapter") {
-            guard args.list("data").isEmpty else { throw UsageError("--convert-adapter converts an adapter; it takes no --data") }
+        if let dir = args[Self.convertAdapter] {
+            guard args[Self.data].isEmpty else { throw UsageError("--convert-adapter converts an adapter; it takes no --data") }
             let trimmed = dir.hasSuffix("/") ? String(dir.dropLast()) : dir
-            let out = args.string("out") ?? trimmed + ".gguf"
+            let out = args[Self.out] ?? trimmed + ".gguf"
             guard out.hasSuffix(".gguf") else { throw UsageError("--out: with --convert-adapter, a .gguf file to write (got '\(out)')") }
-            work = .convert(adapter: trimmed, model: args.string("model") ?? ModelStore.defaultName, out: out)
+            work = .convert(adapter: trimmed, model: args[Self.model], out: out)
         } else {
             work = .train(try TrainOptions(args))
         }

@@ -29,61 +29,79 @@ struct TrainObjective: Sendable, Equatable {
     var zeroShot: Bool
     var holdOutTasks: [String]
 
-    static let options: [OptionSpec] = [
-        .value("loss", "L", default: "ce", help: "objective: " + Loss.allCases.map(\.rawValue).joined(separator: " ")),
-        .value("alpha", "A", default: "0.5", help: "α: CE weight against KD; answer vs rationale (multitask); MT vs CF"),
-        .value("beta", "B", default: "0.5", help: "β: JSD(β) mixture (js); predict vs explain in counterfactual's MT"),
-        .value("gamma", "G", default: "0.5", help: "γ: factual vs counterfactual (counterfactual)"),
-        .value("skew-alpha", "A", default: "0.1", help: "skew KL mixture α (skew, skew-reverse; DistiLLM)"),
-        .value("temperature", "T", default: "1", help: "KD temperature (soft term scaled by T²)"),
-        .value("teacher-model", "M", help: "local teacher for kl-forward, kl-reverse, js, skew, skew-reverse (same vocabulary)"),
-        .value("teacher-cache", "DIR", help: "kl-forward: the teacher's top-k logits per training token, computed once into DIR, reused by later runs"),
-        .value("teacher-topk", "K", default: "64", help: "ids kept per position in --teacher-cache (the rest as one tail bucket)"),
-        .value("topk-variant", "V", default: "tail", help: "topk: tail, renorm, renorm-teacher or zero (training.md §2.6)"),
-        .value("max-mismatch", "F", default: "0.2", help: "topk: refuse when more than this share of positions do not map"),
-        .value("answer-prefix", "S", default: "predict: ", help: "multitask/counterfactual: answer-task prompt prefix"),
-        .value("rationale-prefix", "S", default: "explain: ", help: "multitask/counterfactual: rationale-task prefix"),
-        .flag("rationale-after", help: "multitask: one target, answer then rationale (arXiv 2406.14511)"),
-        .value("counterfactual-form", "F", default: "input", help: "counterfactual: input (arXiv 2504.16056) or scott"),
-        .flag("zero-shot", help: "icl: the student sees no demonstrations (context distillation)"),
-        .list("hold-out-tasks", "TASK", help: "icl: these tasks form the eval set (Meta-ICT's unseen tasks)"),
+    static let loss: Option<String> = .value("loss", "L", default: "ce", help: "objective: " + Loss.allCases.map(\.rawValue).joined(separator: " "))
+    static let alpha: Option<Double> = .value("alpha", "A", default: 0.5, help: "α: CE weight against KD; answer vs rationale (multitask); MT vs CF")
+    static let beta: Option<Double> = .value("beta", "B", default: 0.5, help: "β: JSD(β) mixture (js); predict vs explain in counterfactual's MT")
+    static let gamma: Option<Double> = .value("gamma", "G", default: 0.5, help: "γ: factual vs counterfactual (counterfactual)")
+    static let skewAlpha: Option<Double> = .value("skew-alpha", "A", default: 0.1, help: "skew KL mixture α (skew, skew-reverse; DistiLLM)")
+    static let temperature: Option<Double> = .value("temperature", "T", default: 1, help: "KD temperature (soft term scaled by T²)")
+    static let teacherModel: Option<String?> = .value("teacher-model", "M", help: "local teacher for kl-forward, kl-reverse, js, skew, skew-reverse (same vocabulary)")
+    static let teacherCache: Option<String?> = .value("teacher-cache", "DIR", help: "kl-forward: the teacher's top-k logits per training token, computed once into DIR, reused by later runs")
+    static let teacherTopk: Option<Int> = .value("teacher-topk", "K", default: 64, help: "ids kept per position in --teacher-cache (the rest as one tail bucket)")
+    static let topkVariant: Option<String> = .value("topk-variant", "V", default: "tail", help: "topk: tail, renorm, renorm-teacher or zero (training.md §2.6)")
+    static let maxMismatch: Option<Double> = .value("max-mismatch", "F", default: 0.2, help: "topk: refuse when more than this share of positions do not map")
+    static let answerPrefix: Option<String> = .value("answer-prefix", "S", default: "predict: ", help: "multitask/counterfactual: answer-task prompt prefix")
+    static let rationalePrefix: Option<String> = .value("rationale-prefix", "S", default: "explain: ", help: "multitask/counterfactual: rationale-task prefix")
+    static let rationaleAfter: Option<Bool> = .flag("rationale-after", help: "multitask: one target, answer then rationale (arXiv 2406.14511)")
+    static let counterfactualForm: Option<String> = .value("counterfactual-form", "F", default: "input", help: "counterfactual: input (arXiv 2504.16056) or scott")
+    static let zeroShot: Option<Bool> = .flag("zero-shot", help: "icl: the student sees no demonstrations (context distillation)")
+    static let holdOutTasks: Option<[String]> = .list("hold-out-tasks", "TASK", help: "icl: these tasks form the eval set (Meta-ICT's unseen tasks)")
+
+    static let options: [any CommandOption] = [
+        loss,
+        alpha,
+        beta,
+        gamma,
+        skewAlpha,
+        temperature,
+        teacherModel,
+        teacherCache,
+        teacherTopk,
+        topkVariant,
+        maxMismatch,
+        answerPrefix,
+        rationalePrefix,
+        rationaleAfter,
+        counterfactualForm,
+        zeroShot,
+        holdOutTasks,
     ]
 
     init(_ args: ParsedArguments) throws {
-        let name = args.string("loss") ?? "ce"
+        let name = args[Self.loss]
         guard let l = Loss(rawValue: name) else {
             throw UsageError("--loss: '\(name)' is not one of " + Loss.allCases.map(\.rawValue).joined(separator: ", "))
         }
         loss = l
-        alpha = try args.double("alpha") ?? 0.5
-        beta = try args.double("beta") ?? 0.5
-        gamma = try args.double("gamma") ?? 0.5
-        skewAlpha = try args.double("skew-alpha") ?? 0.1
-        temperature = try args.double("temperature") ?? 1
-        maxMismatch = try args.double("max-mismatch") ?? 0.2
+        alpha = args[Self.alpha]
+        beta = args[Self.beta]
+        gamma = args[Self.gamma]
+        skewAlpha = args[Self.skewAlpha]
+        temperature = args[Self.temperature]
+        maxMismatch = args[Self.maxMismatch]
         for (n, v) in [("alpha", alpha), ("beta", beta), ("gamma", gamma), ("skew-alpha", skewAlpha), ("max-mismatch", maxMismatch)]
         where !(0...1).contains(v) {
             throw UsageError("--\(n) must be within 0…1 (got \(v))")
         }
         guard temperature > 0, temperature.isFinite else { throw UsageError("--temperature must be positive") }
-        teacherModel = args.string("teacher-model")
-        let variant = args.string("topk-variant") ?? "tail"
+        teacherModel = args[Self.teacherModel]
+        let variant = args[Self.topkVariant]
         guard let v = TopKDistillation(rawValue: variant) else {
             throw UsageError("--topk-variant: '\(variant)' is not one of " + TopKDistillation.allCases.map(\.rawValue).joined(separator: ", "))
         }
         topKVariant = v
-        answerPrefix = args.string("answer-prefix") ?? "predict: "
-        rationalePrefix = args.string("rationale-prefix") ?? "explain: "
-        rationaleAfter = args.flag("rationale-after")
-        let form = args.string("counterfactual-form") ?? "input"
+        answerPrefix = args[Self.answerPrefix]
+        rationalePrefix = args[Self.rationalePrefix]
+        rationaleAfter = args[Self.rationaleAfter]
+        let form = args[Self.counterfactualForm]
         guard let f = ObjectiveData.CounterfactualForm(rawValue: form) else {
             throw UsageError("--counterfactual-form: '\(form)' is not input or scott")
         }
         counterfactualForm = f
-        zeroShot = args.flag("zero-shot")
-        holdOutTasks = args.list("hold-out-tasks").flatMap { $0.split(separator: ",").map(String.init) }
-        teacherCache = args.string("teacher-cache")
-        teacherTopK = try args.int("teacher-topk") ?? 64
+        zeroShot = args[Self.zeroShot]
+        holdOutTasks = args[Self.holdOutTasks].flatMap { $0.split(separator: ",").map(String.init) }
+        teacherCache = args[Self.teacherCache]
+        teacherTopK = args[Self.teacherTopk]
         guard teacherTopK > 0 else { throw UsageError("--teacher-topk must be at least 1") }
         if teacherCache != nil, loss != .klForward {
             throw UsageError("--teacher-cache keeps the teacher's top-k and its tail mass, which is enough for --loss kl-forward only; "

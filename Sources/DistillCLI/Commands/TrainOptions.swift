@@ -49,16 +49,16 @@ struct TrainOptions: Sendable {
     static let targetOrder = ["q", "k", "v", "o", "gate", "up", "down"]
 
     init(_ args: ParsedArguments) throws {
-        model = args.string("model") ?? ModelStore.defaultName
-        data = args.list("data")
+        model = args[TrainCommand.model]
+        data = args[TrainCommand.data]
         guard !data.isEmpty else { throw UsageError("missing required option '--data' (one or more training files)") }
-        out = try args.required("out")
-        guard !(args.flag("lora") && args.flag("full")) else { throw UsageError("choose one of --lora and --full") }
-        full = args.flag("full")
-        loraRank = try args.int("lora-r") ?? 16
-        loraAlpha = try args.double("lora-alpha") ?? 32
-        loraDropout = try args.double("lora-dropout") ?? 0.05
-        let names = args.list("lora-targets").flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        out = try args.required(TrainCommand.out)
+        guard !(args[TrainCommand.lora] && args[TrainCommand.full]) else { throw UsageError("choose one of --lora and --full") }
+        full = args[TrainCommand.full]
+        loraRank = args[TrainCommand.loraR]
+        loraAlpha = args[TrainCommand.loraAlpha]
+        loraDropout = args[TrainCommand.loraDropout]
+        let names = args[TrainCommand.loraTargets].flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
         var short = Set<String>()
         for n in names where !n.isEmpty {
             let s = n.hasSuffix("_proj") ? String(n.dropLast(5)) : n
@@ -70,26 +70,26 @@ struct TrainOptions: Sendable {
         }
         if short.isEmpty { short = Set(Self.targetOrder) }
         loraTargets = Self.targetOrder.filter { short.contains($0) }.map { $0 + "_proj" }
-        lr = try args.double("lr") ?? (full ? 2e-5 : 2e-4)
-        epochs = try args.int("epochs") ?? 3
-        batch = try args.int("batch") ?? 4
-        gradAccum = try args.int("grad-accum") ?? 1
-        maxSeq = try args.int("max-seq") ?? 512
-        dropLong = args.flag("drop-long")
-        pack = args.flag("pack")
-        warmup = try args.int("warmup") ?? 0
-        let scheduleName = args.string("schedule") ?? "cosine"
+        lr = args[TrainCommand.lr] ?? (full ? 2e-5 : 2e-4)
+        epochs = args[TrainCommand.epochs]
+        batch = args[TrainCommand.batch]
+        gradAccum = args[TrainCommand.gradAccum]
+        maxSeq = args[TrainCommand.maxSeq]
+        dropLong = args[TrainCommand.dropLong]
+        pack = args[TrainCommand.pack]
+        warmup = args[TrainCommand.warmup]
+        let scheduleName = args[TrainCommand.schedule]
         guard let kind = LearningRateSchedule.Kind(rawValue: scheduleName) else {
             throw UsageError("--schedule: '\(scheduleName)' is not cosine, linear or constant")
         }
         schedule = kind
-        weightDecay = try args.double("weight-decay") ?? 0
-        clip = try args.double("clip") ?? 1
-        valSplit = try args.double("val-split") ?? 0.05
-        evalEvery = try args.int("eval-every") ?? 50
-        saveEvery = try args.int("save-every") ?? 100
-        let seedValue = try args.int("seed") ?? 0
-        threads = try args.int("threads") ?? ProcessInfo.processInfo.activeProcessorCount
+        weightDecay = args[TrainCommand.weightDecay]
+        clip = args[TrainCommand.clip]
+        valSplit = args[TrainCommand.valSplit]
+        evalEvery = args[TrainCommand.evalEvery]
+        saveEvery = args[TrainCommand.saveEvery]
+        let seedValue = args[TrainCommand.seed]
+        threads = args[ModelOptions.threads]
         guard loraRank > 0, loraAlpha > 0, (0..<1).contains(loraDropout) else {
             throw UsageError("LoRA: --lora-r and --lora-alpha must be positive, 0 ≤ --lora-dropout < 1")
         }
@@ -100,7 +100,7 @@ struct TrainOptions: Sendable {
             throw UsageError("--weight-decay, --clip ≥ 0; 0 ≤ --val-split < 1; --eval-every, --save-every, --threads > 0; --seed ≥ 0")
         }
         seed = UInt64(seedValue)
-        let exportNames = args.list("export").flatMap { $0.split(separator: ",").map(String.init) }
+        let exportNames = args[TrainCommand.export].flatMap { $0.split(separator: ",").map(String.init) }
         var exports: [Export] = []
         for n in exportNames {
             guard let e = Export(rawValue: n) else {
@@ -112,15 +112,15 @@ struct TrainOptions: Sendable {
         if full, exports.contains(.peft) { throw UsageError("--export peft needs a LoRA run (drop --full)") }
         if full, exports.contains(.ggufLoRA) { throw UsageError("--export gguf-lora needs a LoRA run (drop --full)") }
         self.exports = exports
-        startNew = args.flag("new")
-        recomputeAttention = args.flag("recompute-attention")
-        switch args.string("base-precision") ?? "fp32" {
+        startNew = args[TrainCommand.new]
+        recomputeAttention = args[TrainCommand.recomputeAttention]
+        switch args[TrainCommand.basePrecision] {
         case "fp32": quantizedBase = false
         case "q": quantizedBase = true
         case let w: throw UsageError("--base-precision: '\(w)' is not q or fp32")
         }
         if quantizedBase && full { throw UsageError("--base-precision q keeps the frozen base in 4/8-bit blocks: it needs a LoRA run (drop --full)") }
-        switch args.string("export-from") ?? "last" {
+        switch args[TrainCommand.exportFrom] {
         case "last": exportBest = false
         case "best": exportBest = true
         case let w: throw UsageError("--export-from: '\(w)' is not last or best")
