@@ -3,6 +3,10 @@ import Foundation
 
 /// `distill data check FILE…`.
 struct DataCheckCommand: DistillCommand {
+    static let kind: Option<String> = .value("kind", "KIND", default: "auto", help: "record kind to check against, or auto to detect it from the first item")
+    static let fixMojibake: Option<String?> = .value("fix-mojibake", "OUT", help: "also write a copy with double-encoded text repaired (one input file only)")
+    static let maxProblems: Option<Int> = .value("max-problems", "N", default: 50, help: "problems listed per file before the rest are only counted (0: all)")
+
     static let spec = CommandSpec(
         name: "check",
         abstract: "check schema, encoding (invalid UTF-8, mojibake), duplicates and empty outputs",
@@ -15,10 +19,14 @@ struct DataCheckCommand: DistillCommand {
         Kinds: alpaca, chat, mc (multiple choice), generation, rationale, reasoning.
         """,
         options: [
-            .value("kind", "KIND", default: "auto", help: "record kind to check against, or auto to detect it from the first item"),
-            .value("fix-mojibake", "OUT", help: "also write a copy with double-encoded text repaired (one input file only)"),
-            .value("max-problems", "N", default: "50", help: "problems listed per file before the rest are only counted (0: all)"),
-        ])
+            kind,
+            fixMojibake,
+            maxProblems,
+        ],
+        examples: """
+              distill data check datasets/instructions.jsonl datasets/reasoning.jsonl
+              distill data check scraped.jsonl --fix-mojibake fixed.jsonl
+            """)
 
     /// The error that makes `check` exit 1 after printing what it found.
     struct ProblemsFound: Error, CustomStringConvertible {
@@ -35,7 +43,7 @@ struct DataCheckCommand: DistillCommand {
     init(_ args: ParsedArguments) throws {
         files = args.positionals
         guard !files.isEmpty else { throw UsageError("needs at least one dataset file") }
-        let k = args.string("kind") ?? "auto"
+        let k = args[Self.kind]
         if k == "auto" {
             kind = nil
         } else {
@@ -45,9 +53,9 @@ struct DataCheckCommand: DistillCommand {
             }
             kind = parsed
         }
-        maxProblems = try args.int("max-problems") ?? 50
+        maxProblems = args[Self.maxProblems]
         guard maxProblems >= 0 else { throw UsageError("--max-problems must not be negative") }
-        fixOut = args.string("fix-mojibake")
+        fixOut = args[Self.fixMojibake]
         if fixOut != nil, files.count != 1 { throw UsageError("--fix-mojibake works on one input file at a time") }
         if let fixOut, files.contains(fixOut) { throw UsageError("--fix-mojibake must name a new file, not the input") }
     }

@@ -3,6 +3,12 @@ import Foundation
 
 /// `distill data convert FILE --to FORMAT --out FILE`.
 struct DataConvertCommand: DistillCommand {
+    static let to: Option<String?> = .value("to", "FORMAT", help: "output format: " + DatasetFormat.targetNames)
+    static let out: Option<String?> = .value("out", "FILE", help: "output file (written atomically; '-' for stdout; a symlink or device is written through)")
+    static let from: Option<String> = .value("from", "FORMAT", default: "auto",
+                   help: "input format (\(DatasetFormat.names)), or auto to detect it from the first item")
+    static let system: Option<String?> = .value("system", "TEXT", help: "add this system turn to conversations that have none (chat outputs)")
+
     static let spec = CommandSpec(
         name: "convert",
         abstract: "convert among Alpaca JSON/JSONL, chat JSONL, OpenAI fine-tuning chat and ShareGPT; read MC and reasoning items",
@@ -35,12 +41,15 @@ struct DataConvertCommand: DistillCommand {
         Multi-turn chats cannot become Alpaca (an error names the line).
         """,
         options: [
-            .value("to", "FORMAT", help: "output format: " + DatasetFormat.targetNames),
-            .value("out", "FILE", help: "output file (written atomically; '-' for stdout; a symlink or device is written through)"),
-            .value("from", "FORMAT", default: "auto",
-                   help: "input format (\(DatasetFormat.names)), or auto to detect it from the first item"),
-            .value("system", "TEXT", help: "add this system turn to conversations that have none (chat outputs)"),
-        ])
+            to,
+            out,
+            from,
+            system,
+        ],
+        examples: """
+              distill data convert my.json --to openai-chat --out ft.jsonl
+              distill data convert runs/crit/preferences.jsonl --to dpo --out dpo.jsonl   # TRL DPO pairs from critique-revise
+            """)
 
     let file: String
     let converter: DatasetConverter
@@ -54,19 +63,19 @@ struct DataConvertCommand: DistillCommand {
             }
             return f
         }
-        let to = try format(try args.required("to"), oneOf: DatasetFormat.targetNames)
+        let to = try format(try args.required(Self.to), oneOf: DatasetFormat.targetNames)
         guard !to.isSourceOnly else {
             throw UsageError("--to \(to.rawValue): '\(to.rawValue)' can only be read (converted from), not written; "
                 + "--to takes one of: \(DatasetFormat.targetNames)")
         }
-        let fromName = args.string("from") ?? "auto"
+        let fromName = args[Self.from]
         let from = fromName == "auto" ? nil : try format(fromName)
-        out = try args.required("out")
+        out = try args.required(Self.out)
         guard out != file || out == "-" else { throw UsageError("--out must differ from the input file") }
-        if args.string("system") != nil, to.isAlpaca {
+        if args[Self.system] != nil, to.isAlpaca {
             throw UsageError("--system applies to chat outputs; Alpaca keeps a system prompt in its \"system\" field")
         }
-        converter = DatasetConverter(from: from, to: to, system: args.string("system"))
+        converter = DatasetConverter(from: from, to: to, system: args[Self.system])
     }
 
     func run() async throws {

@@ -3,6 +3,11 @@ import Foundation
 
 /// `distill data synth --kind K --n N --seed S --out FILE`.
 struct DataSynthCommand: DistillCommand {
+    static let kind: Option<String> = .value("kind", "KIND", default: "mixed", help: "arithmetic, date or mixed")
+    static let n: Option<Int> = .value("n", "N", default: 200, help: "number of items")
+    static let seed: Option<String> = .value("seed", "S", default: "1", help: "random seed (an unsigned integer)")
+    static let out: Option<String?> = .value("out", "FILE", help: "output file (JSONL, or a JSON array for a .json name)")
+
     static let spec = CommandSpec(
         name: "synth",
         abstract: "generate reasoning questions with gold answers (arithmetic, dates)",
@@ -13,11 +18,15 @@ struct DataSynthCommand: DistillCommand {
         weekday names, so chain-of-thought answers can be checked exactly. Same seed, same items, on any machine.
         """,
         options: [
-            .value("kind", "KIND", default: "mixed", help: "arithmetic, date or mixed"),
-            .value("n", "N", default: "200", help: "number of items"),
-            .value("seed", "S", default: "1", help: "random seed (an unsigned integer)"),
-            .value("out", "FILE", help: "output file (JSONL, or a JSON array for a .json name)"),
-        ])
+            kind,
+            n,
+            seed,
+            out,
+        ],
+        examples: """
+              distill data synth --kind mixed --n 200 --seed 1 --out r.jsonl
+              distill data synth --kind arithmetic --n 50 --out arithmetic.jsonl
+            """)
 
     let kind: ReasoningItemGenerator.Kind
     let count: Int
@@ -25,17 +34,17 @@ struct DataSynthCommand: DistillCommand {
     let out: String
 
     init(_ args: ParsedArguments) throws {
-        let k = args.string("kind") ?? "mixed"
+        let k = args[Self.kind]
         guard let kind = ReasoningItemGenerator.Kind(rawValue: k) else {
             throw UsageError("unknown kind '\(k)'; one of: arithmetic, date, mixed")
         }
         self.kind = kind
-        count = try args.int("n") ?? 200
+        count = args[Self.n]
         guard count > 0 else { throw UsageError("--n must be at least 1") }
-        let s = args.string("seed") ?? "1"
+        let s = args[Self.seed]
         guard let seed = UInt64(s) else { throw UsageError("--seed wants an unsigned integer, got '\(s)'") }
         self.seed = seed
-        out = try args.required("out")
+        out = try args.required(Self.out)
     }
 
     func run() async throws {

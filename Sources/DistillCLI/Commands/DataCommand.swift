@@ -12,7 +12,12 @@ struct DataCommand: CommandGroup {
         Both are streamed, so files larger than memory work. Every problem is reported as file:line: field 'x': ….
         """,
         subcommands: [DataStatsCommand.self, DataSplitCommand.self, DataConvertCommand.self, DataCheckCommand.self,
-                      DataSynthCommand.self, DataExportCommand.self])
+                      DataSynthCommand.self, DataExportCommand.self],
+        examples: """
+              distill data stats datasets/instructions.jsonl
+              distill data split my.jsonl --seed 0
+              distill data check datasets/instructions.jsonl datasets/reasoning.jsonl
+            """)
 
     /// The one dataset file a subcommand works on (`-` is stdin).
     static func inputFile(_ args: ParsedArguments) throws(UsageError) -> String {
@@ -55,6 +60,9 @@ struct DataCommand: CommandGroup {
 
 /// `distill data stats FILE`.
 struct DataStatsCommand: DistillCommand {
+    static let json: Option<Bool> = .flag("json", help: "print the statistics as JSON")
+    static let tokenizer: Option<String?> = .value("tokenizer", "FILE", help: "also count tokens with this GGUF model's tokenizer or tokenizer.json")
+
     static let spec = CommandSpec(
         name: "stats",
         abstract: "counts, field lengths (min/mean/p50/p95/max), empties, duplicates",
@@ -65,10 +73,11 @@ struct DataStatsCommand: DistillCommand {
         With --tokenizer, lengths are also given in tokens: of a GGUF model's tokenizer, or a Hugging Face
         tokenizer.json.
         """,
-        options: [
-            .flag("json", help: "print the statistics as JSON"),
-            .value("tokenizer", "FILE", help: "also count tokens with this GGUF model's tokenizer or tokenizer.json"),
-        ])
+        options: [json, tokenizer],
+        examples: """
+              distill data stats datasets/instructions.jsonl
+              distill data stats datasets/reasoning.jsonl --json --tokenizer smollm2.gguf   # lengths in tokens too
+            """)
 
     let file: String
     let json: Bool
@@ -76,8 +85,8 @@ struct DataStatsCommand: DistillCommand {
 
     init(_ args: ParsedArguments) throws {
         file = try DataCommand.inputFile(args)
-        json = args.flag("json")
-        tokenizerPath = args.string("tokenizer")
+        json = args[Self.json]
+        tokenizerPath = args[Self.tokenizer]
     }
 
     func run() async throws {
@@ -100,6 +109,12 @@ struct DataStatsCommand: DistillCommand {
 
 /// `distill data split FILE`.
 struct DataSplitCommand: DistillCommand {
+    /// An integer, or the default's description: read as text and parsed in `init`.
+    static let testSize: Option<String> = .value("test-size", "N", default: "min(2048, 10%)", help: "items in the test set (default: 2048, or 10% of a smaller file)")
+    static let seed: Option<String> = .value("seed", "S", default: "0", help: "any text; a different seed gives a different split")
+    static let trainOut: Option<String?> = .value("train-out", "FILE", help: "train file (default: FILE with .train.jsonl in place of its extension)")
+    static let testOut: Option<String?> = .value("test-out", "FILE", help: "test file (default: FILE with .test.jsonl in place of its extension)")
+
     static let spec = CommandSpec(
         name: "split",
         abstract: "split into train/test by a stable hash of each item",
@@ -110,12 +125,11 @@ struct DataSplitCommand: DistillCommand {
         layout, and exact duplicates always land on the same side. Output layout follows the file name:
         .json → JSON array, anything else → JSONL.
         """,
-        options: [
-            .value("test-size", "N", default: "min(2048, 10%)", help: "items in the test set (default: 2048, or 10% of a smaller file)"),
-            .value("seed", "S", default: "0", help: "any text; a different seed gives a different split"),
-            .value("train-out", "FILE", help: "train file (default: FILE with .train.jsonl in place of its extension)"),
-            .value("test-out", "FILE", help: "test file (default: FILE with .test.jsonl in place of its extension)"),
-        ])
+        options: [testSize, seed, trainOut, testOut],
+        examples: """
+              distill data split my.jsonl --seed 0          # my.train.jsonl and my.test.jsonl
+              distill data split datasets/instructions.jsonl --test-size 10 --train-out train.jsonl --test-out test.jsonl
+            """)
 
     let file: String
     let splitter: DatasetSplitter
@@ -124,15 +138,20 @@ struct DataSplitCommand: DistillCommand {
 
     init(_ args: ParsedArguments) throws {
         file = try DataCommand.inputFile(args)
-        let size = args.string("test-size") == "min(2048, 10%)" ? nil : try args.int("test-size")
+        var size: Int? = nil
+        let text = args[Self.testSize]
+        if text != Self.testSize.spec.defaultValue {
+            guard let n = Int(optionText: text) else { throw UsageError("option '--test-size' wants an integer, got '\(text)'") }
+            size = n
+        }
         if let size, size < 1 { throw UsageError("--test-size must be at least 1") }
-        splitter = DatasetSplitter(testSize: size, seed: args.string("seed") ?? "0")
+        splitter = DatasetSplitter(testSize: size, seed: args[Self.seed])
         let stem = URL(fileURLWithPath: file).deletingPathExtension().path
-        if file == "-", args.string("train-out") == nil || args.string("test-out") == nil {
+        if file == "-", args[Self.trainOut] == nil || args[Self.testOut] == nil {
             throw UsageError("reading stdin (-): give --train-out and --test-out")
         }
-        trainOut = args.string("train-out") ?? stem + ".train.jsonl"
-        testOut = args.string("test-out") ?? stem + ".test.jsonl"
+        trainOut = args[Self.trainOut] ?? stem + ".train.jsonl"
+        testOut = args[Self.testOut] ?? stem + ".test.jsonl"
         guard trainOut != testOut, trainOut != file, testOut != file else {
             throw UsageError("--train-out, --test-out and the input must be three different files")
         }

@@ -7,6 +7,28 @@ import Foundation
 /// `distill judge`: scores generation files with an LLM judge (or by rule), journaling every judgment so a rerun
 /// resumes, then writes the report.
 struct JudgeCommand: DistillCommand {
+    static let judge: Option<String?> = .value("judge", "URL", help: "base URL of an OpenAI-compatible judge, e.g. https://open.bigmodel.cn/api/paas/v4")
+    static let model: Option<String?> = .value("model", "NAME", help: "the judge's model name, e.g. glm-4-flash")
+    static let inputs: Option<[String]> = .list("inputs", "FILE", help: "generation files, one per model")
+    static let labels: Option<[String]> = .list("labels", "NAME", help: "a label per input for the report (default: file names)")
+    static let out: Option<String?> = .value("out", "DIR", help: "folder for judgments.jsonl, the manifest and the report")
+    static let keyEnv: Option<String?> = .value("key-env", "VAR", help: "environment variable holding the judge's API key (its value is never printed); omit for local servers")
+    static let rubric: Option<String> = .value("rubric", "NAME", default: "judge", help: "rubric in prompts/ (judge, judge-explanation, or your own) or a path to a rubric file")
+    static let score: Option<String> = .value("score", "MODE", default: "judge", help: "judge, or rule-based accuracy: exact, numeric, choice")
+    static let concurrency: Option<Int> = .value("concurrency", "N", default: 4, help: "judge requests in flight")
+    static let rpm: Option<Int?> = .value("rpm", "N", help: "requests per minute allowed by the judge's provider")
+    static let tpm: Option<Int?> = .value("tpm", "N", help: "tokens per minute allowed by the judge's provider")
+    static let repeats: Option<Int> = .value("repeats", "R", default: 1, help: "judge every item R times (the report shows the spread; scores are the median)")
+    static let temperature: Option<Double> = .value("temperature", "T", default: 0, help: "judge sampling temperature")
+    static let maxTokens: Option<Int> = .value("max-tokens", "N", default: 512, help: "judge reply budget")
+    static let resamples: Option<Int> = .value("resamples", "N", default: 2, help: "re-samples after the repair turn before an item is unscored")
+    static let noRepair: Option<Bool> = .flag("no-repair", help: "skip the repair turn")
+    static let keepUnscored: Option<Bool> = .flag("keep-unscored", help: "on rerun, do not ask unscored items again (default: ask them again)")
+    static let teacher: Option<String?> = .value("teacher", "LABEL", help: "which input is the teacher, for retention (default: the first input)")
+    static let teacherModel: Option<String?> = .value("teacher-model", "NAME", help: "the teacher's API model name, to warn if the judge is the teacher or its family")
+    static let baseline: Option<String?> = .value("baseline", "LABEL", help: "an input to measure gap closed against, e.g. the untrained student")
+    static let referenceFromTeacher: Option<Bool> = .flag("reference-from-teacher", help: "the reference outputs were written by the teacher (the report warns)")
+
     static let spec = CommandSpec(
         name: "judge",
         abstract: "score generations with a JSON-strict LLM judge (0-5 on four criteria)",
@@ -25,28 +47,34 @@ struct JudgeCommand: DistillCommand {
         --score exact|numeric|choice scores by rule instead (accuracy; no judge needed).
         """,
         options: [
-            .value("judge", "URL", help: "base URL of an OpenAI-compatible judge, e.g. https://open.bigmodel.cn/api/paas/v4"),
-            .value("model", "NAME", help: "the judge's model name, e.g. glm-4-flash"),
-            .list("inputs", "FILE", help: "generation files, one per model"),
-            .list("labels", "NAME", help: "a label per input for the report (default: file names)"),
-            .value("out", "DIR", help: "folder for judgments.jsonl, the manifest and the report"),
-            .value("key-env", "VAR", help: "environment variable holding the judge's API key (its value is never printed); omit for local servers"),
-            .value("rubric", "NAME", default: "judge", help: "rubric in prompts/ (judge, judge-explanation, or your own) or a path to a rubric file"),
-            .value("score", "MODE", default: "judge", help: "judge, or rule-based accuracy: exact, numeric, choice"),
-            .value("concurrency", "N", default: "4", help: "judge requests in flight"),
-            .value("rpm", "N", help: "requests per minute allowed by the judge's provider"),
-            .value("tpm", "N", help: "tokens per minute allowed by the judge's provider"),
-            .value("repeats", "R", default: "1", help: "judge every item R times (the report shows the spread; scores are the median)"),
-            .value("temperature", "T", default: "0", help: "judge sampling temperature"),
-            .value("max-tokens", "N", default: "512", help: "judge reply budget"),
-            .value("resamples", "N", default: "2", help: "re-samples after the repair turn before an item is unscored"),
-            .flag("no-repair", help: "skip the repair turn"),
-            .flag("keep-unscored", help: "on rerun, do not ask unscored items again (default: ask them again)"),
-            .value("teacher", "LABEL", help: "which input is the teacher, for retention (default: the first input)"),
-            .value("teacher-model", "NAME", help: "the teacher's API model name, to warn if the judge is the teacher or its family"),
-            .value("baseline", "LABEL", help: "an input to measure gap closed against, e.g. the untrained student"),
-            .flag("reference-from-teacher", help: "the reference outputs were written by the teacher (the report warns)"),
-        ])
+            judge,
+            model,
+            inputs,
+            labels,
+            out,
+            keyEnv,
+            rubric,
+            score,
+            concurrency,
+            rpm,
+            tpm,
+            repeats,
+            temperature,
+            maxTokens,
+            resamples,
+            noRepair,
+            keepUnscored,
+            teacher,
+            teacherModel,
+            baseline,
+            referenceFromTeacher,
+        ],
+        examples: """
+              distill judge --judge https://open.bigmodel.cn/api/paas/v4 --model glm-4-flash --key-env ZHIPUAI_API_KEY \\
+                  --inputs runs/gen/teacher.jsonl runs/gen/student.jsonl --labels teacher student --out runs/judge
+              distill judge --score numeric --inputs runs/gen/student.jsonl --out runs/acc   # accuracy by rule, no judge model
+              distill judge --judge http://127.0.0.1:8080/v1 --model smollm2-135m --inputs runs/gen/student.jsonl --repeats 3 --out runs/judge-local
+            """)
 
     var inputs: [JudgeInput]
     var outDir: String
@@ -68,52 +96,53 @@ struct JudgeCommand: DistillCommand {
 
     init(_ args: ParsedArguments) throws {
         _ = try args.positionals(max: 0)
-        let files = args.list("inputs")
+        let files = args[Self.inputs]
         guard !files.isEmpty else { throw UsageError("missing required option '--inputs' (one generation file per model)") }
-        var labels = args.list("labels")
+        var labels = args[Self.labels]
         if labels.isEmpty { labels = files.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent } }
         guard labels.count == files.count else {
             throw UsageError("--labels gives \(labels.count) names for \(files.count) inputs; give one per input")
         }
         guard Set(labels).count == labels.count else { throw UsageError("labels must differ: \(labels.joined(separator: ", "))") }
         inputs = zip(labels, files).map { JudgeInput(label: $0, path: $1) }
-        outDir = try args.required("out")
-        mode = try args.required("score")
+        outDir = try args.required(Self.out)
+        mode = args[Self.score]
         guard mode == "judge" || AnswerScorer.Mode(rawValue: mode) != nil else {
             throw UsageError("--score must be judge, exact, numeric or choice; got '\(mode)'")
         }
-        endpoint = args.string("judge") ?? ""
-        model = args.string("model") ?? ""
+        endpoint = args[Self.judge] ?? ""
+        model = args[Self.model] ?? ""
         if mode == "judge" {
             guard !endpoint.isEmpty else { throw UsageError("missing required option '--judge' (the judge's base URL), or use --score exact|numeric|choice") }
             guard !model.isEmpty else { throw UsageError("missing required option '--model' (the judge's model name)") }
         }
-        keyEnv = args.string("key-env")
-        rubricName = try args.required("rubric")
-        concurrency = try Self.positive(args, "concurrency")
-        repeats = try Self.positive(args, "repeats")
-        rpm = try args.int("rpm")
-        tpm = try args.int("tpm")
+        keyEnv = args[Self.keyEnv]
+        rubricName = args[Self.rubric]
+        concurrency = try Self.positive(args, Self.concurrency)
+        repeats = try Self.positive(args, Self.repeats)
+        rpm = args[Self.rpm]
+        tpm = args[Self.tpm]
         settings = JudgeSettings(model: model)
-        settings.temperature = try args.double("temperature") ?? 0
-        settings.maxTokens = try Self.positive(args, "max-tokens")
-        settings.maxResamples = try args.int("resamples") ?? 2
+        settings.temperature = args[Self.temperature]
+        settings.maxTokens = try Self.positive(args, Self.maxTokens)
+        settings.maxResamples = args[Self.resamples]
         guard settings.maxResamples >= 0 else { throw UsageError("--resamples must be 0 or more") }
-        settings.repairTurn = !args.flag("no-repair")
-        retryUnscored = !args.flag("keep-unscored")
-        teacherLabel = args.string("teacher") ?? labels.first
-        teacherModel = args.string("teacher-model")
-        baselineLabel = args.string("baseline")
+        settings.repairTurn = !args[Self.noRepair]
+        retryUnscored = !args[Self.keepUnscored]
+        teacherLabel = args[Self.teacher] ?? labels.first
+        teacherModel = args[Self.teacherModel]
+        baselineLabel = args[Self.baseline]
         for (name, label) in [("teacher", teacherLabel), ("baseline", baselineLabel)] {
             if let label, !labels.contains(label) {
                 throw UsageError("--\(name) '\(label)' is not one of the labels: \(labels.joined(separator: ", "))")
             }
         }
-        referenceFromTeacher = args.flag("reference-from-teacher")
+        referenceFromTeacher = args[Self.referenceFromTeacher]
     }
 
-    static func positive(_ args: ParsedArguments, _ name: String) throws -> Int {
-        guard let v = try args.int(name), v >= 1 else { throw UsageError("--\(name) must be at least 1") }
+    static func positive(_ args: ParsedArguments, _ option: Option<Int>) throws -> Int {
+        let v = args[option]
+        guard v >= 1 else { throw UsageError("--\(option.name) must be at least 1") }
         return v
     }
 

@@ -4,6 +4,14 @@ import Foundation
 
 /// `distill report`: rebuilds the Markdown, HTML and CSV report from judgments, without calling any judge.
 struct ReportCommand: DistillCommand {
+    static let inputs: Option<[String]> = .list("inputs", "FILE", help: "judgment files instead of a judge folder")
+    static let out: Option<String?> = .value("out", "DIR", help: "where to write the report (default: DIR, or the first input's folder)")
+    static let teacher: Option<String?> = .value("teacher", "LABEL", help: "the teacher's label, for retention (default: from the manifest)")
+    static let baseline: Option<String?> = .value("baseline", "LABEL", help: "label to measure gap closed against (default: from the manifest)")
+    static let title: Option<String> = .value("title", "TEXT", default: "Evaluation report", help: "report title")
+    static let resamples: Option<Int> = .value("resamples", "N", default: 10000, help: "bootstrap resamples for the confidence intervals")
+    static let seed: Option<Int> = .value("seed", "N", default: 20240601, help: "bootstrap seed (same judgments and seed give the same report)")
+
     static let spec = CommandSpec(
         name: "report",
         abstract: "Markdown, HTML and CSV report from judgments",
@@ -16,14 +24,18 @@ struct ReportCommand: DistillCommand {
         Judgments from two rubrics are refused (a report compares one rubric): report each rubric on its own.
         """,
         options: [
-            .list("inputs", "FILE", help: "judgment files instead of a judge folder"),
-            .value("out", "DIR", help: "where to write the report (default: DIR, or the first input's folder)"),
-            .value("teacher", "LABEL", help: "the teacher's label, for retention (default: from the manifest)"),
-            .value("baseline", "LABEL", help: "label to measure gap closed against (default: from the manifest)"),
-            .value("title", "TEXT", default: "Evaluation report", help: "report title"),
-            .value("resamples", "N", default: "10000", help: "bootstrap resamples for the confidence intervals"),
-            .value("seed", "N", default: "20240601", help: "bootstrap seed (same judgments and seed give the same report)"),
-        ])
+            inputs,
+            out,
+            teacher,
+            baseline,
+            title,
+            resamples,
+            seed,
+        ],
+        examples: """
+              distill report runs/judge                     # report.md, report.html, report.csv, leaderboard.csv in runs/judge
+              distill report --inputs runs/judge-a/judgments.jsonl runs/judge-b/judgments.jsonl --out runs/report --title "CE vs KL"
+            """)
 
     var directory: String?
     var files: [String]
@@ -36,16 +48,18 @@ struct ReportCommand: DistillCommand {
     init(_ args: ParsedArguments) throws {
         let positionals = try args.positionals(max: 1)
         directory = positionals.first
-        files = args.list("inputs")
+        files = args[Self.inputs]
         guard (directory == nil) != files.isEmpty else {
             throw UsageError(directory == nil ? "give a judge folder (DIR) or --inputs FILES" : "give either DIR or --inputs, not both")
         }
-        outDir = args.string("out") ?? directory ?? URL(fileURLWithPath: files[0]).deletingLastPathComponent().path
-        teacher = args.string("teacher")
-        baseline = args.string("baseline")
-        title = try args.required("title")
-        guard let resamples = try args.int("resamples"), resamples >= 100 else { throw UsageError("--resamples must be at least 100") }
-        guard let seed = try args.int("seed"), seed >= 0 else { throw UsageError("--seed must be a non-negative integer") }
+        outDir = args[Self.out] ?? directory ?? URL(fileURLWithPath: files[0]).deletingLastPathComponent().path
+        teacher = args[Self.teacher]
+        baseline = args[Self.baseline]
+        title = args[Self.title]
+        let resamples = args[Self.resamples]
+        guard resamples >= 100 else { throw UsageError("--resamples must be at least 100") }
+        let seed = args[Self.seed]
+        guard seed >= 0 else { throw UsageError("--seed must be a non-negative integer") }
         bootstrap = Bootstrap(resamples: resamples, seed: UInt64(seed))
     }
 

@@ -3,6 +3,11 @@ import Foundation
 
 /// `distill run FILE`: every stage of the loop from one pipeline file (see `PipelineFile` for the format).
 struct RunCommand: DistillCommand {
+    static let out: Option<String?> = .value("out", "DIR", help: "the pipeline's folder (default: the file's \"out\", else runs/NAME)")
+    static let from: Option<String?> = .value("from", "STAGE", help: "run this stage and the ones after it (earlier ones must be done)")
+    static let only: Option<String?> = .value("only", "STAGE", help: "run only this stage")
+    static let dryRun: Option<Bool> = .flag("dry-run", help: "say what would run and why, with the harvest cost estimate; run nothing")
+
     static let spec = CommandSpec(
         name: "run",
         abstract: "run every stage from one pipeline file",
@@ -26,11 +31,16 @@ struct RunCommand: DistillCommand {
           distill run pipelines/seed000.json --from generate-ce
         """,
         options: [
-            .value("out", "DIR", help: "the pipeline's folder (default: the file's \"out\", else runs/NAME)"),
-            .value("from", "STAGE", help: "run this stage and the ones after it (earlier ones must be done)"),
-            .value("only", "STAGE", help: "run only this stage"),
-            .flag("dry-run", help: "say what would run and why, with the harvest cost estimate; run nothing"),
-        ])
+            out,
+            from,
+            only,
+            dryRun,
+        ],
+        examples: """
+              distill run scripts/pipelines/seed000-embedded.json
+              distill run scripts/pipelines/seed001-cot.json --dry-run   # what would run and why, with the harvest cost estimate
+              distill run scripts/pipelines/seed002-explanations.json --from train
+            """)
 
     let path: String
     let out: String?
@@ -45,8 +55,8 @@ struct RunCommand: DistillCommand {
     init(_ args: ParsedArguments) throws {
         guard let p = try args.positionals(max: 1).first else { throw UsageError("give the pipeline file: distill run FILE") }
         path = p
-        out = args.string("out")
-        options = PipelineRunner.Options(from: args.string("from"), only: args.string("only"), dryRun: args.flag("dry-run"))
+        out = args[Self.out]
+        options = PipelineRunner.Options(from: args[Self.from], only: args[Self.only], dryRun: args[Self.dryRun])
         if options.from != nil && options.only != nil { throw UsageError("give --from or --only, not both") }
     }
 

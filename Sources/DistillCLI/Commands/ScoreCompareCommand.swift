@@ -5,6 +5,12 @@ import Foundation
 /// `distill score compare`: models side by side on the same scored items, with bootstrap CIs, paired differences
 /// against a baseline and the share of the teacher gap closed.
 struct ScoreCompareCommand: DistillCommand {
+    static let labels: Option<[String]> = .list("labels", "L", help: "one label per file (default: file names)")
+    static let teacher: Option<String?> = .value("teacher", "L", help: "the teacher's label (default: the first)")
+    static let baseline: Option<String?> = .value("baseline", "L", help: "the label to compare against (default: the second)")
+    static let out: Option<String?> = .value("out", "FILE", help: "write the Markdown table here too")
+    static let seed: Option<Int> = .value("seed", "N", default: 20240601, help: "bootstrap seed (same files and seed, same table)")
+
     static let spec = CommandSpec(
         name: "compare",
         abstract: "compare 'distill score' files: mean nats/token with 95% CIs, paired differences, gap closed",
@@ -15,12 +21,16 @@ struct ScoreCompareCommand: DistillCommand {
         zero is better) with its CI, and the gap closed, (baseline − model) / (baseline − teacher).
         """,
         options: [
-            .list("labels", "L", help: "one label per file (default: file names)"),
-            .value("teacher", "L", help: "the teacher's label (default: the first)"),
-            .value("baseline", "L", help: "the label to compare against (default: the second)"),
-            .value("out", "FILE", help: "write the Markdown table here too"),
-            .value("seed", "N", default: "20240601", help: "bootstrap seed (same files and seed, same table)"),
-        ])
+            labels,
+            teacher,
+            baseline,
+            out,
+            seed,
+        ],
+        examples: """
+              distill score compare teacher.jsonl before.jsonl after.jsonl --labels teacher before after --baseline before
+              distill score compare teacher.jsonl before.jsonl after.jsonl --labels teacher before after --out runs/compare.md
+            """)
 
     let files: [String]
     let labels: [String]
@@ -32,18 +42,19 @@ struct ScoreCompareCommand: DistillCommand {
     init(_ args: ParsedArguments) throws {
         files = args.positionals
         guard files.count >= 2 else { throw UsageError("give at least two score files") }
-        let given = args.list("labels")
+        let given = args[Self.labels]
         guard given.isEmpty || given.count == files.count else {
             throw UsageError("--labels needs one label per file (\(files.count))")
         }
         labels = given.isEmpty ? files.map { (($0 as NSString).lastPathComponent as NSString).deletingPathExtension } : given
-        teacher = args.string("teacher") ?? labels[0]
-        baseline = args.string("baseline") ?? labels[1]
+        teacher = args[Self.teacher] ?? labels[0]
+        baseline = args[Self.baseline] ?? labels[1]
         for l in [teacher, baseline] where !labels.contains(l) {
             throw UsageError("'\(l)' is not one of the labels: \(labels.joined(separator: ", "))")
         }
-        out = args.string("out")
-        guard let s = try args.int("seed"), s >= 0 else { throw UsageError("--seed must be ≥ 0") }
+        out = args[Self.out]
+        let s = args[Self.seed]
+        guard s >= 0 else { throw UsageError("--seed must be ≥ 0") }
         seed = UInt64(s)
     }
 
