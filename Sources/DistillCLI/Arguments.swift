@@ -234,7 +234,7 @@ public struct ParsedArguments: Sendable {
     /// The same as `args[option]`.
     public func value<Value>(_ option: Option<Value>) -> Value { self[option] }
 
-    /// The value given or defaulted; a usage error if neither.
+    /// The value given; a usage error naming the option when it is absent.
     public func required<T>(_ option: Option<T?>) throws(UsageError) -> T {
         guard let v = self[option] else { throw UsageError("missing required option '--\(option.name)'") }
         return v
@@ -246,7 +246,7 @@ public struct ParsedArguments: Sendable {
     }
 
     /// The value as typed on the command line, else the default as `--help` shows it: what run fingerprints record,
-    /// so `--temperature 0.70` stays what the user wrote. A list joins nothing: use it for value options.
+    /// so `--temperature 0.70` stays what the user wrote. For a list, the last value; for a flag, true or false.
     public func text(_ option: any CommandOption) -> String? {
         guard declared(option.spec) else { return nil }
         return given[option.name]?.text.last ?? option.spec.defaultValue

@@ -36,7 +36,7 @@ struct DataExportCommand: DistillCommand {
         ] + TrainObjective.options,
         examples: """
               distill data export --data runs/cot/cot.jsonl --loss multitask --to trl --out trl.jsonl
-              distill data export --data runs/seqkd/answer.jsonl --to llama-factory --out lf.jsonl
+              distill data export --data runs/cf/counterfactual.jsonl --loss counterfactual --to llama-factory --out lf.jsonl
             """)
 
     let data: [String]
