@@ -2,11 +2,12 @@ import Foundation
 
 /// The lenient mode of the one JSON parser (`JSONParser`), for judge replies, which are often *almost* JSON.
 ///
-/// The parser and its error messages are the strict `JSONValue.parse`'s, so the value is the same (number literals exactly as written, so an integer score must
-/// be an integer literal; duplicate keys kept, so a judge that writes `"Correctness"` twice is ambiguous) and adds
-/// the two repairs the judge's parse ladder allows, each only when asked: trailing commas tolerated, and a truncated
-/// object closed at its last complete member. It also parses a value that starts inside a longer text and reports
-/// where it ended, and tells a truncation (input ran out inside a value) from a syntax error.
+/// The parser, its values and its error messages are the strict `JSONValue.parse`'s (number literals exactly as
+/// written, so an integer score must be an integer literal; duplicate keys kept, so a judge that writes
+/// `"Correctness"` twice is ambiguous). On top it allows the two repairs the judge's parse ladder uses, each only when
+/// asked: trailing commas, and a truncated object closed at its last complete member. It also parses a value that
+/// starts inside a longer text and reports where it ended, and tells a truncation (input ran out inside a value) from
+/// a syntax error. Fences, prose around the object and the rest of the ladder are `VerdictParser`'s.
 public enum LenientJSONParser {
     /// Which repairs to allow; both off is strict RFC 8259.
     public struct Options: Sendable {
