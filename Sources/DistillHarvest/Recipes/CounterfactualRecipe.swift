@@ -7,16 +7,10 @@ import Foundation
 ///
 /// Output `counterfactual.jsonl`: one row per wrong choice: `id`, `question`, `choices`, `answer` (gold label),
 /// `wrong_answer` (label), `wrong_text`, `explanation`.
-public struct CounterfactualRecipe: HarvestRecipe {
-    public let items: [QuestionItem]
-    public let prompts: HarvestPrompts
-    public let generation: HarvestGeneration
+public struct CounterfactualRecipe: QuestionRecipe {
+    public let inputs: QuestionRecipeInputs
 
-    public init(items: [QuestionItem], prompts: HarvestPrompts, generation: HarvestGeneration) {
-        self.items = items
-        self.prompts = prompts
-        self.generation = generation
-    }
+    public init(inputs: QuestionRecipeInputs) { self.inputs = inputs }
 
     public var name: String { "counterfactual" }
     public var plannedRequests: Int { items.reduce(0) { $0 + max(0, $1.choices.count - 1) } }
@@ -47,13 +41,11 @@ public struct CounterfactualRecipe: HarvestRecipe {
         let outputs = await session.forEachItem(items, id: \.id) { item in
             var out = HarvestOutput()
             for choice in item.choices where choice.label != item.gold {
-                let prompt = try prompts.render("counterfactual", [
-                    "question": item.question, "choices": item.choicesText, "wrong_answer": "(\(choice.label)) \(choice.text)",
-                ])
-                let r = try await session.complete(item: item.id, stage: "counterfactual-\(choice.label)", generation.request(prompt))
+                let values = ["question": item.question, "choices": item.choicesText, "wrong_answer": "(\(choice.label)) \(choice.text)"]
+                let r = try await ask("counterfactual", values, stage: "counterfactual-\(choice.label)", item: item, session)
                 try out.add("counterfactual.jsonl", Row(id: item.id, question: item.question, choices: item.choices,
                                                         answer: item.gold ?? "", wrongAnswer: choice.label, wrongText: choice.text,
-                                                        explanation: r.text.trimmingCharacters(in: .whitespacesAndNewlines), truncated: r.truncated))
+                                                        explanation: r.text, truncated: r.truncated))
             }
             return out
         }

@@ -7,16 +7,10 @@ import Foundation
 /// Outputs: `critique-revise.jsonl` (`id`, `question`, `answer`, `explanation`, `critique`, `revised`);
 /// `sft.jsonl`, Alpaca rows whose `output` is the revised explanation, with `answer` alongside for the multitask
 /// loss; `preferences.jsonl` (`prompt`, `chosen` = revised, `rejected` = initial), the TRL DPO shape.
-public struct CritiqueReviseRecipe: HarvestRecipe {
-    public let items: [QuestionItem]
-    public let prompts: HarvestPrompts
-    public let generation: HarvestGeneration
+public struct CritiqueReviseRecipe: QuestionRecipe {
+    public let inputs: QuestionRecipeInputs
 
-    public init(items: [QuestionItem], prompts: HarvestPrompts, generation: HarvestGeneration) {
-        self.items = items
-        self.prompts = prompts
-        self.generation = generation
-    }
+    public init(inputs: QuestionRecipeInputs) { self.inputs = inputs }
 
     public var name: String { "critique-revise" }
     public var plannedRequests: Int { items.count * 3 }
@@ -52,11 +46,11 @@ public struct CritiqueReviseRecipe: HarvestRecipe {
             let question = item.questionWithChoices
             let answer = Self.answerText(item) ?? ""
             var values = ["question": question, "answer": answer]
-            let explanation = try await ask("explain", values, item, session)
+            let explanation = try await ask("explain", values, item: item, session).text
             values["explanation"] = explanation
-            let critique = try await ask("critique", values, item, session)
+            let critique = try await ask("critique", values, item: item, session).text
             values["critique"] = critique
-            let revised = try await ask("revise", values, item, session)
+            let revised = try await ask("revise", values, item: item, session).text
             var out = HarvestOutput()
             try out.add("critique-revise.jsonl", Row(id: item.id, question: question, answer: answer,
                                                      explanation: explanation, critique: critique, revised: revised))
@@ -65,11 +59,5 @@ public struct CritiqueReviseRecipe: HarvestRecipe {
             return out
         }
         return HarvestOutput.merge(outputs)
-    }
-
-    private func ask(_ stage: String, _ values: [String: String], _ item: QuestionItem, _ session: HarvestSession) async throws -> String {
-        let prompt = try prompts.render(stage, values)
-        let r = try await session.complete(item: item.id, stage: stage, generation.request(prompt))
-        return r.text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

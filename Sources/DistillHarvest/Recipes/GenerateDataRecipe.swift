@@ -117,16 +117,13 @@ public struct GenerateDataRecipe: HarvestRecipe {
         var kept: [Sample] = []
         var rejected: [Rejected] = []
         var seen = Set<String>()
-        let generation = generation
         let target = target
         let perRequest = perRequest
-        let rounds = try await HarvestRounds.run(session, maxRounds: maxRounds, needed: {
-            (target - kept.count + perRequest - 1) / perRequest
-        }, request: { r in
-            ("generate-data", generation.request(try prompt(round: r), sample: r,
-                                                 responseFormat: generation.structured ? Self.responseFormat(perRequest) : nil))
-        }, consume: { r, response in
-            guard let response else { return kept.count < target }
+        let rounds = try await HarvestRounds.collect(
+            session, stage: "generate-data", generation: generation, responseFormat: Self.responseFormat(perRequest),
+            target: target, perRequest: perRequest, maxRounds: maxRounds, kept: { kept.count },
+            prompt: { try prompt(round: $0) }
+        ) { r, response in
             let parsed: [Result<Sample, RejectReason>] = session.isDryRun
                 ? (0..<perRequest).map { .success(Sample(input: "dry run \(r).\($0)", output: "")) }
                 : Self.parse(response.text)
@@ -143,8 +140,7 @@ public struct GenerateDataRecipe: HarvestRecipe {
                     if kept.count % 10 == 0 || kept.count == target { report("generated \(kept.count)/\(target) samples") }
                 }
             }
-            return kept.count < target
-        })
+        }
         if kept.count < target, session.stopped == nil, !session.isDryRun {
             session.note("generate-data kept \(kept.count) of \(target) samples: gave up after \(rounds) requests "
                 + "(--max-rounds \(maxRounds)); \(rejected.count) rejected (see generate-data-rejected.jsonl) — "

@@ -148,15 +148,12 @@ public struct SelfInstructRecipe: HarvestRecipe {
         }
         var kept: [Task] = []
         var rejected: [Rejected] = []
-        let generation = generation
         let perRequest = perRequest
-        let rounds = try await HarvestRounds.run(session, maxRounds: maxRounds, needed: {
-            (target - kept.count + perRequest - 1) / perRequest
-        }, request: { r in
-            ("self-instruct", generation.request(try prompt(round: r), sample: r,
-                                                 responseFormat: generation.structured ? Self.responseFormat(perRequest) : nil))
-        }, consume: { r, response in
-            guard let response else { return kept.count < target }
+        let rounds = try await HarvestRounds.collect(
+            session, stage: "self-instruct", generation: generation, responseFormat: Self.responseFormat(perRequest),
+            target: target, perRequest: perRequest, maxRounds: maxRounds, kept: { kept.count },
+            prompt: { try prompt(round: $0) }
+        ) { r, response in
             // A dry run has no real instructions: it counts one request per `perRequest` kept ones.
             let candidates = session.isDryRun
                 ? (0..<perRequest).map { i in (seeds[(r * perRequest + i) % seeds.count].instruction + " #\(r).\(i)", "") }
@@ -178,8 +175,7 @@ public struct SelfInstructRecipe: HarvestRecipe {
                 index.add(instruction)
                 kept.append(Task(id: "si-\(kept.count + 1)", instruction: instruction, input: input, round: r))
             }
-            return kept.count < target
-        })
+        }
         if kept.count < target, session.stopped == nil, !session.isDryRun {
             session.note("self-instruct kept \(kept.count) of \(target) instructions: gave up after \(rounds) requests "
                 + "(--max-rounds \(maxRounds)); \(rejected.count) candidates were rejected (see self-instruct-rejected.jsonl) — "
