@@ -8,7 +8,7 @@ struct BenchTrainCommand: DistillCommand {
     static let batch: Option<Int> = .value("batch", "N", default: 4, help: "rows per step")
     static let seq: Option<Int> = .value("seq", "N", default: 256, help: "tokens per row")
     static let steps: Option<Int> = .value("steps", "N", default: 3, help: "timed steps per mode")
-    static let modes: Option<[String]> = .list("modes", "MODE", help: "qlora, lora, full (default: all three)")
+    static let modes: Option<[String]> = .list("modes", "MODE", help: "qlora, lora, full, spaced or comma-separated (default: all three)")
     static let vs: Option<String?> = .value("vs", "PYTHON", help: "python with torch, transformers and peft: runs torch_bench.py lora|full in this run")
     static let anchors: Option<String> = .value("anchors", "DIR", default: "../shared/anchors", help: "folder holding torch_bench.py")
 
@@ -56,7 +56,9 @@ struct BenchTrainCommand: DistillCommand {
         B = args[Self.batch]
         T = args[Self.seq]
         steps = args[Self.steps]
-        let asked = args[Self.modes].isEmpty ? ["qlora", "lora", "full"] : args[Self.modes]
+        // `--modes lora full` or `--modes lora,full`.
+        let given = args[Self.modes].flatMap { $0.split(separator: ",").map(String.init) }
+        let asked = given.isEmpty ? ["qlora", "lora", "full"] : given
         modes = ["qlora", "lora", "full"].filter(asked.contains)
         python = args[Self.vs]
         anchors = args[Self.anchors]
