@@ -46,7 +46,8 @@ extension TrainableLlama {
                     // dres now holds d(resMid) = d(resid(l)) from the skip path and d(o output).
                     a.datty.update(repeating: 0, count: N * qDim)
                     linearBackward(a.datty, a.dres, a.atty(l), l, .wo, nil, inDim: qDim, outDim: C, a, stream)
-                    if recomputeAttention && !recomputeLayers {  // the softmax of this layer again (its output is not needed: dq is scratch)
+                    // The softmax of this layer again (its output is not needed: dq is scratch); recomputed layers have it.
+                    if recomputeAttention && !recomputeLayers {
                         Kernels.causalAttentionForward(a.dq, att: a.att(l), q: a.q(l), k: a.k(l), v: a.v(l), segments: a.segments,
                                                        B: B, T: T, NH: c.heads, KVH: c.kvHeads, HD: c.headDim)
                     }

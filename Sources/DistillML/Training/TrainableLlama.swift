@@ -56,9 +56,9 @@ public final class TrainableLlama: TrainableModel {
     /// Keep one layer's attention softmax (B,NH,T,T) instead of every layer's, recomputing it in the backward pass:
     /// for long sequences, where those L·B·NH·T² floats dominate memory, at the cost of one more attention forward.
     public var recomputeAttention = false
-    /// Keep only each layer's input (the residual stream, (L+1, B·T, C)) and one layer's other activations; the
-    /// backward pass runs each layer's forward again into that one block before its backward. Bitwise the same
-    /// gradients, for one more forward pass of the layers per step.
+    /// Keep only the residual stream per layer (resid (L+1, B·T, C), resMid (L, B·T, C)) and one layer's other
+    /// activations; the backward pass runs each layer's forward again into that one block before its backward.
+    /// Bitwise the same gradients, for one more pass of the layers' attention and q/k/v/gate/up products per step.
     public var recomputeLayers = false
     /// Head rows per chunk: the cross-entropy path holds logits (headChunkRows, V), never (B·T, V).
     public static let headChunkRows = 128
