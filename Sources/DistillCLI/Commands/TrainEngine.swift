@@ -11,6 +11,7 @@ enum TrainEngine {
             targets: o.loraTargets.compactMap(LoRATarget.init(rawValue:)), seed: o.seed))
         let model = try TrainableLlama(base: base, mode: mode, frozen: frozen)
         model.recomputeAttention = o.recomputeAttention
+        model.recomputeLayers = o.recomputeLayers
         return model
     }
 

@@ -40,6 +40,8 @@ struct TrainOptions: Sendable {
     var startNew: Bool
     /// Recompute attention probabilities in the backward pass (memory for time; bitwise the same gradients).
     var recomputeAttention: Bool
+    /// `--recompute layers`: keep each layer's input only and recompute the layer in the backward pass (same bits).
+    var recomputeLayers: Bool
     /// `--base-precision q`: QLoRA, the frozen projections kept in the GGUF's 4/8-bit blocks.
     var quantizedBase: Bool
     var threads: Int
@@ -120,6 +122,11 @@ struct TrainOptions: Sendable {
         case let w: throw UsageError("--base-precision: '\(w)' is not q or fp32")
         }
         if quantizedBase && full { throw UsageError("--base-precision q keeps the frozen base in 4/8-bit blocks: it needs a LoRA run (drop --full)") }
+        switch args[TrainCommand.recompute] ?? (quantizedBase ? "layers" : "none") {
+        case "layers": recomputeLayers = true
+        case "none": recomputeLayers = false
+        case let w: throw UsageError("--recompute: '\(w)' is not layers or none")
+        }
         switch args[TrainCommand.exportFrom] {
         case "last": exportBest = false
         case "best": exportBest = true

@@ -4,7 +4,10 @@ import Foundation
 extension TrainableLlama {
     /// Backward pass of the last training `forward`: reads d(loss)/d(logits) from the buffer `forward` returned and
     /// adds d(loss)/d(parameters) to `gradients` (llm.c `gpt2_backward`, a flat loop over the layers in reverse).
-    public func backward() throws {
+    public func backward() throws { try backward(headDone: false) }
+
+    /// `headDone`: the head's backward already ran chunk by chunk (the fused cross-entropy path), leaving dheadIn.
+    func backward(headDone: Bool) throws {
         guard let (rows, training) = pendingBackward, training, let a = activations else {
             throw DistillMLError(file: "<trainer>", "backward() needs a training forward pass first (forward(…, training: true))")
         }
@@ -13,11 +16,11 @@ extension TrainableLlama {
         let C = c.dim, H = c.hiddenDim, qDim = c.qDim, kvDim = c.kvDim
         let p = base
         let stream = dropoutStream &- 1
-        // Head: dheadIn (M,C) = dlogits · Whead; dWhead += dlogitsᵀ · headIn (tied: into the embedding's gradient).
-        a.dheadIn.update(repeating: 0, count: M * C)
-        if M > 0 {
-            Kernels.matmulBackward(dinp: a.dheadIn, dweight: grad(.output) ?? grad(.tokenEmbedding), dbias: nil,
-                                   dout: a.logits, inp: a.headIn, weight: p.head, N: M, C: C, OC: c.vocabSize)
+        if !headDone {
+            let dlogits = a.fullLogits()
+            for lo in stride(from: 0, to: M, by: a.headRows) {
+                headBackward(dlogits + lo * c.vocabSize, a, rows: lo..<min(M, lo + a.headRows))
+            }
         }
         a.dln.update(repeating: 0, count: N * C)
         for (m, n) in rows.enumerated() { (a.dln + n * C).update(from: a.dheadIn + m * C, count: C) }
@@ -27,6 +30,8 @@ extension TrainableLlama {
         ropeCos.withUnsafeBufferPointer { cosT in
             ropeSin.withUnsafeBufferPointer { sinT in
                 for l in stride(from: c.layers - 1, through: 0, by: -1) {
+                    // One block of activations: refill it with layer l's (layer L−1's is still there from the forward).
+                    if recomputeLayers && l < c.layers - 1 { layerForward(l, a, stream, true, out: nil) }
                     // dres holds d(resid(l+1)) = d(resMid) from the skip path and d(down output).
                     a.dswi.update(repeating: 0, count: N * H)
                     linearBackward(a.dswi, a.dres, a.swi(l), l, .wDown, nil, inDim: H, outDim: C, a, stream)
@@ -41,7 +46,8 @@ extension TrainableLlama {
                     // dres now holds d(resMid) = d(resid(l)) from the skip path and d(o output).
                     a.datty.update(repeating: 0, count: N * qDim)
                     linearBackward(a.datty, a.dres, a.atty(l), l, .wo, nil, inDim: qDim, outDim: C, a, stream)
-                    if recomputeAttention {  // the softmax of this layer again (its output is not needed: dq is scratch)
+                    // The softmax of this layer again (its output is not needed: dq is scratch); recomputed layers have it.
+                    if recomputeAttention && !recomputeLayers {
                         Kernels.causalAttentionForward(a.dq, att: a.att(l), q: a.q(l), k: a.k(l), v: a.v(l), segments: a.segments,
                                                        B: B, T: T, NH: c.heads, KVH: c.kvHeads, HD: c.headDim)
                     }
@@ -69,6 +75,16 @@ extension TrainableLlama {
         }
     }
 
+    /// Backward of `headForward` for head rows `rows`, given their dlogits (R,V):
+    ///   dheadIn[rows] (R,C) = dlogits · Whead;   dWhead (V,C) += dlogitsᵀ · headIn[rows]  (tied: the embedding's gradient)
+    func headBackward(_ dlogits: UnsafeMutablePointer<Float>, _ a: TrainingActivations, rows: Range<Int>) {
+        let C = config.dim
+        let dinp = a.dheadIn + rows.lowerBound * C
+        dinp.update(repeating: 0, count: rows.count * C)
+        Kernels.matmulBackward(dinp: dinp, dweight: grad(.output) ?? grad(.tokenEmbedding), dbias: nil, dout: dlogits,
+                               inp: a.headIn + rows.lowerBound * C, weight: base.head, N: rows.count, C: C, OC: config.vocabSize)
+    }
+
     /// Backward of `linearForward`: dinp += dout · W (+ LoRA's path), weight and bias gradients in full mode, A and B
     /// gradients in LoRA mode (dropout masks regenerated from the pass's stream).
     func linearBackward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafeMutablePointer<Float>, _ inp: UnsafeMutablePointer<Float>,
@@ -84,12 +100,7 @@ extension TrainableLlama {
         guard let s = loraSlot(l, kind), let cfg = lora else { return }
         let slot = loraSlots[s]
         let dropout = cfg.dropout > 0
-        var u = UnsafePointer(inp)
-        if dropout {
-            dropoutMask(a.dropMask, slot: s, stream: stream, N: N, width: inDim, p: cfg.dropout)
-            for i in 0..<(N * inDim) { a.dropInput[i] = inp[i] * a.dropMask[i] }
-            u = UnsafePointer(a.dropInput)
-        }
+        let u = loraInput(inp, slot: s, width: inDim, a, stream, true)
         let w = parameters.baseAddress!, g = gradients.baseAddress!
         Kernels.loraBackward(dinp: dinp, dropout: dropout, dinpScratch: a.dropGrad, da: g + slot.a, db: g + slot.b, dh: a.loraDh,
                              dout: dout, h: a.loraH(s), u: u, a: w + slot.a, b: w + slot.b, scale: cfg.scale,

@@ -56,6 +56,12 @@ public final class TrainableLlama: TrainableModel {
     /// Keep one layer's attention softmax (B,NH,T,T) instead of every layer's, recomputing it in the backward pass:
     /// for long sequences, where those L·B·NH·T² floats dominate memory, at the cost of one more attention forward.
     public var recomputeAttention = false
+    /// Keep only the residual stream per layer (resid (L+1, B·T, C), resMid (L, B·T, C)) and one layer's other
+    /// activations; the backward pass runs each layer's forward again into that one block before its backward.
+    /// Bitwise the same gradients, for one more pass of the layers' attention and q/k/v/gate/up products per step.
+    public var recomputeLayers = false
+    /// Head rows per chunk: the cross-entropy path holds logits (headChunkRows, V), never (B·T, V).
+    public static let headChunkRows = 128
     /// Counts training forward passes; with the LoRA seed it fixes each pass's dropout masks. A checkpoint saves it.
     public var dropoutStream: UInt64 = 0
     var activations: TrainingActivations?
@@ -135,21 +141,32 @@ public final class TrainableLlama: TrainableModel {
     public func zeroGradients() { gradients.update(repeating: 0) }
 
     public func accumulateGradients(_ batch: TrainingBatch, lossScale: Float) throws -> (lossSum: Double, targets: Int) {
-        let logits = try forward(batch, rows: .targets, training: true)
-        let a = try requireActivations()
-        Kernels.crossEntropy(logits.baseAddress!, losses: a.losses, targets: a.rowTargets, M: logits.count / config.vocabSize,
-                             V: config.vocabSize, dlossScale: lossScale)
-        let result = sumLosses(rows: logits.count / config.vocabSize)
-        try backward()
+        let a = try forwardTrunk(batch, rows: .targets, training: true)
+        let M = headCrossEntropy(a, dlossScale: lossScale)
+        let result = sumLosses(rows: M)
+        try backward(headDone: true)
         return result
     }
 
     public func evaluate(_ batch: TrainingBatch) throws -> (lossSum: Double, targets: Int) {
-        let logits = try forward(batch, rows: .targets, training: false)
-        let a = try requireActivations()
-        Kernels.crossEntropy(logits.baseAddress!, losses: a.losses, targets: a.rowTargets, M: logits.count / config.vocabSize,
-                             V: config.vocabSize, dlossScale: nil)
-        return sumLosses(rows: logits.count / config.vocabSize)
+        let a = try forwardTrunk(batch, rows: .targets, training: false)
+        return sumLosses(rows: headCrossEntropy(a, dlossScale: nil))
+    }
+
+    /// Head, log-softmax and cross-entropy over the head rows, `headRows` at a time, so only one chunk's logits
+    /// (headRows, V) exist: each chunk's losses go to `losses`, and with `dlossScale` its d(loss)/d(logits) goes
+    /// straight through the head's backward (dheadIn rows, head weight gradient) before the next chunk overwrites it.
+    /// The chunks and their order are those of `forward` + `backward()`, so the bits are too. Returns M.
+    private func headCrossEntropy(_ a: TrainingActivations, dlossScale: Float?) -> Int {
+        let M = pendingBackward?.rows.count ?? 0, V = config.vocabSize
+        for lo in stride(from: 0, to: M, by: a.headRows) {
+            let rows = lo..<min(M, lo + a.headRows)
+            headForward(a.logits, a, rows: rows)
+            Kernels.crossEntropy(a.logits, losses: a.losses + lo, targets: a.rowTargets + lo, M: rows.count, V: V,
+                                 dlossScale: dlossScale)
+            if dlossScale != nil { headBackward(a.logits, a, rows: rows) }
+        }
+        return M
     }
 
     /// Σ of the head rows' cross-entropies in Double, in row order (bitwise stable).

@@ -31,10 +31,11 @@ extension Kernels {
         }
     }
 
-    /// Backward of `causalAttentionForward`, accumulating into dq (B,T,NH·HD), dk, dv (B,T,KVH·HD):
+    /// Backward of `causalAttentionForward`, accumulating into dq (B,T,NH·HD), dk, dv (B,T,KVH·HD) from dout (B,T,NH·HD),
+    /// att (B,NH,T,T) (the kept or recomputed softmax), q (B,T,NH·HD), k, v (B,T,KVH·HD):
     ///   dP = dout · vᵀ;  dv += Pᵀ · dout;  dS = P ⊙ (dP − Σⱼ P·dP) · scale;  dq += dS · k;  dk += dSᵀ · q.
     /// One worker per (b, key/value head), looping over its query heads in order, so the GQA sums into dk/dv have a
-    /// fixed order. `scratch` holds B·KVH blocks of (T,T).
+    /// fixed order. `scratch` (B,KVH,T,T) holds each worker's dP.
     static func causalAttentionBackward(dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>,
                                         dv: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                                         dout: UnsafePointer<Float>, att: UnsafePointer<Float>, q: UnsafePointer<Float>,

@@ -1,6 +1,36 @@
 import COpenBLAS
 
 extension Kernels {
+    /// Linear forward, used by inference and training: inp (N,C), weight (OC,C), bias (OC)? -> out (N,OC) = inp · Wᵀ + bias.
+    static func matmul(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
+                       _ bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int) {
+        if N > 1 && N <= smallBatchRows && C % 8 == 0 {
+            matmulFewRows(out, inp, weight, N: N, C: C, OC: OC)
+            if let bias {
+                for n in 0..<N { for o in 0..<OC { out[n * OC + o] += bias[o] } }
+            }
+            return
+        }
+        // Output channels are split over our own workers, each calling single-threaded BLAS on its slice: OpenBLAS's
+        // own threads spin between calls and fight the kernels' threads on a small machine (see Parallel.configureBLAS).
+        let parts = min(Parallel.threads * Parallel.chunksPerWorker, max(1, OC / 64))
+        Parallel.forEach(parts) { part in
+            let lo = OC * part / parts, hi = OC * (part + 1) / parts
+            if N == 1 {
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(hi - lo), Int32(C), 1, weight + lo * C, Int32(C), inp, 1, 0, out + lo, 1)
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(N), Int32(hi - lo), Int32(C),
+                            1, inp, Int32(C), weight + lo * C, Int32(C), 0, out + lo, Int32(OC))
+            }
+            if let bias {
+                for n in 0..<N {
+                    let row = out + n * OC
+                    for o in lo..<hi { row[o] += bias[o] }
+                }
+            }
+        }
+    }
+
     /// How many row blocks a training product is split into: a few per worker (an sgemm of fewer than ~32 rows
     /// packs more than it computes).
     static func trainingParts(_ rows: Int) -> Int { max(1, min(Parallel.threads * 2, rows / 32)) }
