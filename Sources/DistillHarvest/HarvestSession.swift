@@ -55,6 +55,8 @@ public final class HarvestSession: @unchecked Sendable {
     public let journal: HarvestJournal
     public let stats: HarvestStats
     public let options: Options
+    /// Where `forEachItem` writes each item's rows, in item order, as items finish (nil: it returns them).
+    public let output: HarvestOutputWriter?
     /// What the requests already in the journal cost at this run's price: the spend of earlier invocations of the
     /// same run, so `--budget` caps the run's total rather than each invocation.
     public let priorSpend: Double
@@ -75,11 +77,12 @@ public final class HarvestSession: @unchecked Sendable {
     private var inFlight: [UUID: Task<ChatResponse, any Error>] = [:]
 
     public init(client: any ChatCompleting, journal: HarvestJournal, stats: HarvestStats = HarvestStats(),
-                options: Options = Options()) {
+                options: Options = Options(), output: HarvestOutputWriter? = nil) {
         self.client = client
         self.journal = journal
         self.stats = stats
         self.options = options
+        self.output = output
         calibration = options.dryRun ? Self.completionCalibration(journal) : [:]
         priorSpend = Self.spend(journal, price: options.price)
     }
@@ -109,8 +112,8 @@ public final class HarvestSession: @unchecked Sendable {
     /// partly harvested run estimates the rest from what the teacher actually wrote rather than from max_tokens.
     static func completionCalibration(_ journal: HarvestJournal) -> [String: Int] {
         var sums: [String: (total: Int, count: Int)] = [:]
-        for e in journal.allEntries {
-            guard let tokens = e.response.usage?.completionTokens else { continue }
+        journal.forEachEntry { e in
+            guard let tokens = e.response.usage?.completionTokens else { return }
             let stage = e.stage.hasPrefix("counterfactual-") ? "counterfactual" : e.stage
             sums[stage, default: (0, 0)].total += tokens
             sums[stage, default: (0, 0)].count += 1
@@ -294,23 +297,67 @@ public final class HarvestSession: @unchecked Sendable {
         return HarvestRequestFailed(key: key, reason: reason)
     }
 
-    /// Runs `body` on every item of this shard, `options.concurrency` at a time, and returns each item's output in
-    /// item order (nil for an item that failed, was left to another shard, or was not reached before a stop).
-    public func forEachItem<Item: Sendable>(_ items: [Item], id: @escaping @Sendable (Item) -> String,
-                                           body: @escaping @Sendable (Item) async throws -> HarvestOutput) async -> [HarvestOutput?] {
-        var results = [HarvestOutput?](repeating: nil, count: items.count)
+    /// Runs `body` on every item of this shard, `options.concurrency` at a time, and hands each item's rows on in item
+    /// order: to `output` when the session has one (then it returns nothing), else in the returned files. An item
+    /// that failed, was left to another shard, or was not reached before a stop adds no row.
+    ///
+    /// Items are read from `items` as they are started, and no item starts more than `window` places after the
+    /// oldest unfinished one, so memory holds the items in flight and the finished rows waiting on a slower earlier
+    /// item — never the whole input. (A stuck item holds the run to `window` items ahead of it; they go on when it
+    /// finishes, fails or is abandoned.) Throws only if the input cannot be read again, or an output cannot be written.
+    public func forEachItem<Item: Sendable>(_ items: HarvestItems<Item>, id: @escaping @Sendable (Item) -> String,
+                                           body: @escaping @Sendable (Item) async throws -> HarvestOutput) async throws -> [String: [Data]] {
         let width = max(1, options.concurrency)
-        await withTaskGroup(of: (Int, HarvestOutput?).self) { group in
+        let window = max(64, width * 8)
+        var iterator = try items.makeIterator()
+        var collected: [String: [Data]] = [:]
+        // Finished items not yet handed on, by index; `emitted` items have been.
+        var finished: [Int: HarvestOutput] = [:]
+        var emitted = 0
+        var readError: (any Error)?
+        var writeError: (any Error)?
+        let output = options.dryRun ? nil : self.output
+
+        func emit(_ out: HarvestOutput) {
+            // A dry run's rows (filler replies) are never written: dropping them keeps its memory to the items in flight.
+            guard !options.dryRun, writeError == nil else { return }
+            for (file, lines) in out.rows.sorted(by: { $0.key < $1.key }) {
+                if let output {
+                    do { try output.append(file, lines) } catch { writeError = error; stop("cannot write the outputs: \(error)") }
+                } else {
+                    collected[file, default: []].append(contentsOf: lines)
+                }
+            }
+        }
+        func finish(_ index: Int, _ out: HarvestOutput) {
+            finished[index] = out
+            while let next = finished.removeValue(forKey: emitted) {
+                emit(next)
+                emitted += 1
+            }
+        }
+
+        await withTaskGroup(of: (Int, HarvestOutput).self) { group in
             var next = 0
             var running = 0
-            func launchNext() {
-                while next < items.count {
+            /// Starts the next item of this shard, if the window allows; items of other shards finish at once.
+            func launchNext() -> Bool {
+                while next - emitted < window, readError == nil {
+                    let item: Item
+                    do {
+                        guard let read = try iterator.next() else { return false }
+                        item = read
+                    } catch {
+                        readError = error
+                        stop("cannot read the input again: \(error)")
+                        return false
+                    }
                     let index = next
-                    let item = items[index]
                     next += 1
                     let itemID = id(item)
                     if let shard = options.shard, !shard.contains(itemID) {
                         locked { skippedItems += 1 }
+                        finish(index, HarvestOutput())
                         continue
                     }
                     running += 1
@@ -318,30 +365,38 @@ public final class HarvestSession: @unchecked Sendable {
                         do {
                             return (index, try await body(item))
                         } catch let e as HarvestError where e.kind == .stopped {
-                            return (index, nil)
+                            return (index, HarvestOutput())
                         } catch is HarvestDeferred {
-                            return (index, nil)
+                            return (index, HarvestOutput())
                         } catch let e as HarvestRequestFailed {
                             locked { failedItems.append((itemID, "\(e.key.stage)#\(e.key.sample): \(e.reason)")) }
-                            return (index, nil)
+                            return (index, HarvestOutput())
                         } catch {
                             locked { failedItems.append((itemID, String(describing: error))) }
-                            return (index, nil)
+                            return (index, HarvestOutput())
                         }
                     }
-                    return
+                    return true
                 }
+                return false
             }
-            while running < width && next < items.count { launchNext() }
-            for await (index, output) in group {
+            while running < width, launchNext() {}
+            for await (index, out) in group {
                 running -= 1
-                // A dry run's rows (filler replies) are never written: dropping them at once keeps its memory to
-                // the items in flight instead of a filler row per item.
-                results[index] = options.dryRun ? nil : output
-                if stopped == nil { launchNext() }
+                finish(index, out)
+                if stopped == nil { while running < width, launchNext() {} }
             }
         }
-        return results
+        // After a stop, rows of items that finished after a gap are still handed on, in item order.
+        for index in finished.keys.sorted() { if let out = finished[index] { emit(out) } }
+        if let error = readError ?? writeError { throw error }
+        return collected
+    }
+
+    /// `forEachItem` over items in memory.
+    public func forEachItem<Item: Sendable>(_ items: [Item], id: @escaping @Sendable (Item) -> String,
+                                           body: @escaping @Sendable (Item) async throws -> HarvestOutput) async throws -> [String: [Data]] {
+        try await forEachItem(HarvestItems(items), id: id, body: body)
     }
 }
 

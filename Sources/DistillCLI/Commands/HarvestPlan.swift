@@ -37,33 +37,40 @@ struct HarvestPlan {
         switch name {
         case "answer":
             templates = AnswerRecipe.templateNames
-            recipe = AnswerRecipe(items: try HarvestInput.instructions(data ?? ""), prompts: try .load(templates, from: library),
+            recipe = AnswerRecipe(items: try HarvestInput.instructionItems(data ?? ""), prompts: try .load(templates, from: library),
                                   generation: generation, samples: try args.int("samples") ?? 1,
                                   topLogprobs: try args.int("top-logprobs"))
         case "cot":
             templates = CoTRecipe.templateNames
-            recipe = CoTRecipe(items: try HarvestInput.questions(data ?? ""), prompts: try .load(templates, from: library),
+            recipe = CoTRecipe(items: try HarvestInput.questionItems(data ?? ""), prompts: try .load(templates, from: library),
                                generation: generation, paths: try args.int("paths") ?? 4,
                                minCorrect: try args.int("min-correct") ?? 1, maxPaths: try args.int("max-paths") ?? 8)
         case "critique-revise":
             templates = CritiqueReviseRecipe.templateNames
-            recipe = CritiqueReviseRecipe(items: try HarvestInput.questions(data ?? ""),
+            recipe = CritiqueReviseRecipe(items: try HarvestInput.questionItems(data ?? ""),
                                           prompts: try .load(templates, from: library), generation: generation)
         case "counterfactual":
             templates = CounterfactualRecipe.templateNames
-            recipe = CounterfactualRecipe(items: try HarvestInput.questions(data ?? ""),
+            recipe = CounterfactualRecipe(items: try HarvestInput.questionItems(data ?? ""),
                                           prompts: try .load(templates, from: library), generation: generation)
         case "icl":
             templates = ICLRecipe.templateNames
-            let queries = try HarvestInput.instructions(data ?? "")
-            let pool = try args.string("pool").map { try HarvestInput.instructions(try input("pool", $0)) } ?? queries
+            // The pool is held whole (each query draws from all of it); the queries stream unless they are the pool.
+            let queries: HarvestItems<InstructionItem>, pool: [InstructionItem]
+            if let file = args.string("pool") {
+                queries = try HarvestInput.instructionItems(data ?? "")
+                pool = try HarvestInput.wholeSet(try input("pool", file), role: "the ICL pool (--pool)")
+            } else {
+                pool = try HarvestInput.wholeSet(data ?? "", role: "the ICL pool (--data, when no --pool is given)")
+                queries = HarvestItems(pool)
+            }
             recipe = ICLRecipe(queries: queries, pool: pool, prompts: try .load(templates, from: library), generation: generation,
                                shots: try args.int("shots") ?? 4,
                                mode: ICLRecipe.Mode(rawValue: args.string("icl-mode") ?? "same-task") ?? .sameTask,
                                seed: try args.int("seed") ?? 0)
         case "self-instruct":
             templates = SelfInstructRecipe.templateNames
-            recipe = SelfInstructRecipe(seeds: try HarvestInput.instructions(data ?? ""), prompts: try .load(templates, from: library),
+            recipe = SelfInstructRecipe(seeds: try HarvestInput.wholeSet(data ?? "", role: "the seed tasks"), prompts: try .load(templates, from: library),
                                         generation: generation, target: try args.int("num-instructions") ?? 100,
                                         shots: try args.int("shots") ?? 3, perRequest: try args.int("per-request") ?? 8,
                                         threshold: try args.double("rouge-threshold") ?? 0.7,
@@ -77,7 +84,7 @@ struct HarvestPlan {
                 }
                 task = text.trimmingCharacters(in: .whitespacesAndNewlines)
             }
-            let examples = try data.map { try HarvestInput.instructions($0) } ?? []
+            let examples = try data.map { try HarvestInput.wholeSet($0, role: "the examples") } ?? []
             recipe = GenerateDataRecipe(task: task, examples: examples, prompts: try .load(templates, from: library),
                                         generation: generation, target: try args.int("num-samples") ?? 100,
                                         perRequest: try args.int("per-request") ?? 5, maxRounds: try args.int("max-rounds"),

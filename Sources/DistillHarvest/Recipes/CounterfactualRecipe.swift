@@ -8,18 +8,27 @@ import Foundation
 /// Output `counterfactual.jsonl`: one row per wrong choice: `id`, `question`, `choices`, `answer` (gold label),
 /// `wrong_answer` (label), `wrong_text`, `explanation`.
 public struct CounterfactualRecipe: HarvestRecipe {
-    public let items: [QuestionItem]
+    public let items: HarvestItems<QuestionItem>
+    /// One request per wrong choice of every item (counted in one pass over the items).
+    public let plannedRequests: Int
     public let prompts: HarvestPrompts
     public let generation: HarvestGeneration
 
     public init(items: [QuestionItem], prompts: HarvestPrompts, generation: HarvestGeneration) {
+        self.init(items: HarvestItems(items), prompts: prompts, generation: generation)
+    }
+
+    public init(items: HarvestItems<QuestionItem>, prompts: HarvestPrompts, generation: HarvestGeneration) {
+        var planned = 0
+        // An input that cannot be read again fails the run when it starts; the plan is only the progress total.
+        try? items.forEach { planned += max(0, $0.choices.count - 1) }
+        plannedRequests = planned
         self.items = items
         self.prompts = prompts
         self.generation = generation
     }
 
     public var name: String { "counterfactual" }
-    public var plannedRequests: Int { items.reduce(0) { $0 + max(0, $1.choices.count - 1) } }
     public static let templateNames = ["counterfactual"]
 
     struct Row: Encodable {
@@ -40,11 +49,11 @@ public struct CounterfactualRecipe: HarvestRecipe {
     }
 
     public func run(_ session: HarvestSession) async throws -> [String: [Data]] {
-        for item in items where item.choices.count < 2 || item.gold == nil {
+        if let item = try items.first(where: { $0.choices.count < 2 || $0.gold == nil }) {
             throw HarvestError(.badInput, "item \(item.id) is not a multiple-choice item with a gold answer; "
                 + "counterfactual needs \"choices\" and \"answer\" (a choice label) in every record")
         }
-        let outputs = await session.forEachItem(items, id: \.id) { item in
+        return try await session.forEachItem(items, id: \.id) { item in
             var out = HarvestOutput()
             for choice in item.choices where choice.label != item.gold {
                 let prompt = try prompts.render("counterfactual", [
@@ -57,6 +66,5 @@ public struct CounterfactualRecipe: HarvestRecipe {
             }
             return out
         }
-        return HarvestOutput.merge(outputs)
     }
 }

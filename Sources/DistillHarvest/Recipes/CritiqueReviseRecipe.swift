@@ -8,11 +8,15 @@ import Foundation
 /// `sft.jsonl`, Alpaca rows whose `output` is the revised explanation, with `answer` alongside for the multitask
 /// loss; `preferences.jsonl` (`prompt`, `chosen` = revised, `rejected` = initial), the TRL DPO shape.
 public struct CritiqueReviseRecipe: HarvestRecipe {
-    public let items: [QuestionItem]
+    public let items: HarvestItems<QuestionItem>
     public let prompts: HarvestPrompts
     public let generation: HarvestGeneration
 
     public init(items: [QuestionItem], prompts: HarvestPrompts, generation: HarvestGeneration) {
+        self.init(items: HarvestItems(items), prompts: prompts, generation: generation)
+    }
+
+    public init(items: HarvestItems<QuestionItem>, prompts: HarvestPrompts, generation: HarvestGeneration) {
         self.items = items
         self.prompts = prompts
         self.generation = generation
@@ -44,11 +48,11 @@ public struct CritiqueReviseRecipe: HarvestRecipe {
     }
 
     public func run(_ session: HarvestSession) async throws -> [String: [Data]] {
-        for item in items where item.gold == nil {
+        if let item = try items.first(where: { $0.gold == nil }) {
             throw HarvestError(.badInput, "item \(item.id) has no gold answer; critique-revise explains a known answer "
                 + "(give \"answer\" in every record)")
         }
-        let outputs = await session.forEachItem(items, id: \.id) { item in
+        return try await session.forEachItem(items, id: \.id) { item in
             let question = item.questionWithChoices
             let answer = Self.answerText(item) ?? ""
             var values = ["question": question, "answer": answer]
@@ -64,7 +68,6 @@ public struct CritiqueReviseRecipe: HarvestRecipe {
             try out.add("preferences.jsonl", PreferenceRow(id: item.id, prompt: question, chosen: revised, rejected: explanation))
             return out
         }
-        return HarvestOutput.merge(outputs)
     }
 
     private func ask(_ stage: String, _ values: [String: String], _ item: QuestionItem, _ session: HarvestSession) async throws -> String {
