@@ -408,13 +408,4 @@ public struct HarvestOutput: Sendable {
     public mutating func add<T: Encodable>(_ file: String, _ row: T) throws {
         rows[file, default: []].append(try JSONLines.encoder.encode(row))
     }
-
-    /// Concatenates per-item outputs in order, file by file.
-    public static func merge(_ outputs: [HarvestOutput?]) -> [String: [Data]] {
-        var all: [String: [Data]] = [:]
-        for case let output? in outputs {
-            for (file, lines) in output.rows { all[file, default: []].append(contentsOf: lines) }
-        }
-        return all
-    }
 }
