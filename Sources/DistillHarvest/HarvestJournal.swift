@@ -155,10 +155,16 @@ public final class HarvestJournal: @unchecked Sendable {
     }
 
     /// The recorded response for `key`, if the request was completed in this or an earlier run (read back from the
-    /// file; nil also when the file cannot be read back, so the request is made again rather than lost).
+    /// file; nil also when the file cannot be read back).
     public func entry(_ keyID: String) -> HarvestJournalEntry? {
+        try? recorded(keyID)
+    }
+
+    /// The recorded response for `key`, if the request was completed; throws when the line cannot be read back (the
+    /// journal was changed under the run), so the caller fails the item rather than pay for the request again.
+    public func recorded(_ keyID: String) throws -> HarvestJournalEntry? {
         let location: Location? = { lock.lock(); defer { lock.unlock() }; return index[IndexKey(keyID)] }()
-        return location.flatMap { try? read($0) }
+        return try location.map { try read($0) }
     }
 
     /// The recorded failure for `key`, unless a later attempt succeeded.

@@ -184,7 +184,7 @@ public final class HarvestSession: @unchecked Sendable {
     /// The teacher's response to `request`, as stage `stage`, sample `sample` of item `item`.
     public func complete(item: String, stage: String, sample: Int = 0, _ request: ChatRequest) async throws -> RecordedResponse {
         let key = HarvestKey(item: item, stage: stage, sample: sample, request: request)
-        if let entry = journal.entry(key.id) {
+        if let entry = try journal.recorded(key.id) {
             if options.dryRun { locked { estimate.cachedRequests += 1 } } else { stats.noteResumed() }
             if !options.dryRun { noteIfTruncated(entry.response) }
             return entry.response
