@@ -141,7 +141,7 @@ public struct HarvestBatchRunner: Sendable {
         for line in file.split(separator: 0x0A) where !line.isEmpty {
             guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any],
                   let customID = object["custom_id"] as? String, let key = keys[customID] else { continue }
-            guard journal.entry(customID) == nil else { continue }
+            guard !journal.contains(customID) else { continue }
             count += 1
             let response = object["response"] as? [String: Any]
             let status = response?["status_code"] as? Int ?? 0

@@ -6,13 +6,56 @@ import Foundation
 /// good). Append-only; a line is written with one write(2) (and fsync under `--fsync`) before the request counts as
 /// done, so a process killed at any moment loses at most the request in flight. A torn last line left by a crash is
 /// dropped on open and that request is redone.
+///
+/// Memory holds an index, not the replies: each key as 16 bytes with where its line lies in the file (about 64 bytes
+/// a request, whatever the replies' length); a reply is read back from the file when a resumed request asks for it.
 public final class HarvestJournal: @unchecked Sendable {
+    /// A key id (32 hex digits) as two words; other strings (hand-made keys) by their SHA-256.
+    struct IndexKey: Hashable {
+        var high: UInt64
+        var low: UInt64
+
+        init(_ id: String) {
+            let utf8 = Array(id.utf8)
+            if utf8.count == 32, let h = Self.hexWord(utf8[0..<16]), let l = Self.hexWord(utf8[16..<32]) {
+                (high, low) = (h, l)
+                return
+            }
+            let hash = SHA256.hash(Data(id.utf8))
+            high = hash[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            low = hash[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        }
+
+        static func hexWord(_ digits: ArraySlice<UInt8>) -> UInt64? {
+            var v: UInt64 = 0
+            for c in digits {
+                switch c {
+                case 0x30...0x39: v = v << 4 | UInt64(c - 0x30)
+                case 0x61...0x66: v = v << 4 | UInt64(c - 0x61 + 10)
+                default: return nil
+                }
+            }
+            return v
+        }
+    }
+
+    /// Where an entry's line lies in `journal.jsonl` (without its newline).
+    struct Location {
+        var offset: Int
+        var length: Int
+    }
+
     // Guarded by `lock`.
     private let lock = NSLock()
-    private var entries: [String: HarvestJournalEntry] = [:]
+    private var index: [IndexKey: Location] = [:]
     private var failures: [String: HarvestFailure] = [:]
+    /// Serialises appends, so each line's offset is known; guards `end`.
+    private let appendLock = NSLock()
+    private var end: Int
     private let journal: JSONLinesAppender
     private let failureLog: JSONLinesAppender
+    /// Read side of `journal.jsonl`, for pread(2) of recorded replies.
+    private let reader: FileHandle
 
     public let journalPath: String
     public let failuresPath: String
@@ -28,40 +71,124 @@ public final class HarvestJournal: @unchecked Sendable {
         journal = try JSONLinesAppender(path: journalPath, sync: sync)
         failureLog = try JSONLinesAppender(path: failuresPath, sync: sync)
         repairedBytes = journal.repairedBytes
+        guard let reader = FileHandle(forReadingAtPath: journalPath) else {
+            throw DataError(file: journalPath, "cannot open for reading")
+        }
+        self.reader = reader
         let decoder = JSONDecoder()
-        for line in JSONLinesReader(path: journalPath) where line.complete {
+        let path = journalPath
+        var loaded: [IndexKey: Location] = [:]
+        var size = 0
+        try Self.forEachLine(path) { offset, number, bytes in
             do {
-                let e = try decoder.decode(HarvestJournalEntry.self, from: line.bytes)
-                entries[e.key] = e
+                let e = try decoder.decode(HarvestJournalEntry.self, from: bytes)
+                loaded[IndexKey(e.key)] = Location(offset: offset, length: bytes.count)
             } catch {
-                throw DataError(file: journalPath, line: line.number,
+                throw DataError(file: path, line: number,
                                 "damaged journal line (\(JSONLines.describe(error))); the run cannot trust this file — "
                                 + "move the line out (its request will be redone) or start a new run with --new")
             }
+            size = offset + bytes.count + 1
         }
+        index = loaded
+        end = max(size, Self.fileSize(path) ?? size)
         for line in JSONLinesReader(path: failuresPath) where line.complete {
             if let f = try? decoder.decode(HarvestFailure.self, from: line.bytes) { failures[f.key] = f }
         }
-        loadedCount = entries.count
+        loadedCount = index.count
     }
 
-    /// The recorded response for `key`, if the request was completed in this or an earlier run.
-    public func entry(_ keyID: String) -> HarvestJournalEntry? {
+    static func fileSize(_ path: String) -> Int? {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int(st.st_size) : nil
+    }
+
+    /// Calls `body` with every non-blank line's byte offset, 1-based number and bytes (no newline), reading the file
+    /// a megabyte at a time. A last line without a newline is skipped (the appender repairs such a tail on open).
+    static func forEachLine(_ path: String, _ body: (Int, Int, Data) throws -> Void) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return }
+        defer { try? handle.close() }
+        var buffer = Data()
+        var base = 0  // file offset of buffer's first byte
+        var number = 0
+        while true {
+            let chunk: Data
+            do { chunk = try handle.read(upToCount: 1 << 20) ?? Data() } catch {
+                throw DataError(file: path, "read failed: \(error.localizedDescription)")
+            }
+            if chunk.isEmpty { return }
+            buffer.append(chunk)
+            var start = buffer.startIndex
+            while let newline = buffer[start...].firstIndex(of: 0x0A) {
+                number += 1
+                let line = buffer[start..<newline]
+                if line.contains(where: { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0D) }) {
+                    try body(base + (start - buffer.startIndex), number, Data(line))
+                }
+                start = newline + 1
+            }
+            base += start - buffer.startIndex
+            buffer = Data(buffer[start...])
+        }
+    }
+
+    /// Reads and decodes the line at `location`.
+    private func read(_ location: Location) throws -> HarvestJournalEntry {
+        var bytes = Data(count: location.length)
+        let got = bytes.withUnsafeMutableBytes { raw in
+            pread(reader.fileDescriptor, raw.baseAddress, location.length, off_t(location.offset))
+        }
+        guard got == location.length else {
+            throw DataError(file: journalPath, "cannot read back a recorded reply at byte \(location.offset) "
+                + "(\(got < 0 ? FileChecks.cause(errno) : "the file is shorter")); was the journal changed while the run was going?")
+        }
+        do { return try JSONDecoder().decode(HarvestJournalEntry.self, from: bytes) } catch {
+            throw DataError(file: journalPath, "damaged journal line at byte \(location.offset) (\(JSONLines.describe(error))); "
+                + "was the journal changed while the run was going?")
+        }
+    }
+
+    /// Whether a request with this key was completed in this or an earlier run.
+    public func contains(_ keyID: String) -> Bool {
         lock.lock(); defer { lock.unlock() }
-        return entries[keyID]
+        return index[IndexKey(keyID)] != nil
+    }
+
+    /// The recorded response for `key`, if the request was completed in this or an earlier run (read back from the
+    /// file; nil also when the file cannot be read back).
+    public func entry(_ keyID: String) -> HarvestJournalEntry? {
+        try? recorded(keyID)
+    }
+
+    /// The recorded response for `key`, if the request was completed; throws when the line cannot be read back (the
+    /// journal was changed under the run), so the caller fails the item rather than pay for the request again.
+    public func recorded(_ keyID: String) throws -> HarvestJournalEntry? {
+        let location: Location? = { lock.lock(); defer { lock.unlock() }; return index[IndexKey(keyID)] }()
+        return try location.map { try read($0) }
     }
 
     /// The recorded failure for `key`, unless a later attempt succeeded.
     public func failure(_ keyID: String) -> HarvestFailure? {
         lock.lock(); defer { lock.unlock() }
-        return entries[keyID] == nil ? failures[keyID] : nil
+        return index[IndexKey(keyID)] == nil ? failures[keyID] : nil
     }
 
     /// Appends the entry (durably, per the sync policy), then makes it visible.
     public func record(_ entry: HarvestJournalEntry) throws {
-        try journal.append(json: entry)
+        let line = try JSONLines.encoder.encode(entry)
+        let location: Location = try {
+            appendLock.lock(); defer { appendLock.unlock() }
+            do {
+                try journal.append(line)
+            } catch {
+                end = Self.fileSize(journalPath) ?? end  // a partial write moved the end
+                throw error
+            }
+            defer { end += line.count + 1 }
+            return Location(offset: end, length: line.count)
+        }()
         lock.lock(); defer { lock.unlock() }
-        entries[entry.key] = entry
+        index[IndexKey(entry.key)] = location
     }
 
     public func recordFailure(_ failure: HarvestFailure) throws {
@@ -70,16 +197,23 @@ public final class HarvestJournal: @unchecked Sendable {
         failures[failure.key] = failure
     }
 
-    /// Every entry, in no particular order.
+    /// Every entry, in file order, in memory (for `harvest merge`; a run reads them with `forEachEntry`).
     public var allEntries: [HarvestJournalEntry] {
-        lock.lock(); defer { lock.unlock() }
-        return Array(entries.values)
+        var all: [HarvestJournalEntry] = []
+        forEachEntry { all.append($0) }
+        return all
     }
 
-    /// Calls `body` on every entry, in no particular order, without copying the table.
+    /// Calls `body` on every entry, in file order, one at a time (read from the file; a key recorded twice is given
+    /// once, as its last line).
     public func forEachEntry(_ body: (HarvestJournalEntry) -> Void) {
-        lock.lock(); defer { lock.unlock() }
-        for e in entries.values { body(e) }
+        let decoder = JSONDecoder()
+        let limit: Int = { appendLock.lock(); defer { appendLock.unlock() }; return end }()
+        try? Self.forEachLine(journalPath) { offset, _, bytes in
+            guard offset < limit, let e = try? decoder.decode(HarvestJournalEntry.self, from: bytes) else { return }
+            let current: Bool = { lock.lock(); defer { lock.unlock() }; return index[IndexKey(e.key)]?.offset == offset }()
+            if current { body(e) }
+        }
     }
 
     /// Rewrites `failures.jsonl` to hold only the failures not later made good (after `--retry-failed` succeeded,
@@ -95,17 +229,17 @@ public final class HarvestJournal: @unchecked Sendable {
         }
         try JSONLines.writeAtomically(data, to: failuresPath)
         lock.lock(); defer { lock.unlock() }
-        failures = failures.filter { entries[$0.key] == nil }
+        failures = failures.filter { index[IndexKey($0.key)] == nil }
     }
 
     /// Failures not later made good.
     public var outstandingFailures: [HarvestFailure] {
         lock.lock(); defer { lock.unlock() }
-        return failures.values.filter { entries[$0.key] == nil }.sorted { $0.at < $1.at }
+        return failures.values.filter { index[IndexKey($0.key)] == nil }.sorted { $0.at < $1.at }
     }
 
     public var count: Int {
         lock.lock(); defer { lock.unlock() }
-        return entries.count
+        return index.count
     }
 }

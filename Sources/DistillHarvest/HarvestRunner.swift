@@ -70,7 +70,9 @@ public enum HarvestRunner {
                     estimate.cost, estimate.requests, estimate.tokensIn, estimate.tokensOut, max(0, budget - prior), budget, prior))
             }
         }
-        let session = HarvestSession(client: client, journal: journal, stats: stats, options: options)
+        // Rows stream to temporaries as items finish (in item order) and replace the outputs at the end.
+        let writer = HarvestOutputWriter(directory: directory.path)
+        let session = HarvestSession(client: client, journal: journal, stats: stats, options: options, output: writer)
         onStart(session)
         stats.plan(recipe.plannedRequests)
         let label = "harvest \(recipe.name)"
@@ -81,21 +83,28 @@ public enum HarvestRunner {
                 progress(stats.snapshot().line(label: label, rpmLimit: rpmLimit, tpmLimit: tpmLimit), false)
             }
         }
-        let files: [String: [Data]]
+        let outputs: [String: Int]
         do {
-            files = try await recipe.run(session)
+            // What a recipe returns rather than streams (self-instruct's task lists) goes after what it streamed.
+            let files = try await recipe.run(session)
+            ticker.cancel()
+            for (name, lines) in files.sorted(by: { $0.key < $1.key }) { try writer.append(name, lines) }
+            var counts = try writer.commit()
+            // A returned file with no rows is still written (empty), as before.
+            for (name, lines) in files where lines.isEmpty && counts[name] == nil {
+                try directory.writeOutput(name, lines: [])
+                counts[name] = 0
+            }
+            outputs = counts
         } catch {
             ticker.cancel()
+            writer.discard()
             throw error
-        }
-        ticker.cancel()
-        for (name, lines) in files.sorted(by: { $0.key < $1.key }) {
-            try directory.writeOutput(name, lines: lines)
         }
         try journal.rewriteFailures()
         let snapshot = stats.snapshot()
         progress(snapshot.line(label: label, rpmLimit: rpmLimit, tpmLimit: tpmLimit), true)
-        return Summary(directory: directory.path, stats: snapshot, outputs: files.mapValues(\.count),
+        return Summary(directory: directory.path, stats: snapshot, outputs: outputs,
                        failedItems: session.itemFailures, outstandingFailures: journal.outstandingFailures.count,
                        skippedByShard: session.itemsSkippedByShard, stopped: session.stopped,
                        priorSpend: session.priorSpend, notes: session.runNotes, estimate: nil)

@@ -55,6 +55,8 @@ public final class HarvestSession: @unchecked Sendable {
     public let journal: HarvestJournal
     public let stats: HarvestStats
     public let options: Options
+    /// Where `forEachItem` writes each item's rows, in item order, as items finish (nil: it returns them).
+    public let output: HarvestOutputWriter?
     /// What the requests already in the journal cost at this run's price: the spend of earlier invocations of the
     /// same run, so `--budget` caps the run's total rather than each invocation.
     public let priorSpend: Double
@@ -75,11 +77,12 @@ public final class HarvestSession: @unchecked Sendable {
     private var inFlight: [UUID: Task<ChatResponse, any Error>] = [:]
 
     public init(client: any ChatCompleting, journal: HarvestJournal, stats: HarvestStats = HarvestStats(),
-                options: Options = Options()) {
+                options: Options = Options(), output: HarvestOutputWriter? = nil) {
         self.client = client
         self.journal = journal
         self.stats = stats
         self.options = options
+        self.output = output
         calibration = options.dryRun ? Self.completionCalibration(journal) : [:]
         priorSpend = Self.spend(journal, price: options.price)
     }
@@ -109,8 +112,8 @@ public final class HarvestSession: @unchecked Sendable {
     /// partly harvested run estimates the rest from what the teacher actually wrote rather than from max_tokens.
     static func completionCalibration(_ journal: HarvestJournal) -> [String: Int] {
         var sums: [String: (total: Int, count: Int)] = [:]
-        for e in journal.allEntries {
-            guard let tokens = e.response.usage?.completionTokens else { continue }
+        journal.forEachEntry { e in
+            guard let tokens = e.response.usage?.completionTokens else { return }
             let stage = e.stage.hasPrefix("counterfactual-") ? "counterfactual" : e.stage
             sums[stage, default: (0, 0)].total += tokens
             sums[stage, default: (0, 0)].count += 1
@@ -181,7 +184,7 @@ public final class HarvestSession: @unchecked Sendable {
     /// The teacher's response to `request`, as stage `stage`, sample `sample` of item `item`.
     public func complete(item: String, stage: String, sample: Int = 0, _ request: ChatRequest) async throws -> RecordedResponse {
         let key = HarvestKey(item: item, stage: stage, sample: sample, request: request)
-        if let entry = journal.entry(key.id) {
+        if let entry = try journal.recorded(key.id) {
             if options.dryRun { locked { estimate.cachedRequests += 1 } } else { stats.noteResumed() }
             if !options.dryRun { noteIfTruncated(entry.response) }
             return entry.response
@@ -294,23 +297,67 @@ public final class HarvestSession: @unchecked Sendable {
         return HarvestRequestFailed(key: key, reason: reason)
     }
 
-    /// Runs `body` on every item of this shard, `options.concurrency` at a time, and returns each item's output in
-    /// item order (nil for an item that failed, was left to another shard, or was not reached before a stop).
-    public func forEachItem<Item: Sendable>(_ items: [Item], id: @escaping @Sendable (Item) -> String,
-                                           body: @escaping @Sendable (Item) async throws -> HarvestOutput) async -> [HarvestOutput?] {
-        var results = [HarvestOutput?](repeating: nil, count: items.count)
+    /// Runs `body` on every item of this shard, `options.concurrency` at a time, and hands each item's rows on in item
+    /// order: to `output` when the session has one (then it returns nothing), else in the returned files. An item
+    /// that failed, was left to another shard, or was not reached before a stop adds no row.
+    ///
+    /// Items are read from `items` as they are started, and no item starts more than `window` places after the
+    /// oldest unfinished one, so memory holds the items in flight and the finished rows waiting on a slower earlier
+    /// item — never the whole input. (A stuck item holds the run to `window` items ahead of it; they go on when it
+    /// finishes, fails or is abandoned.) Throws only if the input cannot be read again, or an output cannot be written.
+    public func forEachItem<Item: Sendable>(_ items: HarvestItems<Item>, id: @escaping @Sendable (Item) -> String,
+                                           body: @escaping @Sendable (Item) async throws -> HarvestOutput) async throws -> [String: [Data]] {
         let width = max(1, options.concurrency)
-        await withTaskGroup(of: (Int, HarvestOutput?).self) { group in
+        let window = max(64, width * 8)
+        var iterator = try items.makeIterator()
+        var collected: [String: [Data]] = [:]
+        // Finished items not yet handed on, by index; `emitted` items have been.
+        var finished: [Int: HarvestOutput] = [:]
+        var emitted = 0
+        var readError: (any Error)?
+        var writeError: (any Error)?
+        let output = options.dryRun ? nil : self.output
+
+        func emit(_ out: HarvestOutput) {
+            // A dry run's rows (filler replies) are never written: dropping them keeps its memory to the items in flight.
+            guard !options.dryRun, writeError == nil else { return }
+            for (file, lines) in out.rows.sorted(by: { $0.key < $1.key }) {
+                if let output {
+                    do { try output.append(file, lines) } catch { writeError = error; stop("cannot write the outputs: \(error)") }
+                } else {
+                    collected[file, default: []].append(contentsOf: lines)
+                }
+            }
+        }
+        func finish(_ index: Int, _ out: HarvestOutput) {
+            finished[index] = out
+            while let next = finished.removeValue(forKey: emitted) {
+                emit(next)
+                emitted += 1
+            }
+        }
+
+        await withTaskGroup(of: (Int, HarvestOutput).self) { group in
             var next = 0
             var running = 0
-            func launchNext() {
-                while next < items.count {
+            /// Starts the next item of this shard, if the window allows; items of other shards finish at once.
+            func launchNext() -> Bool {
+                while next - emitted < window, readError == nil {
+                    let item: Item
+                    do {
+                        guard let read = try iterator.next() else { return false }
+                        item = read
+                    } catch {
+                        readError = error
+                        stop("cannot read the input again: \(error)")
+                        return false
+                    }
                     let index = next
-                    let item = items[index]
                     next += 1
                     let itemID = id(item)
                     if let shard = options.shard, !shard.contains(itemID) {
                         locked { skippedItems += 1 }
+                        finish(index, HarvestOutput())
                         continue
                     }
                     running += 1
@@ -318,30 +365,38 @@ public final class HarvestSession: @unchecked Sendable {
                         do {
                             return (index, try await body(item))
                         } catch let e as HarvestError where e.kind == .stopped {
-                            return (index, nil)
+                            return (index, HarvestOutput())
                         } catch is HarvestDeferred {
-                            return (index, nil)
+                            return (index, HarvestOutput())
                         } catch let e as HarvestRequestFailed {
                             locked { failedItems.append((itemID, "\(e.key.stage)#\(e.key.sample): \(e.reason)")) }
-                            return (index, nil)
+                            return (index, HarvestOutput())
                         } catch {
                             locked { failedItems.append((itemID, String(describing: error))) }
-                            return (index, nil)
+                            return (index, HarvestOutput())
                         }
                     }
-                    return
+                    return true
                 }
+                return false
             }
-            while running < width && next < items.count { launchNext() }
-            for await (index, output) in group {
+            while running < width, launchNext() {}
+            for await (index, out) in group {
                 running -= 1
-                // A dry run's rows (filler replies) are never written: dropping them at once keeps its memory to
-                // the items in flight instead of a filler row per item.
-                results[index] = options.dryRun ? nil : output
-                if stopped == nil { launchNext() }
+                finish(index, out)
+                if stopped == nil { while running < width, launchNext() {} }
             }
         }
-        return results
+        // After a stop, rows of items that finished after a gap are still handed on, in item order.
+        for index in finished.keys.sorted() { if let out = finished[index] { emit(out) } }
+        if let error = readError ?? writeError { throw error }
+        return collected
+    }
+
+    /// `forEachItem` over items in memory.
+    public func forEachItem<Item: Sendable>(_ items: [Item], id: @escaping @Sendable (Item) -> String,
+                                           body: @escaping @Sendable (Item) async throws -> HarvestOutput) async throws -> [String: [Data]] {
+        try await forEachItem(HarvestItems(items), id: id, body: body)
     }
 }
 
@@ -352,84 +407,5 @@ public struct HarvestOutput: Sendable {
 
     public mutating func add<T: Encodable>(_ file: String, _ row: T) throws {
         rows[file, default: []].append(try JSONLines.encoder.encode(row))
-    }
-
-    /// Concatenates per-item outputs in order, file by file.
-    public static func merge(_ outputs: [HarvestOutput?]) -> [String: [Data]] {
-        var all: [String: [Data]] = [:]
-        for case let output? in outputs {
-            for (file, lines) in output.rows { all[file, default: []].append(contentsOf: lines) }
-        }
-        return all
-    }
-}
-
-/// `--shard i/n`: this process works only on the items whose id hashes to shard i (1-based) of n. Deterministic, so
-/// every machine computes the same split, and every item belongs to exactly one shard.
-public struct HarvestShard: Sendable, Equatable, CustomStringConvertible {
-    public var index: Int
-    public var count: Int
-
-    public init(index: Int, count: Int) {
-        self.index = index
-        self.count = count
-    }
-
-    /// Parses `i/n` with 1 ≤ i ≤ n.
-    public init?(parsing s: String) {
-        let parts = s.split(separator: "/")
-        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 1, i <= n else { return nil }
-        self.init(index: i, count: n)
-    }
-
-    public var description: String { "\(index)/\(count)" }
-
-    /// `--shard auto`: this task's shard from the scheduler that started it, so one command runs across machines.
-    /// - Slurm job arrays: `SLURM_ARRAY_TASK_ID` within `SLURM_ARRAY_TASK_MIN…` (default 0), `SLURM_ARRAY_TASK_COUNT` tasks.
-    /// - Kubernetes Indexed Jobs: `JOB_COMPLETION_INDEX` (0-based) and the job's completions, which Kubernetes does
-    ///   not export: set `DISTILL_SHARD_COUNT` (or `JOB_COMPLETIONS`) in the pod template.
-    /// Returns nil with the reason when neither is there or the values do not fit.
-    public static func fromEnvironment(_ env: [String: String]) -> Result<HarvestShard, ShardError> {
-        func int(_ name: String) -> Int? { env[name].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
-        if let id = int("SLURM_ARRAY_TASK_ID") {
-            guard let count = int("SLURM_ARRAY_TASK_COUNT"), count >= 1 else {
-                return .failure(ShardError("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not a positive number"))
-            }
-            let index = id - (int("SLURM_ARRAY_TASK_MIN") ?? 0) + 1
-            guard (1...count).contains(index) else {
-                return .failure(ShardError("Slurm array task \(id) is not one of \(count) tasks starting at "
-                    + "\(int("SLURM_ARRAY_TASK_MIN") ?? 0); use a contiguous array (--array=0-\(count - 1))"))
-            }
-            return .success(HarvestShard(index: index, count: count))
-        }
-        if let k = int("JOB_COMPLETION_INDEX") {
-            guard let count = int("DISTILL_SHARD_COUNT") ?? int("JOB_COMPLETIONS"), count >= 1 else {
-                return .failure(ShardError("JOB_COMPLETION_INDEX is set but not the job's completions: set "
-                    + "DISTILL_SHARD_COUNT to spec.completions in the pod template"))
-            }
-            guard (0..<count).contains(k) else {
-                return .failure(ShardError("JOB_COMPLETION_INDEX \(k) is outside 0…\(count - 1)"))
-            }
-            return .success(HarvestShard(index: k + 1, count: count))
-        }
-        return .failure(ShardError("--shard auto found neither a Slurm array (SLURM_ARRAY_TASK_ID) nor a Kubernetes "
-            + "Indexed Job (JOB_COMPLETION_INDEX); give --shard I/N"))
-    }
-
-    /// Why `--shard auto` could not tell the shard.
-    public struct ShardError: Error, CustomStringConvertible, Sendable {
-        public let description: String
-        init(_ d: String) { description = d }
-    }
-
-    public func contains(_ itemID: String) -> Bool {
-        Self.shard(of: itemID, count: count) == index
-    }
-
-    /// The 1-based shard an item id falls in: the first 8 bytes of its SHA-256, modulo n.
-    public static func shard(of itemID: String, count: Int) -> Int {
-        let hash = SHA256.hash(Data(itemID.utf8))
-        let word = hash.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        return Int(word % UInt64(count)) + 1
     }
 }

@@ -39,33 +39,40 @@ struct HarvestPlan {
         switch name {
         case "answer":
             templates = AnswerRecipe.templateNames
-            recipe = AnswerRecipe(items: try HarvestInput.instructions(data ?? ""), prompts: try .load(templates, from: library),
+            recipe = AnswerRecipe(items: try HarvestInput.instructionItems(data ?? ""), prompts: try .load(templates, from: library),
                                   generation: generation, samples: args[HarvestCommand.samples],
                                   topLogprobs: args[HarvestCommand.topLogprobs])
         case "cot":
             templates = CoTRecipe.templateNames
-            recipe = CoTRecipe(items: try HarvestInput.questions(data ?? ""), prompts: try .load(templates, from: library),
+            recipe = CoTRecipe(items: try HarvestInput.questionItems(data ?? ""), prompts: try .load(templates, from: library),
                                generation: generation, paths: args[HarvestCommand.paths],
                                minCorrect: args[HarvestCommand.minCorrect], maxPaths: args[HarvestCommand.maxPaths])
         case "critique-revise":
             templates = CritiqueReviseRecipe.templateNames
-            recipe = CritiqueReviseRecipe(items: try HarvestInput.questions(data ?? ""),
+            recipe = CritiqueReviseRecipe(items: try HarvestInput.questionItems(data ?? ""),
                                           prompts: try .load(templates, from: library), generation: generation)
         case "counterfactual":
             templates = CounterfactualRecipe.templateNames
-            recipe = CounterfactualRecipe(items: try HarvestInput.questions(data ?? ""),
+            recipe = CounterfactualRecipe(items: try HarvestInput.questionItems(data ?? ""),
                                           prompts: try .load(templates, from: library), generation: generation)
         case "icl":
             templates = ICLRecipe.templateNames
-            let queries = try HarvestInput.instructions(data ?? "")
-            let pool = try args[HarvestCommand.pool].map { try HarvestInput.instructions(try input("pool", $0)) } ?? queries
+            // The pool is held whole (each query draws from all of it); the queries stream unless they are the pool.
+            let queries: HarvestItems<InstructionItem>, pool: [InstructionItem]
+            if let file = args[HarvestCommand.pool] {
+                queries = try HarvestInput.instructionItems(data ?? "")
+                pool = try HarvestInput.wholeSet(try input("pool", file), role: "the ICL pool (--pool)")
+            } else {
+                pool = try HarvestInput.wholeSet(data ?? "", role: "the ICL pool (--data, when no --pool is given)")
+                queries = HarvestItems(pool)
+            }
             recipe = ICLRecipe(queries: queries, pool: pool, prompts: try .load(templates, from: library), generation: generation,
                                shots: args[HarvestCommand.shots] ?? 4,
                                mode: args[HarvestCommand.iclMode],
                                seed: args[HarvestCommand.seed] ?? 0)
         case "self-instruct":
             templates = SelfInstructRecipe.templateNames
-            recipe = SelfInstructRecipe(seeds: try HarvestInput.instructions(data ?? ""), prompts: try .load(templates, from: library),
+            recipe = SelfInstructRecipe(seeds: try HarvestInput.wholeSet(data ?? "", role: "the seed tasks"), prompts: try .load(templates, from: library),
                                         generation: generation, target: args[HarvestCommand.numInstructions],
                                         shots: args[HarvestCommand.shots] ?? 3, perRequest: args[HarvestCommand.perRequest] ?? 8,
                                         threshold: args[HarvestCommand.rougeThreshold],
@@ -79,7 +86,7 @@ struct HarvestPlan {
                 }
                 task = text.trimmingCharacters(in: .whitespacesAndNewlines)
             }
-            let examples = try data.map { try HarvestInput.instructions($0) } ?? []
+            let examples = try data.map { try HarvestInput.wholeSet($0, role: "the examples") } ?? []
             recipe = GenerateDataRecipe(task: task, examples: examples, prompts: try .load(templates, from: library),
                                         generation: generation, target: args[HarvestCommand.numSamples],
                                         perRequest: args[HarvestCommand.perRequest] ?? 5, maxRounds: args[HarvestCommand.maxRounds],

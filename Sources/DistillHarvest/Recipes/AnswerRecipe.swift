@@ -6,13 +6,19 @@ import Foundation
 /// Output `answer.jsonl`: Alpaca rows (`instruction`, `input`, `output` = the teacher's answer) plus `id`, `sample`,
 /// `finish_reason`, `reference_output` (the input's own output, if any) and `logprobs`.
 public struct AnswerRecipe: HarvestRecipe {
-    public let items: [InstructionItem]
+    /// Read from the input file as the run reaches them (`HarvestInput.instructionItems`), or an array.
+    public let items: HarvestItems<InstructionItem>
     public let prompts: HarvestPrompts
     public let generation: HarvestGeneration
     public let samples: Int
     public let topLogprobs: Int?
 
     public init(items: [InstructionItem], prompts: HarvestPrompts, generation: HarvestGeneration, samples: Int = 1,
+                topLogprobs: Int? = nil) {
+        self.init(items: HarvestItems(items), prompts: prompts, generation: generation, samples: samples, topLogprobs: topLogprobs)
+    }
+
+    public init(items: HarvestItems<InstructionItem>, prompts: HarvestPrompts, generation: HarvestGeneration, samples: Int = 1,
                 topLogprobs: Int? = nil) {
         self.items = items
         self.prompts = prompts
@@ -44,7 +50,7 @@ public struct AnswerRecipe: HarvestRecipe {
     }
 
     public func run(_ session: HarvestSession) async throws -> [String: [Data]] {
-        let outputs = await session.forEachItem(items, id: \.id) { item in
+        try await session.forEachItem(items, id: \.id) { item in
             let prompt = try prompts.render("answer", ["instruction": item.instruction, "input": item.input])
             var out = HarvestOutput()
             for sample in 0..<samples {
@@ -56,6 +62,5 @@ public struct AnswerRecipe: HarvestRecipe {
             }
             return out
         }
-        return HarvestOutput.merge(outputs)
     }
 }

@@ -13,7 +13,7 @@ import Foundation
 /// `cot-student.jsonl`, seed 001's student format as Alpaca rows: `instruction` = `<Question> ###`,
 /// `output` = `<Reasoning> --> <Answer>`, for the correct paths (every path when the item has no gold answer).
 public struct CoTRecipe: HarvestRecipe {
-    public let items: [QuestionItem]
+    public let items: HarvestItems<QuestionItem>
     public let prompts: HarvestPrompts
     public let generation: HarvestGeneration
     public let paths: Int
@@ -21,6 +21,12 @@ public struct CoTRecipe: HarvestRecipe {
     public let maxPaths: Int
 
     public init(items: [QuestionItem], prompts: HarvestPrompts, generation: HarvestGeneration, paths: Int = 4,
+                minCorrect: Int = 1, maxPaths: Int = 8) {
+        self.init(items: HarvestItems(items), prompts: prompts, generation: generation, paths: paths, minCorrect: minCorrect,
+                  maxPaths: maxPaths)
+    }
+
+    public init(items: HarvestItems<QuestionItem>, prompts: HarvestPrompts, generation: HarvestGeneration, paths: Int = 4,
                 minCorrect: Int = 1, maxPaths: Int = 8) {
         self.items = items
         self.prompts = prompts
@@ -52,7 +58,7 @@ public struct CoTRecipe: HarvestRecipe {
     }
 
     public func run(_ session: HarvestSession) async throws -> [String: [Data]] {
-        let outputs = await session.forEachItem(items, id: \.id) { item in
+        try await session.forEachItem(items, id: \.id) { item in
             var rows: [Row] = []
             // The first `paths` paths in parallel; then one at a time while too few are correct.
             try await withThrowingTaskGroup(of: Row.self) { group in
@@ -77,7 +83,6 @@ public struct CoTRecipe: HarvestRecipe {
             }
             return out
         }
-        return HarvestOutput.merge(outputs)
     }
 
     private func samplePath(_ item: QuestionItem, _ path: Int, _ session: HarvestSession) async throws -> Row {

@@ -9,11 +9,18 @@ import Foundation
 /// `wrong_answer` (label), `wrong_text`, `explanation`.
 public struct CounterfactualRecipe: QuestionRecipe {
     public let inputs: QuestionRecipeInputs
+    /// One request per wrong choice of every item (counted in one pass over the items).
+    public let plannedRequests: Int
 
-    public init(inputs: QuestionRecipeInputs) { self.inputs = inputs }
+    public init(inputs: QuestionRecipeInputs) {
+        var planned = 0
+        // An input that cannot be read again fails the run when it starts; the plan is only the progress total.
+        try? inputs.items.forEach { planned += max(0, $0.choices.count - 1) }
+        plannedRequests = planned
+        self.inputs = inputs
+    }
 
     public var name: String { "counterfactual" }
-    public var plannedRequests: Int { items.reduce(0) { $0 + max(0, $1.choices.count - 1) } }
     public static let templateNames = ["counterfactual"]
 
     struct Row: Encodable {
@@ -34,11 +41,11 @@ public struct CounterfactualRecipe: QuestionRecipe {
     }
 
     public func run(_ session: HarvestSession) async throws -> [String: [Data]] {
-        for item in items where item.choices.count < 2 || item.gold == nil {
+        if let item = try items.first(where: { $0.choices.count < 2 || $0.gold == nil }) {
             throw HarvestError(.badInput, "item \(item.id) is not a multiple-choice item with a gold answer; "
                 + "counterfactual needs \"choices\" and \"answer\" (a choice label) in every record")
         }
-        let outputs = await session.forEachItem(items, id: \.id) { item in
+        return try await session.forEachItem(items, id: \.id) { item in
             var out = HarvestOutput()
             for choice in item.choices where choice.label != item.gold {
                 let values = ["question": item.question, "choices": item.choicesText, "wrong_answer": "(\(choice.label)) \(choice.text)"]
@@ -49,6 +56,5 @@ public struct CounterfactualRecipe: QuestionRecipe {
             }
             return out
         }
-        return HarvestOutput.merge(outputs)
     }
 }

@@ -38,11 +38,11 @@ public struct CritiqueReviseRecipe: QuestionRecipe {
     }
 
     public func run(_ session: HarvestSession) async throws -> [String: [Data]] {
-        for item in items where item.gold == nil {
+        if let item = try items.first(where: { $0.gold == nil }) {
             throw HarvestError(.badInput, "item \(item.id) has no gold answer; critique-revise explains a known answer "
                 + "(give \"answer\" in every record)")
         }
-        let outputs = await session.forEachItem(items, id: \.id) { item in
+        return try await session.forEachItem(items, id: \.id) { item in
             let question = item.questionWithChoices
             let answer = Self.answerText(item) ?? ""
             var values = ["question": question, "answer": answer]
@@ -58,6 +58,5 @@ public struct CritiqueReviseRecipe: QuestionRecipe {
             try out.add("preferences.jsonl", PreferenceRow(id: item.id, prompt: question, chosen: revised, rejected: explanation))
             return out
         }
-        return HarvestOutput.merge(outputs)
     }
 }

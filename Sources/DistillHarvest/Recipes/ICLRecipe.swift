@@ -15,7 +15,9 @@ public struct ICLRecipe: HarvestRecipe {
         case mixed
     }
 
-    public let queries: [InstructionItem]
+    /// Read from the input file as the run reaches them, or an array.
+    public let queries: HarvestItems<InstructionItem>
+    /// In memory: every query draws its demonstrations from the whole pool.
     public let pool: [InstructionItem]
     public let prompts: HarvestPrompts
     public let generation: HarvestGeneration
@@ -25,6 +27,12 @@ public struct ICLRecipe: HarvestRecipe {
 
     public init(queries: [InstructionItem], pool: [InstructionItem], prompts: HarvestPrompts, generation: HarvestGeneration,
                 shots: Int = 4, mode: Mode = .sameTask, seed: Int = 0) {
+        self.init(queries: HarvestItems(queries), pool: pool, prompts: prompts, generation: generation, shots: shots, mode: mode,
+                  seed: seed)
+    }
+
+    public init(queries: HarvestItems<InstructionItem>, pool: [InstructionItem], prompts: HarvestPrompts,
+                generation: HarvestGeneration, shots: Int = 4, mode: Mode = .sameTask, seed: Int = 0) {
         self.queries = queries
         self.pool = pool.filter { $0.output != nil }
         self.prompts = prompts
@@ -78,7 +86,7 @@ public struct ICLRecipe: HarvestRecipe {
             throw HarvestError(.badInput, "the ICL pool has \(pool.count) worked examples (records with an \"output\"); "
                 + "\(shots)-shot prompts need more than \(shots) — lower --shots or give a larger --pool")
         }
-        let outputs = await session.forEachItem(queries, id: \.id) { query in
+        return try await session.forEachItem(queries, id: \.id) { query in
             let demos = demonstrations(for: query)
             let prompt = try prompts.render("icl", ["demonstrations": Self.format(demos), "instruction": query.instruction,
                                                     "input": query.input])
@@ -91,6 +99,5 @@ public struct ICLRecipe: HarvestRecipe {
                                          prompt: prompt, truncated: r.truncated))
             return out
         }
-        return HarvestOutput.merge(outputs)
     }
 }

@@ -4,11 +4,11 @@ import Foundation
 /// What a recipe over question items is handed when it needs nothing else: the items, the prompt templates and the
 /// sampling (critique-revise and counterfactual).
 public struct QuestionRecipeInputs: Sendable {
-    public let items: [QuestionItem]
+    public let items: HarvestItems<QuestionItem>
     public let prompts: HarvestPrompts
     public let generation: HarvestGeneration
 
-    public init(items: [QuestionItem], prompts: HarvestPrompts, generation: HarvestGeneration) {
+    public init(items: HarvestItems<QuestionItem>, prompts: HarvestPrompts, generation: HarvestGeneration) {
         self.items = items
         self.prompts = prompts
         self.generation = generation
@@ -22,11 +22,15 @@ public protocol QuestionRecipe: HarvestRecipe {
 }
 
 extension QuestionRecipe {
-    public init(items: [QuestionItem], prompts: HarvestPrompts, generation: HarvestGeneration) {
+    public init(items: HarvestItems<QuestionItem>, prompts: HarvestPrompts, generation: HarvestGeneration) {
         self.init(inputs: QuestionRecipeInputs(items: items, prompts: prompts, generation: generation))
     }
 
-    public var items: [QuestionItem] { inputs.items }
+    public init(items: [QuestionItem], prompts: HarvestPrompts, generation: HarvestGeneration) {
+        self.init(items: HarvestItems(items), prompts: prompts, generation: generation)
+    }
+
+    public var items: HarvestItems<QuestionItem> { inputs.items }
     public var prompts: HarvestPrompts { inputs.prompts }
     public var generation: HarvestGeneration { inputs.generation }
 

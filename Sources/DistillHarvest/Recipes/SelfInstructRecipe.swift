@@ -182,7 +182,7 @@ public struct SelfInstructRecipe: HarvestRecipe {
                 + "raise --max-rounds or --rouge-threshold and run the same command to continue")
         }
         let answerTemplate = prompts
-        let answers = await session.forEachItem(kept, id: \.id) { task in
+        var files = try await session.forEachItem(kept, id: \.id) { task in
             let prompt = try answerTemplate.render("answer", ["instruction": task.instruction, "input": task.input])
             let r = try await session.complete(item: task.id, stage: "answer", generation.request(prompt))
             var out = HarvestOutput()
@@ -190,7 +190,6 @@ public struct SelfInstructRecipe: HarvestRecipe {
                                                    truncated: r.truncated))
             return out
         }
-        var files = HarvestOutput.merge(answers)
         files["self-instruct-tasks.jsonl"] = try kept.map { try JSONLines.encoder.encode($0) }
         files["self-instruct-rejected.jsonl"] = try rejected.map { try JSONLines.encoder.encode($0) }
         return files
