@@ -3,4 +3,6 @@ import Foundation
 
 let argv = Array(CommandLine.arguments.dropFirst())
 DistillCLI.adoptFasterBLASKernels(argv)
-exit(await DistillCLI.main(argv))
+let status = await DistillCLI.main(argv)
+DistillCLI.reportPeakMemory()
+exit(status)

@@ -5,8 +5,9 @@ import Testing
 
 /// Harvest's memory does not grow with its input: the real `distill` binary, in a child process, on an 8 MB and a
 /// 32 MB JSONL file of Chinese text, as a dry run and as a real run against the loopback stand-in. Peak RSS is the
-/// child's own high-water mark (`VmHWM` in /proc/PID/status, read until it exits: `wait4`'s `ru_maxrss` would also
-/// count the test process, whose memory a vfork-spawned child inherits the mark of). Before streaming, the peak grew
+/// child's own high-water mark (`VmHWM`), which the child writes as it exits (`DISTILL_PEAK_RSS_FILE`): `wait4`'s
+/// `ru_maxrss` would also count the test process, whose mark a spawned child inherits, and polling /proc/PID/status
+/// misses a child that exits between two polls. Before streaming, the peak grew
 /// with the input (a dry run by about the input's size, a run by about 4×: 202 MB for 50 MB, 672 MB for 200 MB);
 /// now the larger file may cost a little more (the journal's index, the allocator), far less than its extra 24 MB.
 @Suite(.serialized) struct HarvestMemoryTests {
@@ -31,13 +32,6 @@ import Testing
         return (path, rows)
     }
 
-    /// The process's peak resident memory so far in KB (`VmHWM`), or nil once it has exited.
-    static func highWaterMark(_ pid: pid_t) -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return nil }
-        return Int(line.dropFirst(6).filter(\.isNumber))
-    }
-
     /// Runs the binary with `args` (output to `log`) and returns its exit status and peak RSS in KB.
     static func peakRSS(_ binary: String, _ args: [String], log: String, deadline: Duration = .seconds(150)) async throws
         -> (status: Int32, peakKB: Int) {
@@ -46,17 +40,17 @@ import Testing
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let report = log + ".peak-rss"
         let argv = ([binary] + args).map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
+        let envp = (ProcessInfo.processInfo.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            + ["DISTILL_PEAK_RSS_FILE=" + report]).map { strdup($0) } + [nil]
+        defer { for p in argv + envp { free(p) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, binary, &actions, nil, argv, environ)
+        let spawned = posix_spawn(&pid, binary, &actions, nil, argv, envp)
         guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EINVAL) }
         let end = ContinuousClock.now + deadline
         var status: Int32 = 0
-        var peak = 0
-        // VmHWM only rises, so the last reading before the exit is the peak (to within one poll at the very end).
         while true {
-            if let mark = highWaterMark(pid) { peak = max(peak, mark) }
             guard waitpid(pid, &status, WNOHANG) == 0 else { break }
             if ContinuousClock.now > end {
                 kill(pid, SIGKILL)
@@ -68,7 +62,9 @@ import Testing
         }
         // Exited normally: the low bits are 0 and the status is in the next byte.
         let exit = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        return (exit, peak)
+        let peak = (try? String(contentsOfFile: report, encoding: .utf8)).flatMap { Int($0.filter(\.isNumber)) }
+        #expect(peak != nil, "distill \(args.prefix(3).joined(separator: " ")) wrote no peak RSS to \(report)")
+        return (exit, peak ?? 0)
     }
 
     @Test(.timeLimit(.minutes(6))) func peakMemoryStaysFlatAsTheInputGrows() async throws {
