@@ -42,8 +42,9 @@ import Testing
         posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         let report = log + ".peak-rss"
         let argv = ([binary] + args).map { strdup($0) } + [nil]
-        let envp = (ProcessInfo.processInfo.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-            + ["DISTILL_PEAK_RSS_FILE=" + report]).map { strdup($0) } + [nil]
+        let environment: [String] = ProcessInfo.processInfo.environment.sorted { $0.key < $1.key }
+            .map { "\($0.key)=\($0.value)" } + ["DISTILL_PEAK_RSS_FILE=" + report]
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
         defer { for p in argv + envp { free(p) } }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, binary, &actions, nil, argv, envp)
