@@ -33,36 +33,36 @@ import Testing
     }
 
     /// Runs the binary with `args` (output to `log`) and returns its exit status and peak RSS in KB.
+    /// Spawned through `Process`, which closes every other descriptor in the child: a raw posix_spawn would hand it
+    /// the pipes other tests in this process are reading to EOF, and they would wait on this child.
     static func peakRSS(_ binary: String, _ args: [String], log: String, deadline: Duration = .seconds(150)) async throws
         -> (status: Int32, peakKB: Int) {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         let report = log + ".peak-rss"
-        let argv = ([binary] + args).map { strdup($0) } + [nil]
-        let environment: [String] = ProcessInfo.processInfo.environment.sorted { $0.key < $1.key }
-            .map { "\($0.key)=\($0.value)" } + ["DISTILL_PEAK_RSS_FILE=" + report]
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
-        defer { for p in argv + envp { free(p) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, binary, &actions, nil, argv, envp)
-        guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EINVAL) }
+        FileManager.default.createFile(atPath: log, contents: nil)
+        guard let logHandle = FileHandle(forWritingAtPath: log) else { throw CocoaError(.fileWriteUnknown) }
+        defer { try? logHandle.close() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = args
+        var environment = ProcessInfo.processInfo.environment
+        environment["DISTILL_PEAK_RSS_FILE"] = report
+        process.environment = environment
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = logHandle
+        try process.run()
         let end = ContinuousClock.now + deadline
-        var status: Int32 = 0
-        while true {
-            guard waitpid(pid, &status, WNOHANG) == 0 else { break }
+        while process.isRunning {
             if ContinuousClock.now > end {
-                kill(pid, SIGKILL)
-                _ = waitpid(pid, &status, 0)
+                process.terminate()
+                kill(process.processIdentifier, SIGKILL)
                 Issue.record("distill \(args.prefix(3).joined(separator: " ")) ran past \(deadline); killed")
                 break
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        // Exited normally: the low bits are 0 and the status is in the next byte.
-        let exit = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        let exit = process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
         let peak = (try? String(contentsOfFile: report, encoding: .utf8)).flatMap { Int($0.filter(\.isNumber)) }
         #expect(peak != nil, "distill \(args.prefix(3).joined(separator: " ")) wrote no peak RSS to \(report)")
         return (exit, peak ?? 0)
