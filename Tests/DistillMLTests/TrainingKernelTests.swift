@@ -156,15 +156,24 @@ import Testing
         Self.check("lora dB", b, db.array, loss: loss)
     }
 
-    /// OpenBLAS's kernel advice: nothing when the variable is set or the CPU has no vector extensions; SkylakeX for an
-    /// AVX-512 CPU whose detection fell back to Prescott (the system OpenBLAS on a CPU newer than itself).
+    /// OpenBLAS's kernel advice: nothing when DISTILL_KEEP_BLAS=1 or the CPU has no vector extensions; SkylakeX for an
+    /// AVX-512 CPU whose detection fell back to Prescott (the system OpenBLAS on a CPU newer than itself) or that
+    /// runs AVX2 kernels (0.3.21 on AMD Zen 4/5, or OPENBLAS_CORETYPE=Haswell in the environment); Haswell for an
+    /// AVX2 CPU given SSE kernels.
     @Test func openBLASCoreAdvice() {
-        let avx512: Set<String> = ["avx512f", "avx512bw", "avx2", "fma"]
+        let avx512: Set<String> = ["avx512f", "avx512bw", "avx2", "fma"], avx2: Set<String> = ["avx2", "fma"]
         #expect(OpenBLASCore.recommendedCoreType(flags: [], environment: [:]) == nil)
-        #expect(OpenBLASCore.recommendedCoreType(flags: avx512, environment: ["OPENBLAS_CORETYPE": "Haswell"]) == nil)
-        if OpenBLASCore.current == "Prescott" {
-            #expect(OpenBLASCore.recommendedCoreType(flags: avx512, environment: [:]) == "SkylakeX")
-            #expect(OpenBLASCore.recommendedCoreType(flags: ["avx2", "fma"], environment: [:]) == "Haswell")
+        #expect(OpenBLASCore.recommendedCoreType(flags: avx512, environment: ["DISTILL_KEEP_BLAS": "1"], core: "Prescott") == nil)
+        #expect(OpenBLASCore.recommendedCoreType(flags: avx512, environment: ["OPENBLAS_CORETYPE": "Haswell"], core: "Haswell")
+                == "SkylakeX")
+        for core in ["Prescott", "Sandybridge", "Haswell", "Zen"] {
+            #expect(OpenBLASCore.recommendedCoreType(flags: avx512, environment: [:], core: core) == "SkylakeX")
         }
+        for core in ["SkylakeX", "Cooperlake", "SapphireRapids"] {
+            #expect(OpenBLASCore.recommendedCoreType(flags: avx512, environment: [:], core: core) == nil)
+        }
+        #expect(OpenBLASCore.recommendedCoreType(flags: avx2, environment: [:], core: "Prescott") == "Haswell")
+        #expect(OpenBLASCore.recommendedCoreType(flags: avx2, environment: [:], core: "Haswell") == nil)
+        #expect(OpenBLASCore.recommendedCoreType(flags: avx2, environment: [:], core: "Zen") == nil)
     }
 }

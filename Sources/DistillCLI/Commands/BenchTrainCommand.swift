@@ -77,7 +77,7 @@ struct BenchTrainCommand: DistillCommand {
         try EngineCPU.check()
         let path = try ModelStore.resolve(model)
         BenchGenerateCommand.say("bench train: \(path), batch \(B) × \(T), \(steps) timed steps; OpenBLAS kernels "
-            + "\(OpenBLASCore.current), \(Parallel.threads) threads, load \(String(format: "%.1f", BenchGenerateCommand.loadAverage()))")
+            + "\(OpenBLASCore.summary), \(Parallel.threads) threads, load \(String(format: "%.1f", BenchGenerateCommand.loadAverage()))")
         let sgemm = OpenBLASCore.sgemmRate()
         BenchGenerateCommand.say(String(format: "  OpenBLAS sgemm alone (1024×576 · 576×1536): %.1f GFLOP/s", sgemm))
         for mode in modes {

@@ -24,9 +24,11 @@ struct TrainRun {
     func run() async throws {
         try EngineCPU.check()
         Parallel.configureBLAS(threads: o.threads)
-        if let core = OpenBLASCore.recommendedCoreType() {
-            Self.note("train: OpenBLAS runs its \(OpenBLASCore.current) kernels on this CPU; set OPENBLAS_CORETYPE=\(core) "
-                + "before starting distill for ~5× faster matrix products")
+        if let core = OpenBLASCore.recommendedCoreType(environment: [:]) {
+            Self.note("train: OpenBLAS runs its \(OpenBLASCore.current) kernels; this CPU runs \(core) kernels, with faster "
+                + "matrix products (unset DISTILL_KEEP_BLAS to let distill switch)")
+        } else if OpenBLASCore.replacedCoreType != nil {
+            Self.note("train: OpenBLAS kernels \(OpenBLASCore.summary)")
         }
         let progress = ProgressReporter(interval: 5)
         let modelPath = try ModelStore.resolve(o.model)

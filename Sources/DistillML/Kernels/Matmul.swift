@@ -13,7 +13,9 @@ extension Kernels {
         }
         // Output channels are split over our own workers, each calling single-threaded BLAS on its slice: OpenBLAS's
         // own threads spin between calls and fight the kernels' threads on a small machine (see Parallel.configureBLAS).
-        let parts = min(Parallel.threads * Parallel.chunksPerWorker, max(1, OC / 64))
+        // Every slice packs the whole input again, so a many-row product (training, prefill) takes one slice per
+        // worker; a few rows (decode) take more, smaller slices, which balance better and pack little.
+        let parts = N >= 64 ? min(Parallel.threads, max(1, OC / 64)) : min(Parallel.threads * Parallel.chunksPerWorker, max(1, OC / 64))
         Parallel.forEach(parts) { part in
             let lo = OC * part / parts, hi = OC * (part + 1) / parts
             if N == 1 {
@@ -31,9 +33,10 @@ extension Kernels {
         }
     }
 
-    /// How many row blocks a training product is split into: a few per worker (an sgemm of fewer than ~32 rows
-    /// packs more than it computes).
-    static func trainingParts(_ rows: Int) -> Int { max(1, min(Parallel.threads * 2, rows / 32)) }
+    /// How many row blocks a training product is split into: one per worker, since each block packs the other
+    /// operand whole again (four blocks on two cores spent 14% of a full fine-tuning step packing), and never blocks
+    /// under 32 rows (an sgemm that small packs more than it computes).
+    static func trainingParts(_ rows: Int) -> Int { max(1, min(Parallel.threads, rows / 32)) }
 
     /// Backward of `matmul` (forward: out(N,OC) = inp(N,C) · W(OC,C)ᵀ + bias(OC)), accumulating as llm.c:
     ///   dinp(N,C)   += dout(N,OC) · W(OC,C)

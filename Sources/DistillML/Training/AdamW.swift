@@ -42,45 +42,85 @@ public final class AdamW {
         let bc1 = 1 - Float(pow(Double(s.beta1), Double(step)))
         let bc2Sqrt = Float(sqrt(1 - pow(Double(s.beta2), Double(step))))
         let stepSize = lr / bc1
+        // Elementwise, so any split gives the same bits: the slab is cut into pieces of at most `piece` values
+        // (none crossing a tensor, whose decay differs) and the pieces run on every worker, 16 lanes at a time.
+        let piece = 1 << 16
+        var pieces: [(lo: Int, hi: Int, decay: Float)] = []
+        for t in tensors {
+            let decay: Float = t.decays ? 1 - lr * s.weightDecay : 1
+            var lo = t.offset
+            let end = t.offset + t.count
+            while lo < end {
+                pieces.append((lo, min(end, lo + piece), decay))
+                lo += piece
+            }
+        }
+        guard !pieces.isEmpty else { return }
+        let b1 = s.beta1, b2 = s.beta2, eps = s.epsilon
         m.withUnsafeMutableBufferPointer { m in
             v.withUnsafeMutableBufferPointer { v in
-                for t in tensors {
-                    let decay: Float = t.decays ? 1 - lr * s.weightDecay : 1
-                    // Elementwise, so any order gives the same bits; tensors are independent.
-                    for i in t.offset..<(t.offset + t.count) {
-                        let g = gradients[i]
-                        var p = parameters[i] * decay
-                        let mi = s.beta1 * m[i] + (1 - s.beta1) * g
-                        let vi = s.beta2 * v[i] + (1 - s.beta2) * g * g
+                let (m, v, p, g) = (m.baseAddress!, v.baseAddress!, parameters.baseAddress!, gradients.baseAddress!)
+                Parallel.forEach(pieces.count) { k in
+                    let (lo, hi, decay) = pieces[k]
+                    var i = lo
+                    while i + 16 <= hi {
+                        let gi = Self.load(g + i)
+                        let mi = b1 * Self.load(m + i) + (1 - b1) * gi
+                        let vi = b2 * Self.load(v + i) + (1 - b2) * gi * gi
+                        Self.store(mi, m + i)
+                        Self.store(vi, v + i)
+                        let pi = Self.load(p + i) * decay - stepSize * (mi / (vi.squareRoot() / bc2Sqrt + eps))
+                        Self.store(pi, p + i)
+                        i += 16
+                    }
+                    while i < hi {
+                        let gi = g[i]
+                        let mi = b1 * m[i] + (1 - b1) * gi
+                        let vi = b2 * v[i] + (1 - b2) * gi * gi
                         m[i] = mi
                         v[i] = vi
-                        p -= stepSize * (mi / (vi.squareRoot() / bc2Sqrt + s.epsilon))
-                        parameters[i] = p
+                        p[i] = p[i] * decay - stepSize * (mi / (vi.squareRoot() / bc2Sqrt + eps))
+                        i += 1
                     }
                 }
             }
         }
     }
 
-    /// The global L2 norm of `gradients` (summed in Double, in slab order: the same bits every run).
+    @inline(__always) private static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    @inline(__always) private static func store(_ x: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: x, as: SIMD16<Float>.self)
+    }
+
+    /// The global L2 norm of `gradients`, summed in Double in a fixed order whatever the thread count: pieces of
+    /// 2¹⁶ values, each with eight running sums, then the pieces' sums in slab order (the same bits every run).
     public static func globalNorm(_ gradients: UnsafeMutableBufferPointer<Float>) -> Double {
-        var sum = 0.0
-        var i = 0
-        let n = gradients.count
-        // Eight running sums in a fixed order: fast and still deterministic.
-        var acc = SIMD8<Double>()
-        while i + 8 <= n {
-            let g = SIMD8<Double>(Double(gradients[i]), Double(gradients[i + 1]), Double(gradients[i + 2]), Double(gradients[i + 3]),
-                                  Double(gradients[i + 4]), Double(gradients[i + 5]), Double(gradients[i + 6]), Double(gradients[i + 7]))
-            acc += g * g
-            i += 8
+        let n = gradients.count, piece = 1 << 16
+        guard n > 0, let g = gradients.baseAddress else { return 0 }
+        let count = (n + piece - 1) / piece
+        var sums = [Double](repeating: 0, count: count)
+        sums.withUnsafeMutableBufferPointer { sums in
+            Parallel.forEach(count) { k in
+                var i = k * piece
+                let hi = min(n, i + piece)
+                var acc = SIMD8<Double>()
+                while i + 8 <= hi {
+                    let x = SIMD8<Double>(UnsafeRawPointer(g + i).loadUnaligned(as: SIMD8<Float>.self))
+                    acc += x * x
+                    i += 8
+                }
+                var sum = acc.sum()
+                while i < hi {
+                    sum += Double(g[i]) * Double(g[i])
+                    i += 1
+                }
+                sums[k] = sum
+            }
         }
-        sum = acc.sum()
-        while i < n {
-            sum += Double(gradients[i]) * Double(gradients[i])
-            i += 1
-        }
-        return sum.squareRoot()
+        return sums.reduce(0, +).squareRoot()
     }
 
     /// Scales `gradients` so their global norm is at most `maxNorm` (`torch.nn.utils.clip_grad_norm_`:
@@ -90,8 +130,11 @@ public final class AdamW {
         let norm = globalNorm(gradients)
         guard maxNorm > 0, norm.isFinite else { return norm }
         let factor = Float(maxNorm / (norm + 1e-6))
-        if factor < 1 {
-            for i in gradients.indices { gradients[i] *= factor }
+        if factor < 1, let g = gradients.baseAddress {
+            let n = gradients.count, piece = 1 << 16
+            Parallel.forEach((n + piece - 1) / piece) { k in
+                for i in (k * piece)..<min(n, (k + 1) * piece) { g[i] *= factor }
+            }
         }
         return norm
     }
