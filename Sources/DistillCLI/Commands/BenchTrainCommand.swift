@@ -23,8 +23,11 @@ struct BenchTrainCommand: DistillCommand {
         alpha 32 on all seven projections; qlora is the same LoRA with the frozen projections kept in the GGUF's 4/8-bit
         blocks (--base-precision q). Peak RSS is the process's so far (modes run in the order qlora, lora, full). The matmul work of a
         step (4 × tokens × matrix parameters for LoRA, 6 × for full) over its time, beside OpenBLAS's sgemm alone on
-        one of the step's shapes, says how close the step is to what the BLAS can do. With --vs, torch_bench.py runs
-        in this invocation (the anchor). Use a release build.
+        one of the step's shapes, says how close the step is to what the BLAS can do. Then --steps more steps with
+        every kernel call timed say where the time goes (projections, attention, norms, head, AdamW). With --vs,
+        torch_bench.py runs in this invocation (the anchor). Use a release build. On an AVX-512 CPU distill runs
+        OpenBLAS's AVX-512 kernels even when the environment pins older ones (the first line says so);
+        DISTILL_KEEP_BLAS=1 measures with the environment's.
 
         Examples:
           distill bench train
@@ -81,9 +84,10 @@ struct BenchTrainCommand: DistillCommand {
         let sgemm = OpenBLASCore.sgemmRate()
         BenchGenerateCommand.say(String(format: "  OpenBLAS sgemm alone (1024×576 · 576×1536): %.1f GFLOP/s", sgemm))
         for mode in modes {
-            let (rate, gflops) = try measure(mode: mode, path: path)
+            let (rate, gflops, breakdown) = try measure(mode: mode, path: path)
             BenchGenerateCommand.say(String(format: "  distill %@: %.1f tok/s, %.1f GFLOP/s in matmuls (%.0f%% of sgemm), peak RSS %.2f GB",
                                             mode, rate, gflops, 100 * gflops / sgemm, Self.peakRSSGB()))
+            BenchGenerateCommand.say("    " + breakdown)
             guard let python, mode != "qlora" else { continue }
             let out = try await BenchGenerateCommand.anchor(python, anchors + "/torch_bench.py", [mode, "\(B)", "\(T)", path])
             let torch = BenchGenerateCommand.number(after: "tok/s=", in: out, line: "train tok/s")
@@ -92,8 +96,9 @@ struct BenchTrainCommand: DistillCommand {
         }
     }
 
-    /// Tokens/s and matmul GFLOP/s of `steps` timed steps.
-    func measure(mode: String, path: String) throws -> (Double, Double) {
+    /// Tokens/s and matmul GFLOP/s of `steps` timed steps, and where a step's time goes (from `steps` more, each
+    /// kernel call timed).
+    func measure(mode: String, path: String) throws -> (Double, Double, String) {
         let (params, frozen): (LlamaParameters, QuantizedLinears?) = mode == "qlora"
             ? try ModelFiles.loadQuantizedBase(path) : (try ModelFiles.load(path).parameters, nil)
         let trainer = try TrainableLlama(base: params, mode: mode == "full" ? .full : .lora(LoRAConfiguration(rank: 16, alpha: 32)),
@@ -105,20 +110,36 @@ struct BenchTrainCommand: DistillCommand {
         let targets = (0..<(B * T)).map { i in i % T == T - 1 ? TrainingBatch.ignore : tokens[i + 1] }
         let batch = TrainingBatch(B: B, T: T, tokens: tokens, targets: targets, segments: [Int32](repeating: 0, count: B * T))
         let adamw = AdamW(parameterCount: trainer.parameters.count, settings: AdamW.Settings())
+        let profile = TrainingProfile()
         func step() throws {
-            trainer.zeroGradients()
+            profile.time(.optimizer) { trainer.zeroGradients() }
             _ = try trainer.accumulateGradients(batch, lossScale: 1 / Float(max(1, batch.targetCount)))
-            adamw.update(trainer.tensors, parameters: trainer.parameters, gradients: trainer.gradients, lr: 1e-5)
+            profile.time(.optimizer) {
+                adamw.update(trainer.tensors, parameters: trainer.parameters, gradients: trainer.gradients, lr: 1e-5)
+            }
         }
         try step()
+        // Timed twice: once bare (the figure), once with every kernel call timed (where the time goes).
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<steps { try step() }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        profile.reset()
+        trainer.profile = profile
+        let profiledStart = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<steps { try step() }
+        let profiled = Double(DispatchTime.now().uptimeNanoseconds - profiledStart) / 1e9
+        trainer.profile = nil
+        let parts = TrainingProfile.Phase.allCases.map { phase in
+            String(format: "%@ %.0f%%", phase.label, 100 * profile.seconds[phase.rawValue] / profiled)
+        }
+        let breakdown = String(format: "where the time goes (%.2f s a step%@): ", profiled / Double(steps),
+                               trainer.recomputeLayers ? ", forward includes the layers recomputed in backward" : "")
+            + parts.joined(separator: ", ") + String(format: ", untimed %.0f%%", 100 * (profiled - profile.total) / profiled)
         let c = params.config
         let perLayer = c.dim * c.qDim * 2 + 2 * c.dim * c.kvDim + 3 * c.dim * c.hiddenDim
         let matmulParams = Double(c.layers * perLayer + c.vocabSize * c.dim)
         let flops = Double(B * T * steps) * matmulParams * (mode == "full" ? 6 : 4)
-        return (Double(B * T * steps) / seconds, flops / seconds / 1e9)
+        return (Double(B * T * steps) / seconds, flops / seconds / 1e9, breakdown)
     }
 
     static func peakRSSGB() -> Double {

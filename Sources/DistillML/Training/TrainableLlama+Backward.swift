@@ -18,60 +18,80 @@ extension TrainableLlama {
         let stream = dropoutStream &- 1
         if !headDone {
             let dlogits = a.fullLogits()
-            for lo in stride(from: 0, to: M, by: a.headRows) {
-                headBackward(dlogits + lo * c.vocabSize, a, rows: lo..<min(M, lo + a.headRows))
+            timed(.head) {
+                for lo in stride(from: 0, to: M, by: a.headRows) {
+                    headBackward(dlogits + lo * c.vocabSize, a, rows: lo..<min(M, lo + a.headRows))
+                }
             }
         }
-        a.dln.update(repeating: 0, count: N * C)
-        for (m, n) in rows.enumerated() { (a.dln + n * C).update(from: a.dheadIn + m * C, count: C) }
-        a.dres.update(repeating: 0, count: N * C)
-        Kernels.rmsnormBackward(dinp: a.dres, dweight: grad(.finalNorm), dout: a.dln, inp: a.resid(c.layers),
-                                weight: p.view(.finalNorm), rstd: a.rstdf, N: N, C: C)
+        timed(.backwardOther) {
+            a.dln.update(repeating: 0, count: N * C)
+            for (m, n) in rows.enumerated() { (a.dln + n * C).update(from: a.dheadIn + m * C, count: C) }
+            a.dres.update(repeating: 0, count: N * C)
+            Kernels.rmsnormBackward(dinp: a.dres, dweight: grad(.finalNorm), dout: a.dln, inp: a.resid(c.layers),
+                                    weight: p.view(.finalNorm), rstd: a.rstdf, N: N, C: C)
+        }
         ropeCos.withUnsafeBufferPointer { cosT in
             ropeSin.withUnsafeBufferPointer { sinT in
                 for l in stride(from: c.layers - 1, through: 0, by: -1) {
                     // One block of activations: refill it with layer l's (layer L−1's is still there from the forward).
                     if recomputeLayers && l < c.layers - 1 { layerForward(l, a, stream, true, out: nil) }
                     // dres holds d(resid(l+1)) = d(resMid) from the skip path and d(down output).
-                    a.dswi.update(repeating: 0, count: N * H)
-                    linearBackward(a.dswi, a.dres, a.swi(l), l, .wDown, nil, inDim: H, outDim: C, a, stream)
-                    a.dgate.update(repeating: 0, count: N * H)
-                    a.dup.update(repeating: 0, count: N * H)
-                    Kernels.swigluBackward(dgate: a.dgate, dup: a.dup, dout: a.dswi, gate: a.gate(l), up: a.up(l), count: N * H)
-                    a.dln.update(repeating: 0, count: N * C)
-                    linearBackward(a.dln, a.dgate, a.ln2(l), l, .wGate, nil, inDim: C, outDim: H, a, stream)
-                    linearBackward(a.dln, a.dup, a.ln2(l), l, .wUp, nil, inDim: C, outDim: H, a, stream)
-                    Kernels.rmsnormBackward(dinp: a.dres, dweight: grad(.ffnNorm, l), dout: a.dln, inp: a.resMid(l),
-                                            weight: p.view(.ffnNorm, l), rstd: a.rstd2(l), N: N, C: C)
-                    // dres now holds d(resMid) = d(resid(l)) from the skip path and d(o output).
-                    a.datty.update(repeating: 0, count: N * qDim)
-                    linearBackward(a.datty, a.dres, a.atty(l), l, .wo, nil, inDim: qDim, outDim: C, a, stream)
-                    // The softmax of this layer again (its output is not needed: dq is scratch); recomputed layers have it.
-                    if recomputeAttention && !recomputeLayers {
-                        Kernels.causalAttentionForward(a.dq, att: a.att(l), q: a.q(l), k: a.k(l), v: a.v(l), segments: a.segments,
-                                                       B: B, T: T, NH: c.heads, KVH: c.kvHeads, HD: c.headDim)
+                    timed(.backwardProjections) {
+                        a.dswi.update(repeating: 0, count: N * H)
+                        linearBackward(a.dswi, a.dres, a.swi(l), l, .wDown, nil, inDim: H, outDim: C, a, stream)
                     }
-                    a.dq.update(repeating: 0, count: N * qDim)
-                    a.dk.update(repeating: 0, count: N * kvDim)
-                    a.dv.update(repeating: 0, count: N * kvDim)
-                    Kernels.causalAttentionBackward(dq: a.dq, dk: a.dk, dv: a.dv, scratch: a.dattScratch, dout: a.datty,
-                                                    att: a.att(l), q: a.q(l), k: a.k(l), v: a.v(l),
-                                                    B: B, T: T, NH: c.heads, KVH: c.kvHeads, HD: c.headDim)
-                    Kernels.ropeBackward(a.dq, positions: a.positions, N: N, heads: c.heads, headDim: c.headDim, rowStride: qDim,
-                                         cos: cosT.baseAddress!, sin: sinT.baseAddress!)
-                    Kernels.ropeBackward(a.dk, positions: a.positions, N: N, heads: c.kvHeads, headDim: c.headDim,
-                                         rowStride: kvDim, cos: cosT.baseAddress!, sin: sinT.baseAddress!)
-                    a.dln.update(repeating: 0, count: N * C)
-                    linearBackward(a.dln, a.dq, a.ln1(l), l, .wq, .bq, inDim: C, outDim: qDim, a, stream)
-                    linearBackward(a.dln, a.dk, a.ln1(l), l, .wk, .bk, inDim: C, outDim: kvDim, a, stream)
-                    linearBackward(a.dln, a.dv, a.ln1(l), l, .wv, .bv, inDim: C, outDim: kvDim, a, stream)
-                    Kernels.rmsnormBackward(dinp: a.dres, dweight: grad(.attnNorm, l), dout: a.dln, inp: a.resid(l),
-                                            weight: p.view(.attnNorm, l), rstd: a.rstd1(l), N: N, C: C)
+                    timed(.backwardOther) {
+                        a.dgate.update(repeating: 0, count: N * H)
+                        a.dup.update(repeating: 0, count: N * H)
+                        Kernels.swigluBackward(dgate: a.dgate, dup: a.dup, dout: a.dswi, gate: a.gate(l), up: a.up(l), count: N * H)
+                    }
+                    timed(.backwardProjections) {
+                        a.dln.update(repeating: 0, count: N * C)
+                        linearBackward(a.dln, a.dgate, a.ln2(l), l, .wGate, nil, inDim: C, outDim: H, a, stream)
+                        linearBackward(a.dln, a.dup, a.ln2(l), l, .wUp, nil, inDim: C, outDim: H, a, stream)
+                    }
+                    timed(.backwardOther) {
+                        Kernels.rmsnormBackward(dinp: a.dres, dweight: grad(.ffnNorm, l), dout: a.dln, inp: a.resMid(l),
+                                                weight: p.view(.ffnNorm, l), rstd: a.rstd2(l), N: N, C: C)
+                    }
+                    // dres now holds d(resMid) = d(resid(l)) from the skip path and d(o output).
+                    timed(.backwardProjections) {
+                        a.datty.update(repeating: 0, count: N * qDim)
+                        linearBackward(a.datty, a.dres, a.atty(l), l, .wo, nil, inDim: qDim, outDim: C, a, stream)
+                    }
+                    timed(.backwardAttention) {
+                        // The softmax of this layer again (its output is not needed: dq is scratch); recomputed layers have it.
+                        if recomputeAttention && !recomputeLayers {
+                            Kernels.causalAttentionForward(a.dq, att: a.att(l), q: a.q(l), k: a.k(l), v: a.v(l), segments: a.segments,
+                                                           B: B, T: T, NH: c.heads, KVH: c.kvHeads, HD: c.headDim)
+                        }
+                        a.dq.update(repeating: 0, count: N * qDim)
+                        a.dk.update(repeating: 0, count: N * kvDim)
+                        a.dv.update(repeating: 0, count: N * kvDim)
+                        Kernels.causalAttentionBackward(dq: a.dq, dk: a.dk, dv: a.dv, scratch: a.dattScratch, dout: a.datty,
+                                                        att: a.att(l), q: a.q(l), k: a.k(l), v: a.v(l),
+                                                        B: B, T: T, NH: c.heads, KVH: c.kvHeads, HD: c.headDim)
+                        Kernels.ropeBackward(a.dq, positions: a.positions, N: N, heads: c.heads, headDim: c.headDim, rowStride: qDim,
+                                             cos: cosT.baseAddress!, sin: sinT.baseAddress!)
+                        Kernels.ropeBackward(a.dk, positions: a.positions, N: N, heads: c.kvHeads, headDim: c.headDim,
+                                             rowStride: kvDim, cos: cosT.baseAddress!, sin: sinT.baseAddress!)
+                    }
+                    timed(.backwardProjections) {
+                        a.dln.update(repeating: 0, count: N * C)
+                        linearBackward(a.dln, a.dq, a.ln1(l), l, .wq, .bq, inDim: C, outDim: qDim, a, stream)
+                        linearBackward(a.dln, a.dk, a.ln1(l), l, .wk, .bk, inDim: C, outDim: kvDim, a, stream)
+                        linearBackward(a.dln, a.dv, a.ln1(l), l, .wv, .bv, inDim: C, outDim: kvDim, a, stream)
+                    }
+                    timed(.backwardOther) {
+                        Kernels.rmsnormBackward(dinp: a.dres, dweight: grad(.attnNorm, l), dout: a.dln, inp: a.resid(l),
+                                                weight: p.view(.attnNorm, l), rstd: a.rstd1(l), N: N, C: C)
+                    }
                 }
             }
         }
         if let dwte = grad(.tokenEmbedding) {
-            Kernels.embeddingBackward(dwte, dout: a.dres, tokens: a.tokens, N: N, C: C)
+            timed(.backwardOther) { Kernels.embeddingBackward(dwte, dout: a.dres, tokens: a.tokens, N: N, C: C) }
         }
     }
 

@@ -12,8 +12,10 @@ extension TrainableLlama {
         let a = try forwardTrunk(batch, rows: rows, training: training)
         let M = pendingBackward?.rows.count ?? 0
         let logits = a.fullLogits()
-        for lo in stride(from: 0, to: M, by: a.headRows) {
-            headForward(logits + lo * config.vocabSize, a, rows: lo..<min(M, lo + a.headRows))
+        timed(.head) {
+            for lo in stride(from: 0, to: M, by: a.headRows) {
+                headForward(logits + lo * config.vocabSize, a, rows: lo..<min(M, lo + a.headRows))
+            }
         }
         return UnsafeMutableBufferPointer(start: logits, count: M * config.vocabSize)
     }
@@ -36,9 +38,9 @@ extension TrainableLlama {
         let stream = dropoutStream
         if training { dropoutStream &+= 1 }
         let p = base
-        Kernels.embeddingForward(a.resid(0), tokens: a.tokens, wte: p.view(.tokenEmbedding), N: N, C: C)
+        timed(.forwardOther) { Kernels.embeddingForward(a.resid(0), tokens: a.tokens, wte: p.view(.tokenEmbedding), N: N, C: C) }
         for l in 0..<c.layers { layerForward(l, a, stream, training, out: a.resid(l + 1)) }
-        Kernels.rmsnorm(a.lnf, a.rstdf, a.resid(c.layers), p.view(.finalNorm), N: N, C: C, eps: c.rmsNormEps)
+        timed(.forwardOther) { Kernels.rmsnorm(a.lnf, a.rstdf, a.resid(c.layers), p.view(.finalNorm), N: N, C: C, eps: c.rmsNormEps) }
         let picked: [Int] = rows == .all ? Array(0..<N) : (0..<N).filter { a.targets[$0] != TrainingBatch.ignore }
         for (m, n) in picked.enumerated() {
             (a.headIn + m * C).update(from: a.lnf + n * C, count: C)
@@ -65,34 +67,48 @@ extension TrainableLlama {
         let p = base
         // Attention block: resMid = x + Wo · attention(rope(Wq·ln1), rope(Wk·ln1), Wv·ln1), ln1 = rmsnorm(x).
         let x = a.resid(l)
-        Kernels.rmsnorm(a.ln1(l), a.rstd1(l), x, p.view(.attnNorm, l), N: N, C: C, eps: c.rmsNormEps)
-        linearForward(a.q(l), a.ln1(l), l, .wq, .bq, inDim: C, outDim: qDim, a, stream, training)
-        linearForward(a.k(l), a.ln1(l), l, .wk, .bk, inDim: C, outDim: kvDim, a, stream, training)
-        linearForward(a.v(l), a.ln1(l), l, .wv, .bv, inDim: C, outDim: kvDim, a, stream, training)
-        ropeCos.withUnsafeBufferPointer { cosT in
-            ropeSin.withUnsafeBufferPointer { sinT in
-                Kernels.rope(a.q(l), positions: a.positions, N: N, heads: c.heads, headDim: c.headDim, rowStride: qDim,
-                             cos: cosT.baseAddress!, sin: sinT.baseAddress!)
-                Kernels.rope(a.k(l), positions: a.positions, N: N, heads: c.kvHeads, headDim: c.headDim, rowStride: kvDim,
-                             cos: cosT.baseAddress!, sin: sinT.baseAddress!)
+        timed(.forwardOther) { Kernels.rmsnorm(a.ln1(l), a.rstd1(l), x, p.view(.attnNorm, l), N: N, C: C, eps: c.rmsNormEps) }
+        timed(.forwardProjections) {
+            linearForward(a.q(l), a.ln1(l), l, .wq, .bq, inDim: C, outDim: qDim, a, stream, training)
+            linearForward(a.k(l), a.ln1(l), l, .wk, .bk, inDim: C, outDim: kvDim, a, stream, training)
+            linearForward(a.v(l), a.ln1(l), l, .wv, .bv, inDim: C, outDim: kvDim, a, stream, training)
+        }
+        timed(.forwardAttention) {
+            ropeCos.withUnsafeBufferPointer { cosT in
+                ropeSin.withUnsafeBufferPointer { sinT in
+                    Kernels.rope(a.q(l), positions: a.positions, N: N, heads: c.heads, headDim: c.headDim, rowStride: qDim,
+                                 cos: cosT.baseAddress!, sin: sinT.baseAddress!)
+                    Kernels.rope(a.k(l), positions: a.positions, N: N, heads: c.kvHeads, headDim: c.headDim, rowStride: kvDim,
+                                 cos: cosT.baseAddress!, sin: sinT.baseAddress!)
+                }
+            }
+            Kernels.causalAttentionForward(a.atty(l), att: a.att(l), q: a.q(l), k: a.k(l), v: a.v(l), segments: a.segments,
+                                           B: B, T: T, NH: c.heads, KVH: c.kvHeads, HD: c.headDim)
+        }
+        timed(.forwardProjections) {
+            linearForward(out == nil ? nil : a.proj, a.atty(l), l, .wo, nil, inDim: qDim, outDim: C, a, stream, training)
+        }
+        if out != nil {
+            timed(.forwardOther) {
+                a.resMid(l).update(from: x, count: N * C)
+                Kernels.residualAdd(a.resMid(l), a.proj, count: N * C)
             }
         }
-        Kernels.causalAttentionForward(a.atty(l), att: a.att(l), q: a.q(l), k: a.k(l), v: a.v(l), segments: a.segments,
-                                       B: B, T: T, NH: c.heads, KVH: c.kvHeads, HD: c.headDim)
-        linearForward(out == nil ? nil : a.proj, a.atty(l), l, .wo, nil, inDim: qDim, outDim: C, a, stream, training)
-        if out != nil {
-            a.resMid(l).update(from: x, count: N * C)
-            Kernels.residualAdd(a.resMid(l), a.proj, count: N * C)
-        }
         // MLP block: x' = resMid + Wdown · (silu(Wgate·ln2) ⊙ Wup·ln2), ln2 = rmsnorm(resMid).
-        Kernels.rmsnorm(a.ln2(l), a.rstd2(l), a.resMid(l), p.view(.ffnNorm, l), N: N, C: C, eps: c.rmsNormEps)
-        linearForward(a.gate(l), a.ln2(l), l, .wGate, nil, inDim: C, outDim: H, a, stream, training)
-        linearForward(a.up(l), a.ln2(l), l, .wUp, nil, inDim: C, outDim: H, a, stream, training)
-        Kernels.swiglu(a.swi(l), a.gate(l), a.up(l), count: N * H)
-        linearForward(out == nil ? nil : a.proj, a.swi(l), l, .wDown, nil, inDim: H, outDim: C, a, stream, training)
+        timed(.forwardOther) { Kernels.rmsnorm(a.ln2(l), a.rstd2(l), a.resMid(l), p.view(.ffnNorm, l), N: N, C: C, eps: c.rmsNormEps) }
+        timed(.forwardProjections) {
+            linearForward(a.gate(l), a.ln2(l), l, .wGate, nil, inDim: C, outDim: H, a, stream, training)
+            linearForward(a.up(l), a.ln2(l), l, .wUp, nil, inDim: C, outDim: H, a, stream, training)
+        }
+        timed(.forwardOther) { Kernels.swiglu(a.swi(l), a.gate(l), a.up(l), count: N * H) }
+        timed(.forwardProjections) {
+            linearForward(out == nil ? nil : a.proj, a.swi(l), l, .wDown, nil, inDim: H, outDim: C, a, stream, training)
+        }
         if let out {
-            out.update(from: a.resMid(l), count: N * C)
-            Kernels.residualAdd(out, a.proj, count: N * C)
+            timed(.forwardOther) {
+                out.update(from: a.resMid(l), count: N * C)
+                Kernels.residualAdd(out, a.proj, count: N * C)
+            }
         }
     }
 

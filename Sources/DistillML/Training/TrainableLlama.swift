@@ -64,6 +64,8 @@ public final class TrainableLlama: TrainableModel {
     public static let headChunkRows = 128
     /// Counts training forward passes; with the LoRA seed it fixes each pass's dropout masks. A checkpoint saves it.
     public var dropoutStream: UInt64 = 0
+    /// When set, each kernel call's time is added to its phase (`distill bench train`'s breakdown).
+    public var profile: TrainingProfile?
     var activations: TrainingActivations?
     var ropeCos: [Float] = []
     var ropeSin: [Float] = []
@@ -159,12 +161,14 @@ public final class TrainableLlama: TrainableModel {
     /// The chunks and their order are those of `forward` + `backward()`, so the bits are too. Returns M.
     private func headCrossEntropy(_ a: TrainingActivations, dlossScale: Float?) -> Int {
         let M = pendingBackward?.rows.count ?? 0, V = config.vocabSize
-        for lo in stride(from: 0, to: M, by: a.headRows) {
-            let rows = lo..<min(M, lo + a.headRows)
-            headForward(a.logits, a, rows: rows)
-            Kernels.crossEntropy(a.logits, losses: a.losses + lo, targets: a.rowTargets + lo, M: rows.count, V: V,
-                                 dlossScale: dlossScale)
-            if dlossScale != nil { headBackward(a.logits, a, rows: rows) }
+        timed(.head) {
+            for lo in stride(from: 0, to: M, by: a.headRows) {
+                let rows = lo..<min(M, lo + a.headRows)
+                headForward(a.logits, a, rows: rows)
+                Kernels.crossEntropy(a.logits, losses: a.losses + lo, targets: a.rowTargets + lo, M: rows.count, V: V,
+                                     dlossScale: dlossScale)
+                if dlossScale != nil { headBackward(a.logits, a, rows: rows) }
+            }
         }
         return M
     }
