@@ -136,6 +136,59 @@ import Testing
     }
 }
 
+/// AdamW and the global norm run in pieces of 2¹⁶ values on every worker, 16 lanes at a time: the update must give,
+/// bit for bit, the formula applied one value at a time (sizes that end mid-vector and mid-piece, a decayed matrix
+/// beside undecayed vectors), and the norm the exact sum of squares.
+@Suite struct AdamWVectorTests {
+    @Test func piecesAndLanesGiveTheScalarFormulasBits() {
+        let shapes = [[3, 37], [70_001], [17], [2, 65_536]]
+        var offset = 0
+        let tensors = shapes.map { shape -> TrainableTensor in
+            defer { offset += shape.reduce(1, *) }
+            return TrainableTensor(name: "t\(offset)", shape: shape, offset: offset)
+        }
+        let n = offset
+        var rng = SplitMixForTests(7)
+        func random() -> Float { Float(rng.next() % 2_000_001) / 1_000_000 - 1 }
+        let p0 = (0..<n).map { _ in random() }
+        let grads = (0..<3).map { _ in (0..<n).map { _ in random() * 1e-2 } }
+        var fast = p0
+        let adamw = AdamW(parameterCount: n, settings: AdamW.Settings(weightDecay: 0.1))
+        for var g in grads {
+            fast.withUnsafeMutableBufferPointer { pp in
+                g.withUnsafeMutableBufferPointer { gg in adamw.update(tensors, parameters: pp, gradients: gg, lr: 1e-3) }
+            }
+        }
+        // The formula, one value at a time (torch.optim.AdamW's order of operations).
+        var p = p0, m = [Float](repeating: 0, count: n), v = [Float](repeating: 0, count: n)
+        for (k, g) in grads.enumerated() {
+            let t = Double(k + 1), lr: Float = 1e-3
+            // AdamW raises the Float betas to the step in Double, as torch does with its Python floats.
+            let bc1 = 1 - Float(pow(Double(Float(0.9)), t)), bc2Sqrt = Float(sqrt(1 - pow(Double(Float(0.999)), t)))
+            for tensor in tensors {
+                let decay: Float = tensor.shape.count >= 2 ? 1 - lr * 0.1 : 1
+                for i in tensor.offset..<(tensor.offset + tensor.count) {
+                    m[i] = 0.9 * m[i] + (1 - 0.9) * g[i]
+                    v[i] = 0.999 * v[i] + (1 - 0.999) * g[i] * g[i]
+                    p[i] = p[i] * decay - (lr / bc1) * (m[i] / (v[i].squareRoot() / bc2Sqrt + 1e-8))
+                }
+            }
+        }
+        // Compared here, not inside #expect, which would print every value of a failing comparison.
+        func firstDifference(_ x: [Float], _ y: [Float]) -> Int? {
+            x.indices.first { x[$0].bitPattern != y[$0].bitPattern }
+        }
+        let (dp, dm, dv) = (firstDifference(fast, p), firstDifference(adamw.m, m), firstDifference(adamw.v, v))
+        #expect(dp == nil && dm == nil && dv == nil, "first differing index: parameters \(String(describing: dp)), m \(String(describing: dm)), v \(String(describing: dv))")
+        #expect(firstDifference(p, p0) != nil)
+
+        var g = grads[0]
+        let norm = g.withUnsafeMutableBufferPointer { AdamW.globalNorm($0) }
+        let exact = grads[0].reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        #expect(abs(norm - exact) <= 1e-12 * exact)
+    }
+}
+
 /// A local SplitMix64 for test data (independent of the code under test).
 struct SplitMixForTests {
     var state: UInt64

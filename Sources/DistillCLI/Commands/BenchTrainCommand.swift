@@ -92,7 +92,8 @@ struct BenchTrainCommand: DistillCommand {
             let out = try await BenchGenerateCommand.anchor(python, anchors + "/torch_bench.py", [mode, "\(B)", "\(T)", path])
             let torch = BenchGenerateCommand.number(after: "tok/s=", in: out, line: "train tok/s")
             BenchGenerateCommand.say("  PyTorch \(mode) (torch_bench.py, same run): "
-                + (torch.map { String(format: "%.1f tok/s → distill %.2f×", $0, rate / $0) } ?? "no figure:\n" + out))
+                + (torch.map { String(format: "%.1f tok/s → distill %.2f×", $0, rate / $0) } ?? "no figure:\n" + out)
+                + String(format: ", peak RSS %.2f GB (the largest anchor process so far)", Self.peakRSSGB(RUSAGE_CHILDREN)))
         }
     }
 
@@ -142,9 +143,11 @@ struct BenchTrainCommand: DistillCommand {
         return (Double(B * T * steps) / seconds, flops / seconds / 1e9, breakdown)
     }
 
-    static func peakRSSGB() -> Double {
+    /// Peak resident memory of this process (`RUSAGE_SELF`) or of the largest child it has waited for
+    /// (`RUSAGE_CHILDREN`), in GB.
+    static func peakRSSGB(_ who: __rusage_who = RUSAGE_SELF) -> Double {
         var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
+        getrusage(who.rawValue, &usage)
         return Double(usage.ru_maxrss) * 1024 / 1e9
     }
 }
