@@ -11,3 +11,4 @@ enum ModelOptions {
 
 /// `--precision int8|weights|exact` (default: the fastest this build has).
 extension LanguageModel.Precision: OptionValue {}
+extension LearningRateSchedule.Kind: OptionValue {}

@@ -22,7 +22,7 @@ struct TrainCommand: DistillCommand {
     static let dropLong: Option<Bool> = .flag("drop-long", help: "drop items longer than --max-seq instead of truncating them")
     static let pack: Option<Bool> = .flag("pack", help: "pack items into rows of --max-seq (no attention across items)")
     static let warmup: Option<Int> = .value("warmup", "N", default: 0, help: "warmup steps (linear from 0)")
-    static let schedule: Option<String> = .value("schedule", "S", default: "cosine", help: "after warmup: cosine, linear or constant")
+    static let schedule: Option<LearningRateSchedule.Kind> = .value("schedule", "S", default: .cosine, help: "after warmup: cosine, linear or constant")
     static let weightDecay: Option<Double> = .value("weight-decay", "W", default: 0, help: "AdamW decoupled weight decay (matrices only)")
     static let clip: Option<Double> = .value("clip", "N", default: 1, help: "clip gradients to this global norm (0 = off)")
     static let valSplit: Option<Double> = .value("val-split", "F", default: 0.05, help: "fraction of items held out for eval loss")

@@ -80,11 +80,7 @@ struct TrainOptions: Sendable {
         dropLong = args[TrainCommand.dropLong]
         pack = args[TrainCommand.pack]
         warmup = args[TrainCommand.warmup]
-        let scheduleName = args[TrainCommand.schedule]
-        guard let kind = LearningRateSchedule.Kind(rawValue: scheduleName) else {
-            throw UsageError("--schedule: '\(scheduleName)' is not cosine, linear or constant")
-        }
-        schedule = kind
+        schedule = args[TrainCommand.schedule]
         weightDecay = args[TrainCommand.weightDecay]
         clip = args[TrainCommand.clip]
         valSplit = args[TrainCommand.valSplit]
