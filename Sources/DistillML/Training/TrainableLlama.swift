@@ -61,7 +61,7 @@ public final class TrainableLlama: TrainableModel {
     /// Bitwise the same gradients, for one more pass of the layers' attention and q/k/v/gate/up products per step.
     public var recomputeLayers = false
     /// Head rows per chunk: the cross-entropy path holds logits (headChunkRows, V), never (B·T, V).
-    public static let headChunkRows = 128
+    public static let headChunkRows = 256
     /// Counts training forward passes; with the LoRA seed it fixes each pass's dropout masks. A checkpoint saves it.
     public var dropoutStream: UInt64 = 0
     /// When set, each kernel call's time is added to its phase (`distill bench train`'s breakdown).
