@@ -25,8 +25,10 @@ struct TrainRun {
         try EngineCPU.check()
         Parallel.configureBLAS(threads: o.threads)
         if let core = OpenBLASCore.recommendedCoreType(environment: [:]) {
+            let how = ProcessInfo.processInfo.environment["DISTILL_KEEP_BLAS"] == "1"
+                ? "unset DISTILL_KEEP_BLAS to let distill switch" : "set OPENBLAS_CORETYPE=\(core) before starting distill"
             Self.note("train: OpenBLAS runs its \(OpenBLASCore.current) kernels; this CPU runs \(core) kernels, with faster "
-                + "matrix products (unset DISTILL_KEEP_BLAS to let distill switch)")
+                + "matrix products (\(how))")
         } else if OpenBLASCore.replacedCoreType != nil {
             Self.note("train: OpenBLAS kernels \(OpenBLASCore.summary)")
         }

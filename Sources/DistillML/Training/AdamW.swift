@@ -55,11 +55,11 @@ public final class AdamW {
                 lo += piece
             }
         }
-        guard !pieces.isEmpty else { return }
         let b1 = s.beta1, b2 = s.beta2, eps = s.epsilon
         m.withUnsafeMutableBufferPointer { m in
             v.withUnsafeMutableBufferPointer { v in
-                let (m, v, p, g) = (m.baseAddress!, v.baseAddress!, parameters.baseAddress!, gradients.baseAddress!)
+                guard !pieces.isEmpty, let m = m.baseAddress, let v = v.baseAddress, let p = parameters.baseAddress,
+                      let g = gradients.baseAddress else { return }
                 Parallel.forEach(pieces.count) { k in
                     let (lo, hi, decay) = pieces[k]
                     var i = lo
