@@ -67,11 +67,20 @@ struct HarvestMergeCommand: DistillCommand {
         var failures = 0
         for dir in shards {
             let source = try HarvestJournal(directory: dir)
-            for entry in source.allEntries.sorted(by: { $0.at < $1.at }) where target.entry(entry.key) == nil {
-                try target.record(entry)
-                added += 1
+            // One entry at a time, in the shard's file order (the order its requests completed): a shard's replies
+            // never all sit in memory.
+            var failed: Error?
+            source.forEachEntry { entry in
+                guard failed == nil, !target.contains(entry.key) else { return }
+                do {
+                    try target.record(entry)
+                    added += 1
+                } catch {
+                    failed = error
+                }
             }
-            for failure in source.outstandingFailures where target.entry(failure.key) == nil && target.failure(failure.key) == nil {
+            if let failed { throw failed }
+            for failure in source.outstandingFailures where !target.contains(failure.key) && target.failure(failure.key) == nil {
                 try target.recordFailure(failure)
                 failures += 1
             }
