@@ -3,8 +3,8 @@ import Foundation
 
 extension DistillCLI {
     /// Makes OpenBLAS run the kernels this CPU can: when the kernels in use are older than the CPU (Debian's 0.3.21
-    /// falls back to SSE3 `Prescott` kernels on CPUs newer than itself, ~5× slower sgemm, and runs AVX2 kernels on
-    /// AMD's AVX-512 CPUs; machine images often pin `OPENBLAS_CORETYPE=Haswell`), sets `OPENBLAS_CORETYPE` and
+    /// falls back to SSE3 `Prescott` kernels on CPUs newer than itself, ~5× slower sgemm; an environment may pin
+    /// `OPENBLAS_CORETYPE=Haswell` on an AVX-512 CPU, as this project's machines do), sets `OPENBLAS_CORETYPE` and
     /// re-executes the binary once, since OpenBLAS reads it only when it loads. The new process knows what it
     /// replaced (`OpenBLASCore.replacedCoreType`), and `bench` and `train` print it.
     ///

@@ -158,7 +158,7 @@ import Testing
 
     /// OpenBLAS's kernel advice: nothing when DISTILL_KEEP_BLAS=1 or the CPU has no vector extensions; SkylakeX for an
     /// AVX-512 CPU whose detection fell back to Prescott (the system OpenBLAS on a CPU newer than itself) or that
-    /// runs AVX2 kernels (0.3.21 on AMD Zen 4/5, or OPENBLAS_CORETYPE=Haswell in the environment); Haswell for an
+    /// runs AVX2 kernels (OPENBLAS_CORETYPE=Haswell in the environment); Haswell for an
     /// AVX2 CPU given SSE kernels.
     @Test func openBLASCoreAdvice() {
         let avx512: Set<String> = ["avx512f", "avx512bw", "avx2", "fma"], avx2: Set<String> = ["avx2", "fma"]

@@ -19,11 +19,10 @@ public enum OpenBLASCore {
     /// AVX2 + FMA → Haswell); nil when they already fit or `DISTILL_KEEP_BLAS=1` asks to keep them.
     ///
     /// The kernels in use may come from the library's own detection or from `OPENBLAS_CORETYPE` already in the
-    /// environment; either way older ones are replaced, and the command says so (`replacedCoreType`). 0.3.21 maps
-    /// AMD's Zen 4 and Zen 5 to AVX2 kernels (`Haswell`/`Zen`), and machine images set `OPENBLAS_CORETYPE=Haswell`
-    /// to be safe on every CPU they boot on; measured on a Zen 5 EPYC (2 cores), `SkylakeX` turns LoRA training
-    /// from 328 into 560 tok/s and full fine-tuning from 242 into 437. Newer OpenBLAS releases map those CPUs to the
-    /// AVX-512 kernels themselves.
+    /// environment; either way older ones are replaced, and the command says so (`replacedCoreType`). This project's
+    /// machines pin `OPENBLAS_CORETYPE=Haswell` (AVX2) even on AVX-512 CPUs, where the library alone would pick
+    /// `Cooperlake`; measured on a Zen 5 EPYC (2 cores), `SkylakeX` instead of the pinned `Haswell` turns LoRA
+    /// training from 328 into 560 tok/s and full fine-tuning from 242 into 437.
     public static func recommendedCoreType(flags: Set<String> = CPUFlags.current,
                                            environment: [String: String] = ProcessInfo.processInfo.environment,
                                            core: String = current) -> String? {
