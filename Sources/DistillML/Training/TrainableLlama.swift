@@ -160,17 +160,29 @@ public final class TrainableLlama: TrainableModel {
     /// straight through the head's backward (dheadIn rows, head weight gradient) before the next chunk overwrites it.
     /// The chunks and their order are those of `forward` + `backward()`, so the bits are too. Returns M.
     private func headCrossEntropy(_ a: TrainingActivations, dlossScale: Float?) -> Int {
-        let M = pendingBackward?.rows.count ?? 0, V = config.vocabSize
-        timed(.head) {
+        let V = config.vocabSize
+        headChunks(a, backward: dlossScale != nil) { rows, logits in
+            Kernels.crossEntropy(logits, losses: a.losses + rows.lowerBound, targets: a.rowTargets + rows.lowerBound,
+                                 M: rows.count, V: V, dlossScale: dlossScale)
+        }
+        return pendingBackward?.rows.count ?? 0
+    }
+
+    /// The head over the rows `forwardTrunk` picked, `headRows` at a time: `loss(rows, logits)` gets each chunk's
+    /// rows (indices into `logitRowIndices`) and their logits (R,V), and with `backward` overwrites the logits with
+    /// d(loss)/d(logits), whose head backward then runs before the next chunk. Only one chunk's logits exist; a
+    /// `backward(headDone: true)` finishes the pass. The chunks are those of `forward` + `backward()`, so the bits are.
+    func headChunks(_ a: TrainingActivations, backward: Bool,
+                    _ loss: (Range<Int>, UnsafeMutablePointer<Float>) throws -> Void) rethrows {
+        let M = pendingBackward?.rows.count ?? 0
+        try timed(.head) {
             for lo in stride(from: 0, to: M, by: a.headRows) {
                 let rows = lo..<min(M, lo + a.headRows)
                 headForward(a.logits, a, rows: rows)
-                Kernels.crossEntropy(a.logits, losses: a.losses + lo, targets: a.rowTargets + lo, M: rows.count, V: V,
-                                     dlossScale: dlossScale)
-                if dlossScale != nil { headBackward(a.logits, a, rows: rows) }
+                try loss(rows, a.logits)
+                if backward { headBackward(a.logits, a, rows: rows) }
             }
         }
-        return M
     }
 
     /// Σ of the head rows' cross-entropies in Double, in row order (bitwise stable).

@@ -118,8 +118,10 @@ public final class DistillationModel: TrainableModel, TrainingRandomState, Train
         try student.evaluate(batch)
     }
 
+    /// Forward, the loss per target row over the head's chunks of rows (the student's (M, V) logits never exist
+    /// whole), then the backward pass.
     func pass(_ batch: TrainingBatch, lossScale: Float, training: Bool) throws -> (lossSum: Double, targets: Int) {
-        let logits = try student.forward(batch, rows: .targets, training: training)
+        let a = try student.forwardTrunk(batch, rows: .targets, training: training)
         let rows = student.logitRowIndices
         let V = student.config.vocabSize, M = rows.count
         let teacherRow = try teacherLogits(batch, rows: rows)
@@ -129,47 +131,49 @@ public final class DistillationModel: TrainableModel, TrainingRandomState, Train
         let kd = UnsafeMutablePointer<Double>.allocate(capacity: max(1, M))
         let hasKD = UnsafeMutablePointer<Bool>.allocate(capacity: max(1, M))
         defer { ce.deallocate(); kd.deallocate(); hasKD.deallocate() }
-        let base = logits.baseAddress!
         let topK = batch.teacherTopK
         let weights = rows.map { weight(batch, $0) }
-        Parallel.forEach(M) { m in
-            let n = rows[m]
-            let row = base + m * V
-            let w = weights[m]
-            let target = Int(batch.targets[n])
-            var kdGrad: [Float] = []
-            hasKD[m] = false
-            kd[m] = 0
-            if let d = o.divergence, let tr = teacherRow[n] {
-                kdGrad = [Float](repeating: 0, count: V)
-                kd[m] = kdGrad.withUnsafeMutableBufferPointer {
-                    d.loss(student: row, teacher: tr, V: V, temperature: T, gradient: $0.baseAddress!,
-                           scale: Double(lossScale) * w * (1 - o.ceWeight) * t2)
+        student.headChunks(a, backward: training) { chunk, logits in
+            Parallel.forEach(chunk.count) { i in
+                let m = chunk.lowerBound + i
+                let n = rows[m]
+                let row = logits + i * V
+                let w = weights[m]
+                let target = Int(batch.targets[n])
+                var kdGrad: [Float] = []
+                hasKD[m] = false
+                kd[m] = 0
+                if let d = o.divergence, let tr = teacherRow[n] {
+                    kdGrad = [Float](repeating: 0, count: V)
+                    kd[m] = kdGrad.withUnsafeMutableBufferPointer {
+                        d.loss(student: row, teacher: tr, V: V, temperature: T, gradient: $0.baseAddress!,
+                               scale: Double(lossScale) * w * (1 - o.ceWeight) * t2)
+                    }
+                    hasKD[m] = true
+                } else if let variant = o.topK, let entry = topK?[n], entry.ids.allSatisfy({ (0..<Int32(V)).contains($0) }) {
+                    kdGrad = [Float](repeating: 0, count: V)
+                    kd[m] = kdGrad.withUnsafeMutableBufferPointer {
+                        variant.loss(student: row, V: V, ids: entry.ids.map(Int.init), logprobs: entry.logprobs,
+                                     tail: entry.tail.map(Double.init), temperature: T,
+                                     gradient: $0.baseAddress!, scale: Double(lossScale) * w * (1 - o.ceWeight) * t2)
+                    }
+                    hasKD[m] = true
                 }
-                hasKD[m] = true
-            } else if let variant = o.topK, let entry = topK?[n], entry.ids.allSatisfy({ (0..<Int32(V)).contains($0) }) {
-                kdGrad = [Float](repeating: 0, count: V)
-                kd[m] = kdGrad.withUnsafeMutableBufferPointer {
-                    variant.loss(student: row, V: V, ids: entry.ids.map(Int.init), logprobs: entry.logprobs,
-                                 tail: entry.tail.map(Double.init), temperature: T,
-                                 gradient: $0.baseAddress!, scale: Double(lossScale) * w * (1 - o.ceWeight) * t2)
+                let alpha = hasKD[m] || o.divergence != nil || o.topK != nil ? o.ceWeight : 1
+                // Cross-entropy in Double: logZ − z[target]; gradient softmax − onehot.
+                var mx = -Double.infinity
+                for v in 0..<V { mx = max(mx, Double(row[v])) }
+                var sum = 0.0
+                for v in 0..<V { sum += exp(Double(row[v]) - mx) }
+                let logZ = mx + log(sum)
+                ce[m] = logZ - Double(row[target])
+                guard training else { return }
+                let s = Double(lossScale) * w * alpha
+                for v in 0..<V {
+                    var g = exp(Double(row[v]) - logZ) * s
+                    if v == target { g -= s }
+                    row[v] = Float(g) + (kdGrad.isEmpty ? 0 : kdGrad[v])
                 }
-                hasKD[m] = true
-            }
-            let alpha = hasKD[m] || o.divergence != nil || o.topK != nil ? o.ceWeight : 1
-            // Cross-entropy in Double: logZ − z[target]; gradient softmax − onehot.
-            var mx = -Double.infinity
-            for v in 0..<V { mx = max(mx, Double(row[v])) }
-            var sum = 0.0
-            for v in 0..<V { sum += exp(Double(row[v]) - mx) }
-            let logZ = mx + log(sum)
-            ce[m] = logZ - Double(row[target])
-            guard training else { return }
-            let s = Double(lossScale) * w * alpha
-            for v in 0..<V {
-                var g = exp(Double(row[v]) - logZ) * s
-                if v == target { g -= s }
-                row[v] = Float(g) + (kdGrad.isEmpty ? 0 : kdGrad[v])
             }
         }
         var lossSum = 0.0
@@ -187,7 +191,7 @@ public final class DistillationModel: TrainableModel, TrainingRandomState, Train
                 termCounts[kdName, default: 0] += 1
             }
         }
-        if training { try student.backward() }
+        if training { try student.backward(headDone: true) }
         return (lossSum, M)
     }
 
