@@ -43,6 +43,7 @@ public struct HarvestBatchRunner: Sendable {
 
     var statePath: String { directory.path + "/batches.json" }
     var keysPath: String { directory.path + "/batch-keys.jsonl" }
+    var spoolPath: String { directory.path + "/batch-pending.jsonl" }
 
     /// Runs `recipe` to completion through batches and writes its outputs; returns the rows written per file.
     public func run(_ recipe: any HarvestRecipe, options: HarvestSession.Options, sync: SyncPolicy = .flush) async throws -> [String: Int] {
@@ -51,17 +52,28 @@ public struct HarvestBatchRunner: Sendable {
         for pass in 1...maxPasses {
             try await finishOutstanding(&state, journal: journal)
             var batchOptions = options
-            batchOptions.deferToBatch = true
-            let session = HarvestSession(client: NeverSends(), journal: journal, options: batchOptions)
-            let files = try await recipe.run(session)
-            let pending = session.deferredRequests
-            if pending.isEmpty {
-                for (name, lines) in files { try directory.writeOutput(name, lines: lines) }
-                log("batch harvest complete after \(pass) pass(es): \(journal.count) requests in the journal")
-                return files.mapValues(\.count)
+            let spool = try BatchSpool(path: spoolPath)
+            batchOptions.deferTo = spool
+            // Rows stream to temporaries as in a plain run; only the pass that collects nothing keeps them.
+            let writer = HarvestOutputWriter(directory: directory.path)
+            let session = HarvestSession(client: NeverSends(), journal: journal, options: batchOptions, output: writer)
+            let files: [String: [Data]]
+            do {
+                files = try await recipe.run(session)
+                try spool.check()
+            } catch {
+                writer.discard()
+                throw error
             }
-            log("pass \(pass): \(pending.count) requests to send as batches")
-            try await submit(pending, state: &state)
+            if spool.count == 0 {
+                spool.remove()
+                let counts = try writer.finish(returned: files, in: directory)
+                log("batch harvest complete after \(pass) pass(es): \(journal.count) requests in the journal")
+                return counts
+            }
+            writer.discard()
+            log("pass \(pass): \(spool.count) requests to send as batches")
+            try await submit(spool, state: &state)
         }
         throw HarvestError(.stopped, "batches still leave requests unanswered after \(maxPasses) passes; "
             + "run the same command again to continue (batches.json keeps the state)")
@@ -82,8 +94,8 @@ public struct HarvestBatchRunner: Sendable {
         try JSONLines.writeAtomically(try encoder.encode(state), to: statePath)
     }
 
-    /// Writes the batch input files and creates the batches, saving each id the moment it exists.
-    private func submit(_ pending: [(key: HarvestKey, request: ChatRequest)], state: inout [Submitted]) async throws {
+    /// Writes the batch input files from the spool and creates the batches, saving each id the moment it exists.
+    private func submit(_ spool: BatchSpool, state: inout [Submitted]) async throws {
         let keyLog = try JSONLinesAppender(path: keysPath)
         var chunk = Data()
         var lines = 0
@@ -97,12 +109,8 @@ public struct HarvestBatchRunner: Sendable {
             chunk = Data()
             lines = 0
         }
-        for (key, request) in pending {
-            try keyLog.append(json: BatchKey(key))
-            let body = try JSONSerialization.jsonObject(with: Data(try ChatWire.encode(request)))
-            let line = try JSONSerialization.data(withJSONObject: ["custom_id": key.id, "method": "POST",
-                                                                   "url": "/v1/chat/completions", "body": body],
-                                                  options: [.sortedKeys, .withoutEscapingSlashes])
+        try await spool.forEach { keyLine, line in
+            try keyLog.append(keyLine)
             if lines + 1 > Self.maxLines || chunk.count + line.count + 1 > Self.maxBytes { try await flush() }
             chunk.append(line)
             chunk.append(0x0A)

@@ -68,6 +68,19 @@ public final class HarvestOutputWriter: @unchecked Sendable {
         return counts
     }
 
+    /// Ends a run: what the recipe returned rather than streamed (self-instruct's task lists) goes after what it
+    /// streamed, every file is renamed into place, and a returned file with no rows is still written (empty).
+    /// Returns the rows per file.
+    public func finish(returned: [String: [Data]], in directory: HarvestRunDirectory) throws -> [String: Int] {
+        for (name, lines) in returned.sorted(by: { $0.key < $1.key }) { try append(name, lines) }
+        var counts = try commit()
+        for (name, lines) in returned where lines.isEmpty && counts[name] == nil {
+            try directory.writeOutput(name, lines: [])
+            counts[name] = 0
+        }
+        return counts
+    }
+
     /// Removes the temporaries (a run that threw keeps its earlier outputs).
     public func discard() {
         lock.lock(); defer { lock.unlock() }

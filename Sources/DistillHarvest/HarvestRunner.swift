@@ -85,17 +85,9 @@ public enum HarvestRunner {
         }
         let outputs: [String: Int]
         do {
-            // What a recipe returns rather than streams (self-instruct's task lists) goes after what it streamed.
             let files = try await recipe.run(session)
             ticker.cancel()
-            for (name, lines) in files.sorted(by: { $0.key < $1.key }) { try writer.append(name, lines) }
-            var counts = try writer.commit()
-            // A returned file with no rows is still written (empty), as before.
-            for (name, lines) in files where lines.isEmpty && counts[name] == nil {
-                try directory.writeOutput(name, lines: [])
-                counts[name] = 0
-            }
-            outputs = counts
+            outputs = try writer.finish(returned: files, in: directory)
         } catch {
             ticker.cancel()
             writer.discard()

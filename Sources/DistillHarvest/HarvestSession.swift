@@ -32,9 +32,10 @@ public final class HarvestSession: @unchecked Sendable {
         public var stopGrace: Duration = .seconds(15)
         /// Never send: a request not in the journal fails (renders outputs from merged shard journals).
         public var offline = false
-        /// Batch mode: a request not in the journal is collected for the next batch instead of sent, and its item
-        /// waits (it is neither done nor failed). Keys already in a submitted batch are not collected again.
-        public var deferToBatch = false
+        /// Batch mode: a request not in the journal is collected into this spool for the next batch instead of
+        /// sent, and its item waits (it is neither done nor failed). Keys already in a submitted batch are not
+        /// collected again.
+        public var deferTo: BatchSpool? = nil
         public var keysInFlightInBatches: Set<String> = []
 
         public init() {}
@@ -70,7 +71,6 @@ public final class HarvestSession: @unchecked Sendable {
     private var stopReason: String?
     private var estimate = Estimate()
     private var failedItems: [(id: String, reason: String)] = []
-    private var deferred: [String: (key: HarvestKey, request: ChatRequest)] = [:]
     private var skippedItems = 0
     private var notes: [String] = []
     private var truncatedReplies = 0
@@ -138,10 +138,6 @@ public final class HarvestSession: @unchecked Sendable {
     }
     /// Items that failed (id and the reason), in the order they failed.
     public var itemFailures: [(id: String, reason: String)] { locked { failedItems } }
-    /// Requests collected for the next batch, by key id.
-    public var deferredRequests: [(key: HarvestKey, request: ChatRequest)] {
-        locked { deferred.values.sorted { $0.key.id < $1.key.id } }
-    }
     /// Items left to other shards.
     public var itemsSkippedByShard: Int { locked { skippedItems } }
 
@@ -211,8 +207,8 @@ public final class HarvestSession: @unchecked Sendable {
                                                     finishReason: "stop", logprobs: nil)],
                                     usage: ChatUsage(promptTokens: promptEstimate, completionTokens: outputEstimate))
         }
-        if options.deferToBatch {
-            locked { if !options.keysInFlightInBatches.contains(key.id) { deferred[key.id] = (key, request) } }
+        if let spool = options.deferTo {
+            if !options.keysInFlightInBatches.contains(key.id) { spool.add(key, request) }
             throw HarvestDeferred()
         }
         if options.offline {

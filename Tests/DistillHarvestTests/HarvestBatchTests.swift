@@ -54,5 +54,37 @@ import Testing
         #expect(repeated.count == 2)
         #expect(Set(all).count == 12, "4 items × 3 stages, each key answered once")
         #expect(try HarvestJournal(directory: dir + "/run").count == 12)
+        // Each uploaded file lists its requests in key-id order, read back from the pass's spool, which the pass
+        // that collected nothing removed.
+        #expect(s.submittedIDs.allSatisfy { $0 == $0.sorted() })
+        #expect(!FileManager.default.fileExists(atPath: dir + "/run/batch-pending.jsonl"))
+    }
+
+    /// The spool keeps each key once and gives the requests back in key-id order, each as its key line and its
+    /// upload line, whatever order they were added in.
+    @Test func spoolKeepsEachKeyOnceAndReadsBackInKeyOrder() async throws {
+        let dir = try HarvestFixtures.temporaryDirectory()
+        let spool = try BatchSpool(path: dir + "/batch-pending.jsonl")
+        let keys = (1...5).map { HarvestKey(item: "q\($0)", stage: "answer", sample: 0, promptHash: "p\($0)", paramsHash: "x") }
+        func request(_ i: Int) -> ChatRequest {
+            ChatRequest(model: "teacher", messages: [.user("问题 \(i) 🙂")])
+        }
+        for i in [3, 1, 4, 1, 5, 2, 3] { spool.add(keys[i - 1], request(i)) }
+        try spool.check()
+        #expect(spool.count == 5)
+        var seen: [(key: String, customID: String, text: String)] = []
+        try await spool.forEach { keyLine, line in
+            let key = try JSONDecoder().decode(HarvestBatchRunner.BatchKey.self, from: keyLine)
+            let upload = try #require(try JSONSerialization.jsonObject(with: line) as? [String: Any])
+            let body = try #require(upload["body"] as? [String: Any])
+            let messages = try #require(body["messages"] as? [[String: Any]])
+            seen.append((key.key, try #require(upload["custom_id"] as? String), try #require(messages.first?["content"] as? String)))
+        }
+        #expect(seen.map(\.key) == keys.map(\.id).sorted())
+        #expect(seen.allSatisfy { $0.key == $0.customID })
+        let byID = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1.id, "问题 \($0 + 1) 🙂") })
+        #expect(seen.allSatisfy { byID[$0.key] == $0.text })
+        spool.remove()
+        #expect(!FileManager.default.fileExists(atPath: dir + "/batch-pending.jsonl"))
     }
 }
