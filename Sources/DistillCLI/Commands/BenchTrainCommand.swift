@@ -10,7 +10,7 @@ struct BenchTrainCommand: DistillCommand {
     static let steps: Option<Int> = .value("steps", "N", default: 3, help: "timed steps per mode")
     static let modes: Option<[String]> = .list("modes", "MODE", help: "qlora, lora, full, spaced or comma-separated (default: all three)")
     static let vs: Option<String?> = .value("vs", "PYTHON", help: "python with torch, transformers and peft: runs torch_bench.py lora|full in this run")
-    static let recompute: Option<String?> = .value("recompute", "WHAT", help: "layers or none (default: as distill train, layers for qlora only)")
+    static let recompute: Option<RecomputeMode?> = .value("recompute", "WHAT", help: "layers or none (default: as distill train, layers for qlora only)")
     static let anchors: Option<String> = .value("anchors", "DIR", default: "../shared/anchors", help: "folder holding torch_bench.py")
 
     static let spec = CommandSpec(
@@ -55,7 +55,7 @@ struct BenchTrainCommand: DistillCommand {
     let modes: [String]
     let python: String?
     let anchors: String
-    let recompute: String?
+    let recompute: RecomputeMode?
 
     init(_ args: ParsedArguments) throws {
         model = args[ModelOptions.model]
@@ -69,7 +69,6 @@ struct BenchTrainCommand: DistillCommand {
         python = args[Self.vs]
         anchors = args[Self.anchors]
         recompute = args[Self.recompute]
-        guard [nil, "layers", "none"].contains(recompute) else { throw UsageError("--recompute takes layers or none") }
         guard (1...64).contains(B), (2...4096).contains(T), (1...100).contains(steps) else {
             throw UsageError("--batch 1…64, --seq 2…4096, --steps 1…100")
         }
@@ -104,7 +103,7 @@ struct BenchTrainCommand: DistillCommand {
             ? try ModelFiles.loadQuantizedBase(path) : (try ModelFiles.load(path).parameters, nil)
         let trainer = try TrainableLlama(base: params, mode: mode == "full" ? .full : .lora(LoRAConfiguration(rank: 16, alpha: 32)),
                                          frozen: frozen)
-        trainer.recomputeLayers = (recompute ?? (mode == "qlora" ? "layers" : "none")) == "layers"
+        trainer.recomputeLayers = RecomputeMode.layers(recompute, quantizedBase: mode == "qlora")
         let V = params.config.vocabSize
         var rng = SplitMix64(seed: 1)
         let tokens = (0..<(B * T)).map { _ in Int32(rng.next() % UInt64(V)) }

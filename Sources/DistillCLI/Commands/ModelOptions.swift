@@ -12,3 +12,14 @@ enum ModelOptions {
 /// `--precision int8|weights|exact` (default: the fastest this build has).
 extension LanguageModel.Precision: OptionValue {}
 extension LearningRateSchedule.Kind: OptionValue {}
+
+/// `--recompute layers|none` (train and bench train): keep each layer's input only and run the layer again in the
+/// backward pass, or keep every activation. Unset, both follow the base: layers over 4/8-bit blocks, else none.
+enum RecomputeMode: String, CaseIterable, OptionValue {
+    case layers, none
+
+    /// Whether to recompute, given the option (nil when not given) and whether the base is quantised.
+    static func layers(_ given: RecomputeMode?, quantizedBase: Bool) -> Bool {
+        (given ?? (quantizedBase ? .layers : RecomputeMode.none)) == .layers
+    }
+}

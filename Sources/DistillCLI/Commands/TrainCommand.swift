@@ -32,7 +32,7 @@ struct TrainCommand: DistillCommand {
     static let export: Option<[String]> = .list("export", "FMT", help: "peft, gguf-lora, gguf-f32, gguf-f16, gguf-q8_0, gguf-q4_0, gguf-q4_1, hf (default: peft gguf-q8_0 with LoRA, gguf-q8_0 full)")
     static let convertAdapter: Option<String?> = .value("convert-adapter", "DIR", help: "write the PEFT adapter in DIR as a llama.cpp GGUF LoRA (no training)")
     static let recomputeAttention: Option<Bool> = .flag("recompute-attention", help: "keep one layer's attention softmax and recompute it in backward (less memory, same bits)")
-    static let recompute: Option<String?> = .value("recompute", "WHAT", help: "layers: keep each layer's input only and run the layer again in backward (less memory, same bits; default with --base-precision q), or none")
+    static let recompute: Option<RecomputeMode?> = .value("recompute", "WHAT", help: "layers: keep each layer's input only and run the layer again in backward (less memory, same bits; default with --base-precision q), or none")
     static let basePrecision: Option<String> = .value("base-precision", "P", default: "fp32", help: "LoRA: q keeps the frozen projections in the GGUF's Q4_0/Q4_1/Q8_0 blocks (QLoRA; less memory), fp32 dequantises them")
     static let exportFrom: Option<String> = .value("export-from", "W", default: "last", help: "export the last weights or the best (lowest eval loss)")
 

@@ -118,11 +118,7 @@ struct TrainOptions: Sendable {
         case let w: throw UsageError("--base-precision: '\(w)' is not q or fp32")
         }
         if quantizedBase && full { throw UsageError("--base-precision q keeps the frozen base in 4/8-bit blocks: it needs a LoRA run (drop --full)") }
-        switch args[TrainCommand.recompute] ?? (quantizedBase ? "layers" : "none") {
-        case "layers": recomputeLayers = true
-        case "none": recomputeLayers = false
-        case let w: throw UsageError("--recompute: '\(w)' is not layers or none")
-        }
+        recomputeLayers = RecomputeMode.layers(args[TrainCommand.recompute], quantizedBase: quantizedBase)
         switch args[TrainCommand.exportFrom] {
         case "last": exportBest = false
         case "best": exportBest = true
