@@ -24,7 +24,6 @@ public final class HarvestOutputWriter: @unchecked Sendable {
     // Guarded by `lock`.
     private let lock = NSLock()
     private var files: [String: File] = [:]
-    private var finished = false
     public let directory: String
     /// Bytes buffered per file before a write(2).
     static let flushBytes = 1 << 20
@@ -62,7 +61,6 @@ public final class HarvestOutputWriter: @unchecked Sendable {
             }
             TemporaryFiles.unregister(file.tmp)
         }
-        finished = true
         let counts = files.mapValues(\.rows)
         files = [:]
         return counts
