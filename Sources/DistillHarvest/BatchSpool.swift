@@ -4,15 +4,15 @@ import Foundation
 
 /// The requests a `--batch` pass collects, kept in a file of the run directory (`batch-pending.jsonl`) instead of in
 /// memory, so a pass over millions of items holds no prompts. Per request two lines: the key's fields (as
-/// `batch-keys.jsonl` records them) and the line the Batch API's input file gets. In memory: each key id's byte
-/// range. A pass starts it empty; `forEach` reads the requests back in key-id order, a stable order for the uploaded
+/// `batch-keys.jsonl` records them) and the line the Batch API's input file gets. In memory: each key's 16-byte
+/// digest and byte range. A pass starts it empty; `forEach` reads the requests back in key-id order, a stable order for the uploaded
 /// files whatever order the recipe deferred them in.
 public final class BatchSpool: @unchecked Sendable {
     public let path: String
     // Guarded by `lock`.
     private let lock = NSLock()
     private let writer: FileHandle
-    private var ranges: [String: Range<Int>] = [:]
+    private var ranges: [KeyDigest: Range<Int>] = [:]
     private var end = 0
     private var writeError: (any Error)?
 
@@ -32,7 +32,8 @@ public final class BatchSpool: @unchecked Sendable {
     /// dropped: `check()` then refuses the pass, so no batch goes out missing a request.
     func add(_ key: HarvestKey, _ request: ChatRequest) {
         lock.lock(); defer { lock.unlock() }
-        guard writeError == nil, ranges[key.id] == nil else { return }
+        let digest = KeyDigest(keyID: key.id)
+        guard writeError == nil, ranges[digest] == nil else { return }
         do {
             var bytes = try JSONLines.encoder.encode(HarvestBatchRunner.BatchKey(key))
             bytes.append(0x0A)
@@ -40,7 +41,7 @@ public final class BatchSpool: @unchecked Sendable {
             bytes.append(0x0A)
             try writer.seek(toOffset: UInt64(end))
             try writer.write(contentsOf: bytes)
-            ranges[key.id] = end..<(end + bytes.count)
+            ranges[digest] = end..<(end + bytes.count)
             end += bytes.count
         } catch {
             writeError = error

@@ -246,18 +246,11 @@ public enum HarvestInput {
     /// The ids seen so far, as 16 bytes of SHA-256 each (not the strings): ids key the journal, so they must be
     /// unique, and a file of a million items costs 16 MB to check, whatever the ids' length.
     struct UniqueIDs {
-        struct Digest: Hashable {
-            var high: UInt64
-            var low: UInt64
-        }
-
         let path: String
-        var seen = Set<Digest>()
+        var seen = Set<KeyDigest>()
 
         mutating func insert(_ id: String) throws {
-            let h = SHA256.hash(Data(id.utf8))
-            let word = { (from: Int) in h[from..<from + 8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
-            guard seen.insert(Digest(high: word(0), low: word(8))).inserted else {
+            guard seen.insert(KeyDigest(sha256Of: id)).inserted else {
                 throw DataError(file: path, field: "id", "id '\(id)' appears more than once; ids must be unique "
                     + "(they key the journal)")
             }

@@ -10,35 +10,6 @@ import Foundation
 /// Memory holds an index, not the replies: each key as 16 bytes with where its line lies in the file (about 64 bytes
 /// a request, whatever the replies' length); a reply is read back from the file when a resumed request asks for it.
 public final class HarvestJournal: @unchecked Sendable {
-    /// A key id (32 hex digits) as two words; other strings (hand-made keys) by their SHA-256.
-    struct IndexKey: Hashable {
-        var high: UInt64
-        var low: UInt64
-
-        init(_ id: String) {
-            let utf8 = Array(id.utf8)
-            if utf8.count == 32, let h = Self.hexWord(utf8[0..<16]), let l = Self.hexWord(utf8[16..<32]) {
-                (high, low) = (h, l)
-                return
-            }
-            let hash = SHA256.hash(Data(id.utf8))
-            high = hash[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-            low = hash[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        }
-
-        static func hexWord(_ digits: ArraySlice<UInt8>) -> UInt64? {
-            var v: UInt64 = 0
-            for c in digits {
-                switch c {
-                case 0x30...0x39: v = v << 4 | UInt64(c - 0x30)
-                case 0x61...0x66: v = v << 4 | UInt64(c - 0x61 + 10)
-                default: return nil
-                }
-            }
-            return v
-        }
-    }
-
     /// Where an entry's line lies in `journal.jsonl` (without its newline).
     struct Location {
         var offset: Int
@@ -47,7 +18,7 @@ public final class HarvestJournal: @unchecked Sendable {
 
     // Guarded by `lock`.
     private let lock = NSLock()
-    private var index: [IndexKey: Location] = [:]
+    private var index: [KeyDigest: Location] = [:]
     private var failures: [String: HarvestFailure] = [:]
     /// Serialises appends, so each line's offset is known; guards `end`.
     private let appendLock = NSLock()
@@ -77,12 +48,12 @@ public final class HarvestJournal: @unchecked Sendable {
         self.reader = reader
         let decoder = JSONDecoder()
         let path = journalPath
-        var loaded: [IndexKey: Location] = [:]
+        var loaded: [KeyDigest: Location] = [:]
         var size = 0
         try Self.forEachLine(path) { offset, number, bytes in
             do {
                 let e = try decoder.decode(HarvestJournalEntry.self, from: bytes)
-                loaded[IndexKey(e.key)] = Location(offset: offset, length: bytes.count)
+                loaded[KeyDigest(keyID: e.key)] = Location(offset: offset, length: bytes.count)
             } catch {
                 throw DataError(file: path, line: number,
                                 "damaged journal line (\(JSONLines.describe(error))); the run cannot trust this file — "
@@ -151,7 +122,7 @@ public final class HarvestJournal: @unchecked Sendable {
     /// Whether a request with this key was completed in this or an earlier run.
     public func contains(_ keyID: String) -> Bool {
         lock.lock(); defer { lock.unlock() }
-        return index[IndexKey(keyID)] != nil
+        return index[KeyDigest(keyID: keyID)] != nil
     }
 
     /// The recorded response for `key`, if the request was completed in this or an earlier run (read back from the
@@ -163,14 +134,14 @@ public final class HarvestJournal: @unchecked Sendable {
     /// The recorded response for `key`, if the request was completed; throws when the line cannot be read back (the
     /// journal was changed under the run), so the caller fails the item rather than pay for the request again.
     public func recorded(_ keyID: String) throws -> HarvestJournalEntry? {
-        let location: Location? = { lock.lock(); defer { lock.unlock() }; return index[IndexKey(keyID)] }()
+        let location: Location? = { lock.lock(); defer { lock.unlock() }; return index[KeyDigest(keyID: keyID)] }()
         return try location.map { try read($0) }
     }
 
     /// The recorded failure for `key`, unless a later attempt succeeded.
     public func failure(_ keyID: String) -> HarvestFailure? {
         lock.lock(); defer { lock.unlock() }
-        return index[IndexKey(keyID)] == nil ? failures[keyID] : nil
+        return index[KeyDigest(keyID: keyID)] == nil ? failures[keyID] : nil
     }
 
     /// Appends the entry (durably, per the sync policy), then makes it visible.
@@ -188,7 +159,7 @@ public final class HarvestJournal: @unchecked Sendable {
             return Location(offset: end, length: line.count)
         }()
         lock.lock(); defer { lock.unlock() }
-        index[IndexKey(entry.key)] = location
+        index[KeyDigest(keyID: entry.key)] = location
     }
 
     public func recordFailure(_ failure: HarvestFailure) throws {
@@ -211,7 +182,7 @@ public final class HarvestJournal: @unchecked Sendable {
         let limit: Int = { appendLock.lock(); defer { appendLock.unlock() }; return end }()
         try? Self.forEachLine(journalPath) { offset, _, bytes in
             guard offset < limit, let e = try? decoder.decode(HarvestJournalEntry.self, from: bytes) else { return }
-            let current: Bool = { lock.lock(); defer { lock.unlock() }; return index[IndexKey(e.key)]?.offset == offset }()
+            let current: Bool = { lock.lock(); defer { lock.unlock() }; return index[KeyDigest(keyID: e.key)]?.offset == offset }()
             if current { body(e) }
         }
     }
@@ -229,13 +200,13 @@ public final class HarvestJournal: @unchecked Sendable {
         }
         try JSONLines.writeAtomically(data, to: failuresPath)
         lock.lock(); defer { lock.unlock() }
-        failures = failures.filter { index[IndexKey($0.key)] == nil }
+        failures = failures.filter { index[KeyDigest(keyID: $0.key)] == nil }
     }
 
     /// Failures not later made good.
     public var outstandingFailures: [HarvestFailure] {
         lock.lock(); defer { lock.unlock() }
-        return failures.values.filter { index[IndexKey($0.key)] == nil }.sorted { $0.at < $1.at }
+        return failures.values.filter { index[KeyDigest(keyID: $0.key)] == nil }.sorted { $0.at < $1.at }
     }
 
     public var count: Int {

@@ -65,8 +65,6 @@ public struct HarvestShard: Sendable, Equatable, CustomStringConvertible {
 
     /// The 1-based shard an item id falls in: the first 8 bytes of its SHA-256, modulo n.
     public static func shard(of itemID: String, count: Int) -> Int {
-        let hash = SHA256.hash(Data(itemID.utf8))
-        let word = hash.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        return Int(word % UInt64(count)) + 1
+        Int(KeyDigest(sha256Of: itemID).high % UInt64(count)) + 1
     }
 }
