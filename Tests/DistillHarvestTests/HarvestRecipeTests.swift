@@ -106,6 +106,22 @@ import Testing
         #expect(out.allSatisfy { $0["answer"] as? String == "C" })
     }
 
+    /// An item that is not multiple-choice with a gold answer is refused, by id, before any request; the plan counts
+    /// one request per wrong choice, from the same pass over the items.
+    @Test func counterfactualRefusesAnItemWithoutGoldBeforeAsking() async throws {
+        let teacher = FakeTeacher { _ in "because" }
+        let choices = ["A", "B", "C"].map { QuestionItem.Choice(label: $0, text: "选项\($0)") }
+        let items = [QuestionItem(id: "ok", question: "问题？", gold: "A", choices: choices),
+                     QuestionItem(id: "no-gold", question: "问题 🙂？", gold: nil, choices: choices)]
+        let recipe = CounterfactualRecipe(items: items, prompts: try HarvestFixtures.prompts(CounterfactualRecipe.templateNames),
+                                          generation: HarvestFixtures.generation)
+        #expect(recipe.plannedRequests == 4)
+        let error = await #expect(throws: HarvestError.self) { try await recipe.run(try session(teacher)) }
+        #expect(error?.kind == .badInput)
+        #expect(String(describing: error).contains("no-gold"))
+        #expect(teacher.requests.isEmpty)
+    }
+
     @Test func iclRecordsDemonstrationsFromTheSameTask() async throws {
         let teacher = FakeTeacher { _ in "answer" }
         var pool: [InstructionItem] = []

@@ -11,14 +11,32 @@ public struct CounterfactualRecipe: QuestionRecipe {
     public let inputs: QuestionRecipeInputs
     /// One request per wrong choice of every item (counted in one pass over the items).
     public let plannedRequests: Int
+    /// From the same pass: the first item that is not multiple-choice with a gold answer, if any; `.unknown` when the
+    /// input could not be read again (the run then looks for itself, and fails on the read if it still cannot).
+    let unfit: Unfit
+
+    enum Unfit {
+        case none, item(QuestionItem), unknown
+    }
 
     public init(inputs: QuestionRecipeInputs) {
         var planned = 0
-        // An input that cannot be read again fails the run when it starts; the plan is only the progress total.
-        try? inputs.items.forEach { planned += max(0, $0.choices.count - 1) }
+        var first: QuestionItem?
+        do {
+            try inputs.items.forEach { item in
+                planned += max(0, item.choices.count - 1)
+                if first == nil, !Self.fits(item) { first = item }
+            }
+            unfit = first.map { .item($0) } ?? .none
+        } catch {
+            unfit = .unknown
+        }
         plannedRequests = planned
         self.inputs = inputs
     }
+
+    /// A multiple-choice item (two choices or more) with a gold answer.
+    static func fits(_ item: QuestionItem) -> Bool { item.choices.count >= 2 && item.gold != nil }
 
     public var name: String { "counterfactual" }
     public static let templateNames = ["counterfactual"]
@@ -41,7 +59,12 @@ public struct CounterfactualRecipe: QuestionRecipe {
     }
 
     public func run(_ session: HarvestSession) async throws -> [String: [Data]] {
-        if let item = try items.first(where: { $0.choices.count < 2 || $0.gold == nil }) {
+        let found: QuestionItem? = switch unfit {
+        case .none: nil
+        case .item(let item): item
+        case .unknown: try items.first(where: { !Self.fits($0) })
+        }
+        if let item = found {
             throw HarvestError(.badInput, "item \(item.id) is not a multiple-choice item with a gold answer; "
                 + "counterfactual needs \"choices\" and \"answer\" (a choice label) in every record")
         }
