@@ -168,22 +168,15 @@ public final class HarvestJournal: @unchecked Sendable {
         failures[failure.key] = failure
     }
 
-    /// Every entry, in file order, in memory (for `harvest merge`; a run reads them with `forEachEntry`).
-    public var allEntries: [HarvestJournalEntry] {
-        var all: [HarvestJournalEntry] = []
-        forEachEntry { all.append($0) }
-        return all
-    }
-
     /// Calls `body` on every entry, in file order, one at a time (read from the file; a key recorded twice is given
-    /// once, as its last line).
-    public func forEachEntry(_ body: (HarvestJournalEntry) -> Void) {
+    /// once, as its last line). Throws when the file cannot be read, or what `body` throws.
+    public func forEachEntry(_ body: (HarvestJournalEntry) throws -> Void) throws {
         let decoder = JSONDecoder()
         let limit: Int = { appendLock.lock(); defer { appendLock.unlock() }; return end }()
-        try? Self.forEachLine(journalPath) { offset, _, bytes in
+        try Self.forEachLine(journalPath) { offset, _, bytes in
             guard offset < limit, let e = try? decoder.decode(HarvestJournalEntry.self, from: bytes) else { return }
             let current: Bool = { lock.lock(); defer { lock.unlock() }; return index[KeyDigest(keyID: e.key)]?.offset == offset }()
-            if current { body(e) }
+            if current { try body(e) }
         }
     }
 

@@ -91,7 +91,8 @@ public final class HarvestSession: @unchecked Sendable {
     public static func spend(_ journal: HarvestJournal, price: TeacherPrice) -> Double {
         guard price != .free else { return 0 }
         var total = 0.0
-        journal.forEachEntry { e in
+        // An estimate: a journal that cannot be read back (it was read whole when opened) counts what was read.
+        try? journal.forEachEntry { e in
             if let u = e.response.usage { total += price.cost(input: u.promptTokens, output: u.completionTokens) }
         }
         return total
@@ -112,7 +113,7 @@ public final class HarvestSession: @unchecked Sendable {
     /// partly harvested run estimates the rest from what the teacher actually wrote rather than from max_tokens.
     static func completionCalibration(_ journal: HarvestJournal) -> [String: Int] {
         var sums: [String: (total: Int, count: Int)] = [:]
-        journal.forEachEntry { e in
+        try? journal.forEachEntry { e in
             guard let tokens = e.response.usage?.completionTokens else { return }
             let stage = e.stage.hasPrefix("counterfactual-") ? "counterfactual" : e.stage
             sums[stage, default: (0, 0)].total += tokens

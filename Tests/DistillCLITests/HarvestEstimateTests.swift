@@ -63,9 +63,14 @@ import Testing
         #expect(await DistillCLI.main(args + ["--shard", "1/2"]) == 0)
         let half = try HarvestJournal(directory: dir + "/run")
         let remaining = try await HarvestRunner.estimate(plan.recipe, journal: half, options: heuristic)
-        let before = Set(half.allEntries.map(\.key))
+        func entries(_ journal: HarvestJournal) throws -> [HarvestJournalEntry] {
+            var all: [HarvestJournalEntry] = []
+            try journal.forEachEntry { all.append($0) }
+            return all
+        }
+        let before = Set(try entries(half).map(\.key))
         #expect(await DistillCLI.main(args) == 0)
-        let all = try HarvestJournal(directory: dir + "/run").allEntries
+        let all = try entries(try HarvestJournal(directory: dir + "/run"))
         #expect(all.count == 100)
         let actualIn = all.reduce(0) { $0 + ($1.response.usage?.promptTokens ?? 0) }
         let rest = all.filter { !before.contains($0.key) }

@@ -91,9 +91,13 @@ import Testing
         #expect(reopened.contains(keys[0].id) && !reopened.contains("not-a-key"))
         #expect(reopened.entry("not-a-key") == nil)
         var seen: [String: Int] = [:]
-        reopened.forEachEntry { seen[$0.item, default: 0] += 1 }
+        var entries: [HarvestJournalEntry] = []
+        try reopened.forEachEntry {
+            seen[$0.item, default: 0] += 1
+            entries.append($0)
+        }
         #expect(seen.count == 40 && seen.values.allSatisfy { $0 == 1 })
-        #expect(reopened.allEntries.first { $0.item == "q4" }?.response.text == "第二次 🙂")
+        #expect(entries.first { $0.item == "q4" }?.response.text == "第二次 🙂")
     }
 }
 

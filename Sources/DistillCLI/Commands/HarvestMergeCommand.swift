@@ -69,17 +69,11 @@ struct HarvestMergeCommand: DistillCommand {
             let source = try HarvestJournal(directory: dir)
             // One entry at a time, in the shard's file order (the order its requests completed): a shard's replies
             // never all sit in memory.
-            var failed: Error?
-            source.forEachEntry { entry in
-                guard failed == nil, !target.contains(entry.key) else { return }
-                do {
-                    try target.record(entry)
-                    added += 1
-                } catch {
-                    failed = error
-                }
+            try source.forEachEntry { entry in
+                guard !target.contains(entry.key) else { return }
+                try target.record(entry)
+                added += 1
             }
-            if let failed { throw failed }
             for failure in source.outstandingFailures where !target.contains(failure.key) && target.failure(failure.key) == nil {
                 try target.recordFailure(failure)
                 failures += 1
